@@ -1,0 +1,5 @@
+//! Shared helpers for integration tests: `mod support;` then
+//! `use support::influxd::{unique_db, Influxd};`.
+#![allow(dead_code)]
+
+pub mod influxd;
