@@ -1,1 +1,40 @@
-pub fn x(){}
+//! An asynchronous client for InfluxDB 1.x built on `futures`' `Sink` and
+//! `Stream`.
+//!
+//! ```no_run
+//! use influx_stream::{Client, Point};
+//!
+//! # async fn run() -> Result<(), influx_stream::Error> {
+//! let client = Client::builder("http://127.0.0.1:8086")
+//!     .database("telemetry")
+//!     .build()?;
+//! client.create_database("telemetry").await?;
+//! client
+//!     .write(Point::new("cpu").tag("host", "server01").field("usage", 0.64))
+//!     .await?;
+//! let json = client.query_json("SELECT usage FROM cpu").await?;
+//! println!("{json}");
+//! # Ok(()) }
+//! ```
+//!
+//! # Cancel safety
+//! Every future here may be dropped to cancel it. A write dropped after its
+//! request was sent may or may not have reached the server; the connection it
+//! used is closed rather than reused.
+#![deny(missing_docs, missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod admin;
+mod client;
+mod error;
+mod http;
+mod influxql;
+mod line_protocol;
+mod point;
+
+pub use crate::client::{Client, ClientBuilder, Pong};
+pub use crate::error::{Error, Result};
+pub use crate::http::AuthMethod;
+pub use crate::influxql::{quote_ident, quote_literal, Query};
+pub use crate::line_protocol::{EncodeOptions, LineWriter, PointWriter, ToLineProtocol};
+pub use crate::point::{FieldValue, Point, Precision, Timestamp};

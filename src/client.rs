@@ -1,0 +1,532 @@
+//! [`Client`] and its [`ClientBuilder`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Method;
+use serde_json::Value as Json;
+
+use crate::error::{self, Error};
+use crate::http::{AuthMethod, BaseUrl, Call, Credentials, Params, Transport};
+use crate::influxql::Query;
+use crate::line_protocol::{EncodeOptions, LineWriter, ToLineProtocol};
+use crate::point::Precision;
+
+/// Whole query responses read by [`Client::query_json`] are capped at this
+/// size; larger results belong in the streaming query.
+const MAX_JSON_RESPONSE: usize = 256 * 1024 * 1024;
+
+/// An InfluxDB 1.x client.
+///
+/// Cheap to clone: clones share one connection pool, so there is no need to
+/// wrap it in an `Arc`. The database, retention policy and precision given
+/// to the builder are defaults; [`Client::with_database`] and friends give a
+/// handle on the same pool with other defaults.
+///
+/// ```no_run
+/// use influx_stream::{Client, Point};
+///
+/// # async fn run() -> Result<(), influx_stream::Error> {
+/// let client = Client::builder("http://127.0.0.1:8086")
+///     .database("telemetry")
+///     .build()?;
+/// client.write(Point::new("cpu").tag("host", "a").field("usage", 0.5)).await?;
+/// let json = client.query_json("SELECT * FROM cpu").await?;
+/// println!("{json}");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientRef>,
+    database: Option<Arc<str>>,
+    retention_policy: Option<Arc<str>>,
+    precision: Precision,
+}
+
+struct ClientRef {
+    transport: Transport,
+    gzip: bool,
+    unsigned_as_integer: bool,
+    epoch: Precision,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.inner.transport.base.display())
+            .field("database", &self.database)
+            .field("retention_policy", &self.retention_policy)
+            .field("precision", &self.precision)
+            .field("credentials", &self.inner.transport.credentials)
+            .field("timeout", &self.inner.transport.timeout)
+            .field("gzip", &self.inner.gzip)
+            .finish()
+    }
+}
+
+/// What [`Client::ping`] learns about the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pong {
+    /// The server's version (`X-Influxdb-Version`), e.g. `1.6.7~rc0`.
+    pub version: String,
+    /// The server's build (`X-Influxdb-Build`), e.g. `OSS`.
+    pub build: String,
+}
+
+/// Configures and builds a [`Client`]; made by [`Client::builder`].
+#[must_use = "a builder does nothing until build() is called"]
+pub struct ClientBuilder {
+    url: String,
+    database: Option<String>,
+    retention_policy: Option<String>,
+    precision: Precision,
+    epoch: Precision,
+    credentials: Option<(String, String)>,
+    auth_method: AuthMethod,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    pool_idle_timeout: Option<Duration>,
+    pool_max_idle_per_host: usize,
+    gzip: bool,
+    unsigned_as_integer: bool,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("retention_policy", &self.retention_policy)
+            .field("precision", &self.precision)
+            .field("username", &self.credentials.as_ref().map(|c| &c.0))
+            .field("timeout", &self.timeout)
+            .field("gzip", &self.gzip)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The default database for writes and queries. Default: none (each
+    /// call then has to name one, or InfluxDB answers "database is required").
+    pub fn database(mut self, db: impl Into<String>) -> Self {
+        self.database = Some(db.into());
+        self
+    }
+
+    /// The default retention policy for writes and queries. Default: none
+    /// (the database's default policy).
+    pub fn retention_policy(mut self, rp: impl Into<String>) -> Self {
+        self.retention_policy = Some(rp.into());
+        self
+    }
+
+    /// The precision timestamps are written with. Point timestamps are
+    /// always given in nanoseconds and divided on encoding; raw line
+    /// protocol is sent as is with this `precision` parameter.
+    /// Default: nanoseconds.
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
+    /// The unit query responses give times in (`epoch`). Default: nanoseconds.
+    pub fn epoch(mut self, epoch: Precision) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// Authenticates with a user name and password, as a Basic
+    /// `Authorization` header unless [`auth_method`](Self::auth_method) says
+    /// otherwise. The password never appears in `Debug` output, logs or errors.
+    /// Default: no authentication.
+    pub fn basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some((username.into(), password.into()));
+        self
+    }
+
+    /// How credentials are sent. Default: [`AuthMethod::BasicHeader`].
+    pub fn auth_method(mut self, method: AuthMethod) -> Self {
+        self.auth_method = method;
+        self
+    }
+
+    /// The time a request may take, from sending it until its response head
+    /// (and, for small responses, its body) has arrived. Default: 30 s.
+    /// `None` waits forever.
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.timeout = timeout.into();
+        self
+    }
+
+    /// The time connecting may take. Default: 10 s.
+    pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.connect_timeout = timeout.into();
+        self
+    }
+
+    /// How long an idle pooled connection is kept. Default: 90 s.
+    pub fn pool_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.pool_idle_timeout = timeout.into();
+        self
+    }
+
+    /// Compresses write bodies with gzip and asks for gzip query responses.
+    /// Worth it over slow links; on loopback it costs CPU. Default: false.
+    pub fn gzip(mut self, enabled: bool) -> Self {
+        self.gzip = enabled;
+        self
+    }
+
+    /// Writes unsigned integer fields with the `i` suffix, for servers
+    /// without unsigned support (InfluxDB 1.x before 1.8 refuses `1u`).
+    /// Default: false (`u` suffix).
+    pub fn unsigned_as_integer(mut self, enabled: bool) -> Self {
+        self.unsigned_as_integer = enabled;
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// A URL that is not `http://host[:port][/path]`, gzip asked for without
+    /// the `gzip` feature, or credentials that cannot go in a header.
+    pub fn build(self) -> Result<Client, Error> {
+        let base = BaseUrl::parse(&self.url)?;
+        if self.gzip && !cfg!(feature = "gzip") {
+            return Err(error::builder(
+                "gzip(true) needs the crate feature \"gzip\"",
+            ));
+        }
+        let credentials = match self.credentials {
+            Some((u, p)) => {
+                if u.is_empty() {
+                    return Err(error::builder("basic_auth: the user name is empty"));
+                }
+                Some(Credentials::new(u, p, self.auth_method)?)
+            }
+            None => None,
+        };
+        let transport = Transport::new(
+            base,
+            credentials,
+            self.timeout,
+            self.connect_timeout,
+            self.pool_idle_timeout,
+            self.pool_max_idle_per_host,
+        );
+        Ok(Client {
+            inner: Arc::new(ClientRef {
+                transport,
+                gzip: self.gzip,
+                unsigned_as_integer: self.unsigned_as_integer,
+                epoch: self.epoch,
+            }),
+            database: self.database.map(Arc::from),
+            retention_policy: self.retention_policy.map(Arc::from),
+            precision: self.precision,
+        })
+    }
+}
+
+impl Client {
+    /// Starts configuring a client for the server at `url`, e.g.
+    /// `http://127.0.0.1:8086`.
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            url: url.into(),
+            database: None,
+            retention_policy: None,
+            precision: Precision::Nanoseconds,
+            epoch: Precision::Nanoseconds,
+            credentials: None,
+            auth_method: AuthMethod::BasicHeader,
+            timeout: Some(Duration::from_secs(30)),
+            connect_timeout: Some(Duration::from_secs(10)),
+            pool_idle_timeout: Some(Duration::from_secs(90)),
+            pool_max_idle_per_host: 32,
+            gzip: false,
+            unsigned_as_integer: false,
+        }
+    }
+
+    /// A handle on the same connection pool whose default database is `db`.
+    pub fn with_database(&self, db: impl Into<String>) -> Client {
+        Client {
+            database: Some(Arc::from(db.into())),
+            ..self.clone()
+        }
+    }
+
+    /// A handle on the same connection pool whose default retention policy is `rp`.
+    pub fn with_retention_policy(&self, rp: impl Into<String>) -> Client {
+        Client {
+            retention_policy: Some(Arc::from(rp.into())),
+            ..self.clone()
+        }
+    }
+
+    /// A handle on the same connection pool writing with another precision.
+    pub fn with_precision(&self, precision: Precision) -> Client {
+        Client {
+            precision,
+            ..self.clone()
+        }
+    }
+
+    /// The default database, if any.
+    pub fn database(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
+    /// The default retention policy, if any.
+    pub fn retention_policy(&self) -> Option<&str> {
+        self.retention_policy.as_deref()
+    }
+
+    /// The precision writes use.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// How this client encodes points (precision, unsigned handling).
+    pub fn encode_options(&self) -> EncodeOptions {
+        EncodeOptions {
+            precision: self.precision,
+            unsigned_as_integer: self.inner.unsigned_as_integer,
+        }
+    }
+
+    /// Checks that the server answers, and returns its version and build.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or does not answer 204.
+    pub async fn ping(&self) -> Result<Pong, Error> {
+        let t = &self.inner.transport;
+        let resp = t
+            .send(Call {
+                method: Method::GET,
+                endpoint: "/ping",
+                params: Params::default(),
+                body: Bytes::new(),
+                content_type: None,
+                gzip_body: false,
+                accept_gzip: false,
+                database: None,
+            })
+            .await?;
+        if !resp.status().is_success() {
+            return Err(t.error_from(resp, None).await);
+        }
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        Ok(Pong {
+            version: header("x-influxdb-version"),
+            build: header("x-influxdb-build"),
+        })
+    }
+
+    /// Writes points in one request: a [`Point`](crate::Point), a reference,
+    /// slice, array or `Vec` of them, any other [`ToLineProtocol`] type, or
+    /// raw line protocol (`&str`, `String`, `Bytes`). For iterators see
+    /// [`write_iter`](Self::write_iter); for streams and large volumes the
+    /// batching sink.
+    ///
+    /// # Errors
+    /// An invalid point (nothing is sent), or the server's refusal: see
+    /// [`Error::is_partial_write`] and [`Error::points_dropped`].
+    pub async fn write<T: ToLineProtocol>(&self, points: T) -> Result<(), Error> {
+        let mut body = Vec::new();
+        let n = {
+            let mut w = LineWriter::new(&mut body, self.encode_options());
+            w.write(&points)?;
+            w.lines()
+        };
+        self.write_body(Bytes::from(body), n as u64).await
+    }
+
+    /// Writes every item of an iterator in one request.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write).
+    pub async fn write_iter<I>(&self, points: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: ToLineProtocol,
+    {
+        let mut body = Vec::new();
+        let n = {
+            let mut w = LineWriter::new(&mut body, self.encode_options());
+            for p in points {
+                w.write(&p)?;
+            }
+            w.lines()
+        };
+        self.write_body(Bytes::from(body), n as u64).await
+    }
+
+    /// Sends an encoded body of `points` lines to `/write`.
+    pub(crate) async fn write_body(&self, body: Bytes, points: u64) -> Result<(), Error> {
+        if body.is_empty() {
+            return Ok(());
+        }
+        let mut params = Params::default();
+        params
+            .push_opt("db", self.database.as_deref())
+            .push_opt("rp", self.retention_policy.as_deref())
+            .push("precision", self.precision.as_str());
+        let t = &self.inner.transport;
+        let resp = t
+            .send(Call {
+                method: Method::POST,
+                endpoint: "/write",
+                params,
+                body,
+                content_type: Some("text/plain; charset=utf-8"),
+                gzip_body: self.inner.gzip,
+                accept_gzip: false,
+                database: self.database.as_deref(),
+            })
+            .await?;
+        if resp.status().is_success() {
+            // Drain the (empty) body so the connection goes back to the pool.
+            let _ = t.read_all(resp, 1024).await;
+            return Ok(());
+        }
+        Err(t.error_from(resp, Some(points)).await)
+    }
+
+    /// Builds the `/query` call for `query`; `chunked` asks for a streamed
+    /// response.
+    pub(crate) fn query_call<'a>(
+        &'a self,
+        query: &'a Query,
+        chunked: bool,
+    ) -> Result<Call<'a>, Error> {
+        let mut params = Params::default();
+        let db = query.database.as_deref().or(self.database.as_deref());
+        params
+            .push_opt("db", db)
+            .push_opt(
+                "rp",
+                query
+                    .retention_policy
+                    .as_deref()
+                    .or(self.retention_policy.as_deref()),
+            )
+            .push("epoch", query.epoch.unwrap_or(self.inner.epoch).as_str());
+        if chunked {
+            params.push("chunked", "true");
+            params.push(
+                "chunk_size",
+                itoa::Buffer::new().format(query.chunk_size.unwrap_or(10_000)),
+            );
+        }
+        if !query.params.is_empty() {
+            let p = serde_json::to_string(&query.params)
+                .map_err(|e| error::encode("cannot encode the query parameters").with_source(e))?;
+            params.push("params", &p);
+        }
+        let (method, body, content_type) = if query.is_read_only() {
+            params.push("q", &query.text);
+            (Method::GET, Bytes::new(), None)
+        } else {
+            let mut form = Params::default();
+            form.push("q", &query.text);
+            (
+                Method::POST,
+                Bytes::from(form.into_string()),
+                Some("application/x-www-form-urlencoded"),
+            )
+        };
+        Ok(Call {
+            method,
+            endpoint: "/query",
+            params,
+            body,
+            content_type,
+            gzip_body: false,
+            accept_gzip: self.inner.gzip,
+            database: db,
+        })
+    }
+
+    #[allow(dead_code)] // used by the modules still to come
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// Runs a query and returns the whole response as JSON, as the server
+    /// sent it (`{"results": [...]}`). Meant for small results; large ones
+    /// belong in the streaming query.
+    ///
+    /// Reads (SELECT, SHOW) go as GET, everything else as POST.
+    ///
+    /// # Errors
+    /// The server's refusal (bad syntax, authentication), and also a failed
+    /// statement inside a successful response (such as "database not
+    /// found"), reported with its statement id: see [`Error::is_query`].
+    pub async fn query_json(&self, query: impl Into<Query>) -> Result<Json, Error> {
+        let query = query.into();
+        let call = self.query_call(&query, false)?;
+        let t = &self.inner.transport;
+        let resp = t.send(call).await?;
+        if !resp.status().is_success() {
+            return Err(t.error_from(resp, None).await);
+        }
+        let (_, body) = t.read_all(resp, MAX_JSON_RESPONSE).await?;
+        let json: Json = serde_json::from_slice(&body)
+            .map_err(|e| error::decode("the query response is not JSON").with_source(e))?;
+        check_statement_errors(&json)?;
+        Ok(json)
+    }
+}
+
+/// The first failed statement of a response, as an error.
+pub(crate) fn check_statement_errors(json: &Json) -> Result<(), Error> {
+    if let Some(msg) = json.get("error").and_then(Json::as_str) {
+        return Err(error::query(0, msg));
+    }
+    for r in json
+        .get("results")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        if let Some(msg) = r.get("error").and_then(Json::as_str) {
+            let id = r.get("statement_id").and_then(Json::as_u64).unwrap_or(0);
+            return Err(error::query(id, msg));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() -> Result<(), Error> {
+        let b = Client::builder("http://127.0.0.1:1").basic_auth("admin", "hunter2");
+        assert!(!format!("{b:?}").contains("hunter2"));
+        let c = b.build()?;
+        let d = format!("{c:?}");
+        assert!(d.contains("admin") && !d.contains("hunter2"), "{d}");
+        Ok(())
+    }
+
+    #[test]
+    fn builder_rejects_bad_urls() {
+        for url in ["ftp://h", "localhost:8086", "http://"] {
+            let e = Client::builder(url).build().expect_err(url);
+            assert!(e.is_builder(), "{e}");
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! The crate's one error type.
+//!
+//! Every fallible operation (building a client, encoding a point, a write, a
+//! query, the write sink) fails with [`Error`]. It is deliberately opaque: a
+//! private kind grows without breaking users, and the predicates
+//! ([`Error::is_connect`], [`Error::is_retryable`], ...) answer the questions a
+//! caller actually asks. The `Display` text says what went wrong and, where we
+//! know it, what to do about it.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error type of every operation in this crate.
+///
+/// It carries, where they apply: the HTTP status, the server's own message,
+/// the server's request id, the number of points that were not written, and
+/// the underlying cause as [`source`](std::error::Error::source).
+/// Credentials never appear in it.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    message: Option<String>,
+    status: Option<StatusCode>,
+    request_id: Option<String>,
+    points_dropped: Option<u64>,
+    retry_after: Option<Duration>,
+    source: Option<BoxError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Invalid configuration given to a builder.
+    Builder,
+    /// A point that cannot be written as line protocol.
+    Encode,
+    /// The TCP connection could not be made.
+    Connect,
+    /// The request did not complete within its timeout.
+    Timeout,
+    /// The connection failed while sending or receiving.
+    Transport,
+    /// The server answered with a non-success status.
+    Status,
+    /// The server wrote some points of a request and dropped others.
+    PartialWrite,
+    /// A statement inside a successful query response failed.
+    Query,
+    /// A response body that could not be understood.
+    Decode,
+    /// The writer (sink) has stopped and accepts no more points.
+    Closed,
+    /// The blocking API was used from inside an async runtime, or the
+    /// runtime thread is gone.
+    #[allow(dead_code)] // used by the modules still to come
+    Runtime,
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: None,
+                status: None,
+                request_id: None,
+                points_dropped: None,
+                retry_after: None,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.message = Some(message.into());
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+
+    pub(crate) fn with_request_id(mut self, id: Option<String>) -> Self {
+        self.inner.request_id = id;
+        self
+    }
+
+    pub(crate) fn with_points_dropped(mut self, n: u64) -> Self {
+        self.inner.points_dropped = Some(n);
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, after: Option<Duration>) -> Self {
+        self.inner.retry_after = after;
+        self
+    }
+
+    #[allow(dead_code)] // used by the modules still to come
+    pub(crate) fn kind(&self) -> Kind {
+        self.inner.kind
+    }
+
+    /// True when the configuration given to a builder was invalid.
+    pub fn is_builder(&self) -> bool {
+        self.inner.kind == Kind::Builder
+    }
+
+    /// True when a point could not be encoded as line protocol (for example
+    /// a NaN field, an empty measurement, or a point without fields).
+    pub fn is_encode(&self) -> bool {
+        self.inner.kind == Kind::Encode
+    }
+
+    /// True when no connection to the server could be made.
+    pub fn is_connect(&self) -> bool {
+        self.inner.kind == Kind::Connect
+    }
+
+    /// True when the request timed out.
+    pub fn is_timeout(&self) -> bool {
+        if self.inner.kind == Kind::Timeout {
+            return true;
+        }
+        let mut source = self
+            .inner
+            .source
+            .as_deref()
+            .map(|s| s as &dyn std::error::Error);
+        while let Some(err) = source {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::TimedOut {
+                    return true;
+                }
+            }
+            source = err.source();
+        }
+        false
+    }
+
+    /// True when the server answered with an error status (see [`Error::status`]).
+    pub fn is_status(&self) -> bool {
+        matches!(self.inner.kind, Kind::Status | Kind::PartialWrite)
+    }
+
+    /// True when the server accepted part of a write and dropped the rest
+    /// (InfluxDB's "partial write"); [`Error::points_dropped`] says how many.
+    pub fn is_partial_write(&self) -> bool {
+        self.inner.kind == Kind::PartialWrite
+    }
+
+    /// True when a statement of a query failed on the server (for example
+    /// "database not found"), although the HTTP request itself succeeded.
+    pub fn is_query(&self) -> bool {
+        self.inner.kind == Kind::Query
+    }
+
+    /// True when a response could not be parsed or deserialized.
+    pub fn is_decode(&self) -> bool {
+        self.inner.kind == Kind::Decode
+    }
+
+    /// True when the writer has stopped and accepts no more points.
+    pub fn is_closed(&self) -> bool {
+        self.inner.kind == Kind::Closed
+    }
+
+    /// True when the server answered 401 or 403: the credentials are missing,
+    /// wrong, or lack the privilege the request needs.
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self.inner.status,
+            Some(StatusCode::UNAUTHORIZED) | Some(StatusCode::FORBIDDEN)
+        )
+    }
+
+    /// True when the database named by the request does not exist.
+    pub fn is_database_not_found(&self) -> bool {
+        self.inner
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("database not found"))
+    }
+
+    /// True when sending the same request again may succeed: connection
+    /// failures, timeouts, 429 and 5xx answers, except the 500 InfluxDB gives
+    /// for a retention policy that does not exist.
+    pub fn is_retryable(&self) -> bool {
+        match self.inner.kind {
+            Kind::Connect | Kind::Timeout | Kind::Transport => true,
+            Kind::Status => match self.inner.status {
+                Some(StatusCode::TOO_MANY_REQUESTS) => true,
+                Some(s) if s.is_server_error() => !self
+                    .inner
+                    .message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("retention policy not found")),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The HTTP status the server answered with, if the error came from one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// The server's own error message (from the JSON body or the
+    /// `X-Influxdb-Error` header), or the statement's error for query errors.
+    pub fn server_message(&self) -> Option<&str> {
+        match self.inner.kind {
+            Kind::Status | Kind::PartialWrite | Kind::Query => self.inner.message.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The server's `Request-Id` for the failed request, to find it in the
+    /// server's logs.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// How many points were not written because of this error, when known:
+    /// the `dropped=N` of a partial write, or the size of a batch that failed.
+    pub fn points_dropped(&self) -> Option<u64> {
+        self.inner.points_dropped
+    }
+
+    /// The delay the server asked for with `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    fn hint(&self) -> Option<&'static str> {
+        let msg = self.inner.message.as_deref().unwrap_or("");
+        match self.inner.kind {
+            Kind::Connect => Some("is InfluxDB running and listening at that address?"),
+            Kind::Timeout => {
+                Some("the server did not answer in time; raise the client's timeout or retry later")
+            }
+            Kind::Status | Kind::PartialWrite | Kind::Query => {
+                if msg.contains("database not found") {
+                    Some("create it first (Client::create_database or CREATE DATABASE) or name another database")
+                } else if msg.contains("retention policy not found") {
+                    Some("create the retention policy or name an existing one")
+                } else if matches!(self.inner.status, Some(StatusCode::UNAUTHORIZED)) {
+                    Some("check the user name and password given to ClientBuilder::basic_auth")
+                } else if matches!(self.inner.status, Some(StatusCode::FORBIDDEN)) {
+                    Some("the user lacks the privilege for this request; GRANT it or use another user")
+                } else if msg.contains("field type conflict") {
+                    Some("a field must keep one type per shard: send it with the type it already has (e.g. 1.0 for a float, 1i for an integer)")
+                } else if msg.contains("invalid number") && msg.contains('u') {
+                    Some("InfluxDB 1.x before 1.8 has no unsigned fields: enable ClientBuilder::unsigned_as_integer")
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.inner.kind {
+            Kind::Builder => "invalid client configuration",
+            Kind::Encode => "cannot encode point as line protocol",
+            Kind::Connect => "cannot connect to InfluxDB",
+            Kind::Timeout => "request to InfluxDB timed out",
+            Kind::Transport => "connection to InfluxDB failed",
+            Kind::Status => "InfluxDB rejected the request",
+            Kind::PartialWrite => "InfluxDB wrote only part of the batch",
+            Kind::Query => "query statement failed",
+            Kind::Decode => "cannot decode InfluxDB's response",
+            Kind::Closed => "the writer is closed",
+            Kind::Runtime => "runtime error",
+        };
+        f.write_str(what)?;
+        if let Some(status) = self.inner.status {
+            write!(f, " (HTTP {status})")?;
+        }
+        if let Some(msg) = &self.inner.message {
+            write!(f, ": {msg}")?;
+        }
+        if let Some(n) = self.inner.points_dropped {
+            write!(f, "; {n} point(s) not written")?;
+        }
+        if let Some(src) = &self.inner.source {
+            write!(f, ": {src}")?;
+        }
+        if let Some(id) = &self.inner.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        if let Some(hint) = self.hint() {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind);
+        if let Some(s) = &self.inner.status {
+            d.field("status", s);
+        }
+        if let Some(m) = &self.inner.message {
+            d.field("message", m);
+        }
+        if let Some(id) = &self.inner.request_id {
+            d.field("request_id", id);
+        }
+        if let Some(n) = &self.inner.points_dropped {
+            d.field("points_dropped", n);
+        }
+        if let Some(s) = &self.inner.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Clone for Error {
+    /// Clones everything but the source, which is kept as its text.
+    fn clone(&self) -> Self {
+        let mut inner = Inner {
+            kind: self.inner.kind,
+            message: self.inner.message.clone(),
+            status: self.inner.status,
+            request_id: self.inner.request_id.clone(),
+            points_dropped: self.inner.points_dropped,
+            retry_after: self.inner.retry_after,
+            source: None,
+        };
+        if let Some(src) = &self.inner.source {
+            inner.source = Some(src.to_string().into());
+        }
+        Error {
+            inner: Box::new(inner),
+        }
+    }
+}
+
+pub(crate) fn builder(message: impl Into<String>) -> Error {
+    Error::new(Kind::Builder).with_message(message)
+}
+
+pub(crate) fn encode(message: impl Into<String>) -> Error {
+    Error::new(Kind::Encode).with_message(message)
+}
+
+pub(crate) fn decode(message: impl Into<String>) -> Error {
+    Error::new(Kind::Decode).with_message(message)
+}
+
+pub(crate) fn query(statement_id: u64, message: &str) -> Error {
+    Error::new(Kind::Query).with_message(format!("statement {statement_id}: {message}"))
+}
+
+#[allow(dead_code)] // used by the modules still to come
+pub(crate) fn closed(message: impl Into<String>) -> Error {
+    Error::new(Kind::Closed).with_message(message)
+}
+
+#[allow(dead_code)] // used by the modules still to come
+pub(crate) fn runtime(message: impl Into<String>) -> Error {
+    Error::new(Kind::Runtime).with_message(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_one_pointer_and_thread_safe() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<Result<()>>(),
+            std::mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn display_names_status_message_and_hint() {
+        let e = Error::new(Kind::Status)
+            .with_status(StatusCode::NOT_FOUND)
+            .with_message("database not found: \"x\"")
+            .with_request_id(Some("abc".into()));
+        let s = e.to_string();
+        assert!(s.contains("404"), "{s}");
+        assert!(s.contains("database not found"), "{s}");
+        assert!(s.contains("request id abc"), "{s}");
+        assert!(s.contains("create it first"), "{s}");
+        assert!(e.is_database_not_found());
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        let s = |code: u16, msg: &str| {
+            Error::new(Kind::Status)
+                .with_status(StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT))
+                .with_message(msg)
+        };
+        assert!(s(503, "request throttled").is_retryable());
+        assert!(s(429, "").is_retryable());
+        assert!(!s(500, "retention policy not found: x").is_retryable());
+        assert!(!s(400, "partial write").is_retryable());
+        assert!(Error::new(Kind::Connect).is_retryable());
+    }
+}

@@ -1,0 +1,248 @@
+//! InfluxQL text: a query with bound parameters, identifier and string
+//! quoting, and telling reads from statements that change state.
+
+use std::fmt;
+
+use serde_json::Value as Json;
+
+use crate::point::Precision;
+
+/// An InfluxQL query with its bound parameters and per-query settings.
+///
+/// Values never need to be spliced into the text: write `$name` in the query
+/// and [`bind`](Query::bind) a value, which the server substitutes safely
+/// (strings become string literals, numbers numeric literals).
+///
+/// ```
+/// use influx_stream::Query;
+///
+/// let q = Query::new("SELECT usage FROM cpu WHERE host = $host AND usage > $min")
+///     .bind("host", "server01")
+///     .bind("min", 0.5)
+///     .database("telemetry");
+/// assert_eq!(q.text(), "SELECT usage FROM cpu WHERE host = $host AND usage > $min");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a query does nothing until it is run by a Client"]
+pub struct Query {
+    pub(crate) text: String,
+    pub(crate) params: serde_json::Map<String, Json>,
+    pub(crate) database: Option<String>,
+    pub(crate) retention_policy: Option<String>,
+    pub(crate) epoch: Option<Precision>,
+    pub(crate) chunk_size: Option<usize>,
+}
+
+impl Query {
+    /// A query of the given InfluxQL text (one or more `;`-separated statements).
+    pub fn new(text: impl Into<String>) -> Self {
+        Query {
+            text: text.into(),
+            params: serde_json::Map::new(),
+            database: None,
+            retention_policy: None,
+            epoch: None,
+            chunk_size: None,
+        }
+    }
+
+    /// Binds `$name` to a value: a string, number or boolean.
+    pub fn bind(mut self, name: impl Into<String>, value: impl Into<Json>) -> Self {
+        self.params.insert(name.into(), value.into());
+        self
+    }
+
+    /// The database to run against, instead of the client's.
+    pub fn database(mut self, db: impl Into<String>) -> Self {
+        self.database = Some(db.into());
+        self
+    }
+
+    /// The retention policy (`rp` parameter), instead of the client's.
+    pub fn retention_policy(mut self, rp: impl Into<String>) -> Self {
+        self.retention_policy = Some(rp.into());
+        self
+    }
+
+    /// The unit for times in the response. Default: the client's
+    /// [`epoch`](crate::ClientBuilder::epoch), nanoseconds unless changed.
+    pub fn epoch(mut self, epoch: Precision) -> Self {
+        self.epoch = Some(epoch);
+        self
+    }
+
+    /// Rows per chunk for streamed queries. Default: 10,000.
+    pub fn chunk_size(mut self, rows: usize) -> Self {
+        self.chunk_size = Some(rows.max(1));
+        self
+    }
+
+    /// The query text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// True when every statement only reads (SELECT without INTO, SHOW,
+    /// EXPLAIN), so the query may go as GET; anything else goes as POST, as
+    /// InfluxDB 1.x requires for statements that change state.
+    pub fn is_read_only(&self) -> bool {
+        is_read_only(&self.text)
+    }
+}
+
+impl From<&str> for Query {
+    fn from(s: &str) -> Self {
+        Query::new(s)
+    }
+}
+
+impl From<String> for Query {
+    fn from(s: String) -> Self {
+        Query::new(s)
+    }
+}
+
+impl From<&String> for Query {
+    fn from(s: &String) -> Self {
+        Query::new(s.as_str())
+    }
+}
+
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Quotes an identifier (database, measurement, tag key, ...) for InfluxQL:
+/// `my"db` becomes `"my\"db"`. Safe for any text.
+pub fn quote_ident(name: &str) -> String {
+    quote(name, '"')
+}
+
+/// Quotes a string literal for InfluxQL: `it's` becomes `'it\'s'`.
+pub fn quote_literal(value: &str) -> String {
+    quote(value, '\'')
+}
+
+fn quote(s: &str, q: char) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(q);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c == q => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(q);
+    out
+}
+
+/// The statements of a query, split on `;` outside quotes and regexes.
+fn statements(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) => {
+                if b == b'\\' {
+                    i += 1;
+                } else if b == q {
+                    quote = None;
+                }
+            }
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b';' => {
+                    out.push(&text[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    out.push(&text[start.min(text.len())..]);
+    out.into_iter()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn words_outside_quotes(stmt: &str) -> impl Iterator<Item = String> + '_ {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let cleaned: String = stmt
+        .chars()
+        .map(|c| {
+            if let Some(q) = quote {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+                ' '
+            } else if c == '\'' || c == '"' {
+                quote = Some(c);
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    cleaned
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+pub(crate) fn is_read_only(text: &str) -> bool {
+    let stmts = statements(text);
+    !stmts.is_empty()
+        && stmts.iter().all(|s| {
+            let mut words = words_outside_quotes(s);
+            match words.next().as_deref() {
+                Some("SHOW") | Some("EXPLAIN") => true,
+                Some("SELECT") => !words.any(|w| w == "INTO"),
+                _ => false,
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident("my\"db"), "\"my\\\"db\"");
+        assert_eq!(quote_ident("a b"), "\"a b\"");
+        assert_eq!(quote_literal("it's"), "'it\\'s'");
+        assert_eq!(quote_ident("back\\slash"), "\"back\\\\slash\"");
+    }
+
+    #[test]
+    fn read_only_classification() {
+        assert!(is_read_only("SELECT * FROM cpu"));
+        assert!(is_read_only("show databases; SELECT 1 FROM x"));
+        assert!(!is_read_only("SELECT * INTO b FROM a"));
+        assert!(is_read_only("SELECT \"into\" FROM a WHERE t = 'INTO'"));
+        assert!(!is_read_only("CREATE DATABASE x"));
+        assert!(!is_read_only("SELECT 1 FROM a; DROP DATABASE b"));
+        assert!(is_read_only("SELECT * FROM a WHERE s = 'x;DROP'"));
+        assert!(!is_read_only(""));
+    }
+}

@@ -1,0 +1,760 @@
+//! InfluxDB line protocol encoding: escaping and number formatting, straight
+//! into a caller's reused byte buffer.
+//!
+//! [`ToLineProtocol`] is the trait for anything that writes itself as line
+//! protocol. [`Point`](crate::Point) implements it; so do raw line-protocol
+//! text (`str`, `String`, [`Bytes`](bytes::Bytes)), references, slices and
+//! vectors of writable things. Your own types can implement it with
+//! [`LineWriter::point`], which checks and escapes as it goes and never
+//! allocates.
+//!
+//! # The rules, and what is refused
+//! - Measurements escape `,` and space; tag keys, tag values and field keys
+//!   escape `,`, `=` and space. String field values escape `"` and `\`.
+//! - Integers get an `i` suffix, unsigned integers `u` (or `i`, see
+//!   [`EncodeOptions::unsigned_as_integer`]), floats are printed in their
+//!   shortest form that reads back to the identical `f64`.
+//! - An error, never a wrong line: an empty measurement, a point without
+//!   fields, an empty tag or field key, a NaN or infinite float, a newline in a
+//!   measurement, key or tag value (only string field values can carry one), a
+//!   field or tag named `time` (InfluxDB would silently drop it), a tag after
+//!   a field, a name ending with a backslash, and an odd run of backslashes
+//!   before a character that is escaped (InfluxDB 1.x would read either as
+//!   an escape).
+//! - A tag with an empty value is left out of the line: InfluxDB 1.x refuses
+//!   `host=` ("missing tag value"), and a series without the tag is exactly
+//!   what queries see for an empty value (`WHERE host = ''` matches it).
+
+use bytes::Bytes;
+
+use crate::error::{self, Error};
+use crate::point::Precision;
+
+/// How [`LineWriter`] turns values into text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EncodeOptions {
+    /// The unit timestamps are written in. Timestamps are given in
+    /// nanoseconds and divided (rounding towards the past) to this unit; the
+    /// same precision must go in the write request's `precision` parameter.
+    /// Default: nanoseconds.
+    pub precision: Precision,
+    /// Write unsigned integers with the `i` suffix instead of `u`. InfluxDB
+    /// 1.x before 1.8 has no unsigned type and refuses `1u`; with this set, a
+    /// value above `i64::MAX` is an encoding error instead. Default: false.
+    pub unsigned_as_integer: bool,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            precision: Precision::Nanoseconds,
+            unsigned_as_integer: false,
+        }
+    }
+}
+
+/// Anything that can write itself as zero or more lines of line protocol.
+///
+/// Implementations append complete lines, each ending with `\n`, through a
+/// [`LineWriter`]. On error, nothing of the failing point stays in the buffer.
+///
+/// ```
+/// use influx_stream::{LineWriter, ToLineProtocol, EncodeOptions, Error};
+///
+/// struct Reading { room: String, celsius: f64, at_ns: i64 }
+///
+/// impl ToLineProtocol for Reading {
+///     fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error> {
+///         out.point("temperature")?
+///             .tag("room", &self.room)?
+///             .field_f64("celsius", self.celsius)?
+///             .finish(Some(self.at_ns))
+///     }
+/// }
+///
+/// let mut buf = Vec::new();
+/// let r = Reading { room: "hall way".into(), celsius: 21.5, at_ns: 1 };
+/// LineWriter::new(&mut buf, EncodeOptions::default()).write(&r)?;
+/// assert_eq!(buf, b"temperature,room=hall\\ way celsius=21.5 1\n");
+/// # Ok::<(), Error>(())
+/// ```
+pub trait ToLineProtocol {
+    /// Appends this value's lines to `out`.
+    ///
+    /// # Errors
+    /// When the value cannot be written as valid line protocol; the error
+    /// names the measurement and the problem.
+    fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error>;
+}
+
+impl<T: ToLineProtocol + ?Sized> ToLineProtocol for &T {
+    fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error> {
+        (**self).write_lines(out)
+    }
+}
+
+impl<T: ToLineProtocol> ToLineProtocol for [T] {
+    fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error> {
+        for item in self {
+            item.write_lines(out)?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: ToLineProtocol, const N: usize> ToLineProtocol for [T; N] {
+    fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error> {
+        self.as_slice().write_lines(out)
+    }
+}
+
+impl<T: ToLineProtocol> ToLineProtocol for Vec<T> {
+    fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error> {
+        self.as_slice().write_lines(out)
+    }
+}
+
+/// Raw line protocol: written as given, with a final newline added if missing.
+impl ToLineProtocol for str {
+    fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error> {
+        out.raw(self.as_bytes())
+    }
+}
+
+/// Raw line protocol: written as given, with a final newline added if missing.
+impl ToLineProtocol for String {
+    fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error> {
+        out.raw(self.as_bytes())
+    }
+}
+
+/// Raw line protocol: written as given, with a final newline added if missing.
+impl ToLineProtocol for Bytes {
+    fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error> {
+        out.raw(self)
+    }
+}
+
+// Byte classes: which bytes need an escape (or are refused) where.
+const MEAS: u8 = 1; // escaped in measurements: ',' ' '
+const KEY: u8 = 2; // escaped in tag keys, tag values, field keys: ',' '=' ' '
+const STR: u8 = 4; // escaped in string field values: '"' '\'
+const NL: u8 = 8; // refused outside string field values
+const BS: u8 = 16; // backslash: refused at the end of a name
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b',' as usize] = MEAS | KEY;
+    t[b' ' as usize] = MEAS | KEY;
+    t[b'=' as usize] = KEY;
+    t[b'"' as usize] = STR;
+    t[b'\\' as usize] = STR | BS;
+    t[b'\n' as usize] = NL;
+    t
+};
+
+#[inline(always)]
+fn classes(s: &[u8]) -> u8 {
+    // A branch-free OR over the bytes: the compiler unrolls it, and the
+    // common case (nothing to escape) costs one table load per byte.
+    let mut acc = 0u8;
+    for &b in s {
+        acc |= CLASS[b as usize];
+    }
+    acc
+}
+
+/// Where a name appears, for escaping and for error messages.
+#[derive(Clone, Copy)]
+enum Part {
+    Measurement,
+    TagKey,
+    TagValue,
+    FieldKey,
+}
+
+impl Part {
+    fn mask(self) -> u8 {
+        match self {
+            Part::Measurement => MEAS,
+            _ => KEY,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Part::Measurement => "measurement",
+            Part::TagKey => "tag key",
+            Part::TagValue => "tag value",
+            Part::FieldKey => "field key",
+        }
+    }
+}
+
+/// Appends line protocol to a byte buffer; see [`ToLineProtocol`].
+///
+/// The buffer is the caller's and is only ever appended to, so one buffer can
+/// be reused across batches without reallocating.
+#[derive(Debug)]
+pub struct LineWriter<'a> {
+    buf: &'a mut Vec<u8>,
+    options: EncodeOptions,
+    lines: usize,
+}
+
+impl<'a> LineWriter<'a> {
+    /// A writer appending to `buf`.
+    pub fn new(buf: &'a mut Vec<u8>, options: EncodeOptions) -> Self {
+        LineWriter {
+            buf,
+            options,
+            lines: 0,
+        }
+    }
+
+    /// The options this writer encodes with.
+    pub fn options(&self) -> EncodeOptions {
+        self.options
+    }
+
+    /// How many lines (points) were appended through this writer so far.
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// Appends everything `value` writes.
+    ///
+    /// # Errors
+    /// As [`ToLineProtocol::write_lines`].
+    pub fn write<T: ToLineProtocol + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.write_lines(self)
+    }
+
+    /// Starts a line for a point of `measurement`. Add tags, then fields,
+    /// then [`PointWriter::finish`] it; a point dropped unfinished leaves
+    /// nothing behind.
+    ///
+    /// # Errors
+    /// When the measurement is empty or cannot be represented.
+    pub fn point<'w>(&'w mut self, measurement: &'w str) -> Result<PointWriter<'w, 'a>, Error> {
+        let start = self.buf.len();
+        if measurement.is_empty() {
+            return Err(error::encode("the measurement name is empty"));
+        }
+        if let Err(problem) = write_name(self.buf, measurement.as_bytes(), Part::Measurement) {
+            self.buf.truncate(start);
+            return Err(point_error(measurement, problem));
+        }
+        Ok(PointWriter {
+            out: self,
+            start,
+            measurement,
+            fields: 0,
+        })
+    }
+
+    /// Appends raw line protocol as given, adding a final newline when
+    /// missing. Blank lines and `#` comments are allowed (the server skips
+    /// them) and are not counted as points.
+    ///
+    /// # Errors
+    /// When the text contains a carriage return: InfluxDB 1.x does not strip
+    /// it, so a CRLF line would fail on the server.
+    pub fn raw(&mut self, text: &[u8]) -> Result<(), Error> {
+        if text.contains(&b'\r') {
+            return Err(error::encode(
+                "raw line protocol contains a carriage return (CRLF line endings); InfluxDB 1.x rejects them: use \\n only",
+            ));
+        }
+        self.lines += count_lines(text);
+        self.buf.extend_from_slice(text);
+        if !text.is_empty() && !text.ends_with(b"\n") {
+            self.buf.push(b'\n');
+        }
+        Ok(())
+    }
+}
+
+/// Counts the lines that are points: not blank, not comments.
+pub(crate) fn count_lines(text: &[u8]) -> usize {
+    text.split(|&b| b == b'\n')
+        .filter(|line| {
+            let trimmed = line
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .map(|i| &line[i..]);
+            matches!(trimmed, Some(l) if l[0] != b'#')
+        })
+        .count()
+}
+
+/// One line being written; made by [`LineWriter::point`].
+#[derive(Debug)]
+#[must_use = "a point is only written by finish()"]
+pub struct PointWriter<'w, 'a> {
+    out: &'w mut LineWriter<'a>,
+    start: usize,
+    measurement: &'w str,
+    fields: u32,
+}
+
+impl PointWriter<'_, '_> {
+    #[cold]
+    fn fail(&mut self, problem: String) -> Error {
+        self.out.buf.truncate(self.start);
+        // The point is abandoned: make finish/drop not touch the buffer again.
+        self.start = usize::MAX;
+        point_error(self.measurement, problem)
+    }
+
+    /// Adds a tag. A tag with an empty value is left out (see the module
+    /// docs). Tags must come before fields; InfluxDB stores them sorted, and
+    /// writing them in key order saves the server that work.
+    ///
+    /// # Errors
+    /// An empty key, a tag after a field, a newline, a key named `time`, or
+    /// a backslash that cannot be represented.
+    pub fn tag(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
+        if self.start == usize::MAX {
+            return Err(point_error(self.measurement, "point already failed".into()));
+        }
+        if value.is_empty() {
+            return Ok(self);
+        }
+        if self.fields > 0 {
+            return Err(self.fail(format!("tag {key:?} comes after a field; tags go first")));
+        }
+        if key.is_empty() {
+            return Err(self.fail("a tag key is empty".into()));
+        }
+        if key == "time" {
+            return Err(
+                self.fail("a tag is named \"time\", which InfluxDB refuses; rename it".into())
+            );
+        }
+        self.out.buf.push(b',');
+        if let Err(p) = write_name(self.out.buf, key.as_bytes(), Part::TagKey) {
+            return Err(self.fail(p));
+        }
+        self.out.buf.push(b'=');
+        if let Err(p) = write_name(self.out.buf, value.as_bytes(), Part::TagValue) {
+            return Err(self.fail(format!("tag {key:?}: {p}")));
+        }
+        Ok(self)
+    }
+
+    #[inline]
+    fn field_key(&mut self, key: &str) -> Result<(), Error> {
+        if self.start == usize::MAX {
+            return Err(point_error(self.measurement, "point already failed".into()));
+        }
+        if key.is_empty() {
+            return Err(self.fail("a field key is empty".into()));
+        }
+        if key == "time" {
+            return Err(self.fail(
+                "a field is named \"time\", which InfluxDB silently drops; rename it".into(),
+            ));
+        }
+        self.out
+            .buf
+            .push(if self.fields == 0 { b' ' } else { b',' });
+        self.fields += 1;
+        if let Err(p) = write_name(self.out.buf, key.as_bytes(), Part::FieldKey) {
+            return Err(self.fail(p));
+        }
+        self.out.buf.push(b'=');
+        Ok(())
+    }
+
+    /// Adds a float field.
+    ///
+    /// # Errors
+    /// A NaN or infinite value, or a bad key.
+    pub fn field_f64(&mut self, key: &str, value: f64) -> Result<&mut Self, Error> {
+        if !value.is_finite() {
+            return Err(self.fail(format!(
+                "field {key:?} is {value}, which line protocol cannot carry"
+            )));
+        }
+        self.field_key(key)?;
+        let mut b = ryu::Buffer::new();
+        self.out
+            .buf
+            .extend_from_slice(b.format_finite(value).as_bytes());
+        Ok(self)
+    }
+
+    /// Adds a signed integer field (`i` suffix).
+    ///
+    /// # Errors
+    /// A bad key.
+    pub fn field_i64(&mut self, key: &str, value: i64) -> Result<&mut Self, Error> {
+        self.field_key(key)?;
+        let mut b = itoa::Buffer::new();
+        self.out.buf.extend_from_slice(b.format(value).as_bytes());
+        self.out.buf.push(b'i');
+        Ok(self)
+    }
+
+    /// Adds an unsigned integer field (`u` suffix, or `i` with
+    /// [`EncodeOptions::unsigned_as_integer`]).
+    ///
+    /// # Errors
+    /// A bad key, or a value above `i64::MAX` when unsigned values are
+    /// written as integers.
+    pub fn field_u64(&mut self, key: &str, value: u64) -> Result<&mut Self, Error> {
+        let suffix = if self.out.options.unsigned_as_integer {
+            if value > i64::MAX as u64 {
+                return Err(self.fail(format!(
+                    "field {key:?} is {value}, above the largest integer InfluxDB 1.x stores (unsigned_as_integer is on)"
+                )));
+            }
+            b'i'
+        } else {
+            b'u'
+        };
+        self.field_key(key)?;
+        let mut b = itoa::Buffer::new();
+        self.out.buf.extend_from_slice(b.format(value).as_bytes());
+        self.out.buf.push(suffix);
+        Ok(self)
+    }
+
+    /// Adds a boolean field.
+    ///
+    /// # Errors
+    /// A bad key.
+    pub fn field_bool(&mut self, key: &str, value: bool) -> Result<&mut Self, Error> {
+        self.field_key(key)?;
+        self.out
+            .buf
+            .extend_from_slice(if value { b"true" } else { b"false" });
+        Ok(self)
+    }
+
+    /// Adds a string field. Any text is allowed, newlines included.
+    ///
+    /// # Errors
+    /// A bad key.
+    pub fn field_str(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
+        self.field_key(key)?;
+        let buf = &mut *self.out.buf;
+        buf.push(b'"');
+        let bytes = value.as_bytes();
+        if classes(bytes) & STR == 0 {
+            buf.extend_from_slice(bytes);
+        } else {
+            for &b in bytes {
+                if CLASS[b as usize] & STR != 0 {
+                    buf.push(b'\\');
+                }
+                buf.push(b);
+            }
+        }
+        buf.push(b'"');
+        Ok(self)
+    }
+
+    /// Adds a field of any [`FieldValue`](crate::FieldValue) kind.
+    ///
+    /// # Errors
+    /// As the typed methods.
+    pub fn field(
+        &mut self,
+        key: &str,
+        value: &crate::point::FieldValue,
+    ) -> Result<&mut Self, Error> {
+        use crate::point::FieldValue;
+        match value {
+            FieldValue::Float(v) => self.field_f64(key, *v),
+            FieldValue::Integer(v) => self.field_i64(key, *v),
+            FieldValue::UInteger(v) => self.field_u64(key, *v),
+            FieldValue::Boolean(v) => self.field_bool(key, *v),
+            FieldValue::String(v) => self.field_str(key, v),
+        }
+    }
+
+    /// Ends the line, with a timestamp in nanoseconds since the epoch or none
+    /// (the server then uses its own clock).
+    ///
+    /// # Errors
+    /// When the point has no fields.
+    pub fn finish(&mut self, timestamp_ns: Option<i64>) -> Result<(), Error> {
+        if self.start == usize::MAX {
+            return Err(point_error(self.measurement, "point already failed".into()));
+        }
+        if self.fields == 0 {
+            return Err(self.fail("the point has no fields; InfluxDB needs at least one".into()));
+        }
+        let buf = &mut *self.out.buf;
+        if let Some(ts) = timestamp_ns {
+            buf.push(b' ');
+            let t = self.out.options.precision.from_nanos(ts);
+            let mut b = itoa::Buffer::new();
+            buf.extend_from_slice(b.format(t).as_bytes());
+        }
+        buf.push(b'\n');
+        self.out.lines += 1;
+        // Finished: the line stays.
+        self.start = usize::MAX - 1;
+        Ok(())
+    }
+}
+
+impl Drop for PointWriter<'_, '_> {
+    fn drop(&mut self) {
+        // An unfinished point must not leave half a line in the buffer.
+        if self.start < usize::MAX - 1 {
+            self.out.buf.truncate(self.start);
+        }
+    }
+}
+
+#[cold]
+fn point_error(measurement: &str, problem: String) -> Error {
+    let shown: String = measurement.chars().take(64).collect();
+    error::encode(format!("point {shown:?}: {problem}"))
+}
+
+#[inline(always)]
+fn write_name(buf: &mut Vec<u8>, s: &[u8], part: Part) -> Result<(), String> {
+    let c = classes(s);
+    if c & (part.mask() | NL | BS) == 0 {
+        buf.extend_from_slice(s);
+        return Ok(());
+    }
+    write_name_slow(buf, s, part)
+}
+
+#[cold]
+fn write_name_slow(buf: &mut Vec<u8>, s: &[u8], part: Part) -> Result<(), String> {
+    // InfluxDB 1.x scans names in two ways: some passes treat any backslash
+    // before a delimiter as an escape, others pair backslashes from the left.
+    // Only names on which both agree are sent: no backslash at the end, and
+    // an even run of backslashes before a character we escape.
+    if s.last() == Some(&b'\\') {
+        return Err(format!(
+            "the {} ends with a backslash, which InfluxDB 1.x would read as escaping the next delimiter",
+            part.name()
+        ));
+    }
+    let mask = part.mask();
+    let mut run = 0usize;
+    for &b in s {
+        let class = CLASS[b as usize];
+        if class & NL != 0 {
+            return Err(format!(
+                "the {} contains a newline, which line protocol cannot carry there",
+                part.name()
+            ));
+        }
+        if class & mask != 0 {
+            if run % 2 == 1 {
+                return Err(format!(
+                    "the {} has an odd number of backslashes before {:?}, which InfluxDB 1.x would read as an escape",
+                    part.name(),
+                    b as char
+                ));
+            }
+            buf.push(b'\\');
+        }
+        run = if b == b'\\' { run + 1 } else { 0 };
+        buf.push(b);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(f: impl FnOnce(&mut LineWriter<'_>) -> Result<(), Error>) -> Result<String, Error> {
+        let mut buf = Vec::new();
+        let mut w = LineWriter::new(&mut buf, EncodeOptions::default());
+        f(&mut w)?;
+        Ok(String::from_utf8(buf).unwrap_or_default())
+    }
+
+    #[test]
+    fn escapes_every_part() -> Result<(), Error> {
+        let s = enc(|w| {
+            w.point("esc,m x=")?
+                .tag("tag key,a=b", "tag val,c=d")?
+                .field_str("f key,x=y", "str \"quoted\" back\\slash, comma=eq")?
+                .finish(Some(1))
+        })?;
+        assert_eq!(
+            s,
+            "esc\\,m\\ x=,tag\\ key\\,a\\=b=tag\\ val\\,c\\=d f\\ key\\,x\\=y=\"str \\\"quoted\\\" back\\\\slash, comma=eq\" 1\n"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn numbers() -> Result<(), Error> {
+        let s = enc(|w| {
+            w.point("m")?
+                .field_f64("a", 12.0)?
+                .field_f64("b", -0.0)?
+                .field_f64("c", 1e300)?
+                .field_f64("d", 5e-324)?
+                .field_i64("e", i64::MIN)?
+                .field_u64("f", u64::MAX)?
+                .field_bool("g", false)?
+                .finish(None)
+        })?;
+        assert_eq!(
+            s,
+            "m a=12.0,b=-0.0,c=1e300,d=5e-324,e=-9223372036854775808i,f=18446744073709551615u,g=false\n"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_bad_points_and_leaves_nothing() {
+        type Case = Box<dyn Fn(&mut LineWriter<'_>) -> Result<(), Error>>;
+        let cases: Vec<(&str, Case)> = vec![
+            (
+                "measurement name is empty",
+                Box::new(|w| w.point("")?.field_i64("a", 1)?.finish(None)),
+            ),
+            (
+                "no fields",
+                Box::new(|w| w.point("m")?.tag("a", "b")?.finish(None)),
+            ),
+            (
+                "NaN",
+                Box::new(|w| w.point("m")?.field_f64("a", f64::NAN)?.finish(None)),
+            ),
+            (
+                "inf",
+                Box::new(|w| w.point("m")?.field_f64("a", f64::INFINITY)?.finish(None)),
+            ),
+            (
+                "tag key is empty",
+                Box::new(|w| w.point("m")?.tag("", "v")?.field_i64("a", 1)?.finish(None)),
+            ),
+            (
+                "field key is empty",
+                Box::new(|w| w.point("m")?.field_i64("", 1)?.finish(None)),
+            ),
+            (
+                "newline",
+                Box::new(|w| w.point("m\n")?.field_i64("a", 1)?.finish(None)),
+            ),
+            (
+                "newline",
+                Box::new(|w| {
+                    w.point("m")?
+                        .tag("k", "a\nb")?
+                        .field_i64("a", 1)?
+                        .finish(None)
+                }),
+            ),
+            (
+                "after a field",
+                Box::new(|w| w.point("m")?.field_i64("a", 1)?.tag("k", "v")?.finish(None)),
+            ),
+            (
+                "\"time\"",
+                Box::new(|w| w.point("m")?.field_i64("time", 1)?.finish(None)),
+            ),
+            (
+                "backslash",
+                Box::new(|w| {
+                    w.point("m")?
+                        .tag("k", "a\\")?
+                        .field_i64("a", 1)?
+                        .finish(None)
+                }),
+            ),
+            (
+                "backslash",
+                Box::new(|w| w.point("m\\\\")?.field_i64("a", 1)?.finish(None)),
+            ),
+        ];
+        for (want, f) in cases {
+            let mut buf = b"keep\n".to_vec();
+            let mut w = LineWriter::new(&mut buf, EncodeOptions::default());
+            let err = f(&mut w).expect_err(want);
+            assert!(err.is_encode());
+            assert!(err.to_string().contains(want), "{want}: {err}");
+            assert_eq!(buf, b"keep\n", "{want}");
+        }
+    }
+
+    #[test]
+    fn backslashes_that_survive() -> Result<(), Error> {
+        // An even run before an escaped character, and backslashes before
+        // ordinary ones, read back as written.
+        let s = enc(|w| {
+            w.point("m")?
+                .tag("k", "a\\\\,b\\c")?
+                .field_i64("a", 1)?
+                .finish(None)
+        })?;
+        assert_eq!(s, "m,k=a\\\\\\,b\\c a=1i\n");
+        Ok(())
+    }
+
+    #[test]
+    fn empty_tag_value_is_left_out() -> Result<(), Error> {
+        let s = enc(|w| {
+            w.point("m")?
+                .tag("a", "")?
+                .tag("b", "x")?
+                .field_i64("f", 1)?
+                .finish(None)
+        })?;
+        assert_eq!(s, "m,b=x f=1i\n");
+        Ok(())
+    }
+
+    #[test]
+    fn precision_divides_towards_the_past() -> Result<(), Error> {
+        let mut buf = Vec::new();
+        let opts = EncodeOptions {
+            precision: Precision::Seconds,
+            ..EncodeOptions::default()
+        };
+        let mut w = LineWriter::new(&mut buf, opts);
+        w.point("m")?
+            .field_i64("a", 1)?
+            .finish(Some(1_999_999_999))?;
+        w.point("m")?.field_i64("a", 1)?.finish(Some(-1))?;
+        assert_eq!(buf, b"m a=1i 1\nm a=1i -1\n");
+        Ok(())
+    }
+
+    #[test]
+    fn unsigned_as_integer() {
+        let mut buf = Vec::new();
+        let opts = EncodeOptions {
+            unsigned_as_integer: true,
+            ..EncodeOptions::default()
+        };
+        let mut w = LineWriter::new(&mut buf, opts);
+        assert!(w
+            .point("m")
+            .and_then(|mut p| p.field_u64("a", 7)?.finish(None))
+            .is_ok());
+        assert!(w
+            .point("m")
+            .and_then(|mut p| p.field_u64("a", u64::MAX)?.finish(None))
+            .is_err());
+        assert_eq!(buf, b"m a=7i\n");
+    }
+
+    #[test]
+    fn raw_text_counts_points() -> Result<(), Error> {
+        let mut buf = Vec::new();
+        let mut w = LineWriter::new(&mut buf, EncodeOptions::default());
+        w.write("# comment\n\ncpu a=1\ncpu a=2")?;
+        assert_eq!(w.lines(), 2);
+        assert_eq!(buf, b"# comment\n\ncpu a=1\ncpu a=2\n");
+        let mut w = LineWriter::new(&mut buf, EncodeOptions::default());
+        assert!(w.write("cpu a=1\r\n").is_err());
+        Ok(())
+    }
+}
