@@ -9,7 +9,6 @@
 //! ```
 
 #[path = "../tests/support/influxd.rs"]
-#[allow(dead_code)]
 mod influxd;
 
 use std::time::SystemTime;
@@ -49,7 +48,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     client.write(&points[..]).await?;
     // Raw line protocol works too.
-    client.write("cpu,host=server04,region=us-east usage=0.99,cores=64i").await?;
+    client
+        .write("cpu,host=server04,region=us-east usage=0.99,cores=64i")
+        .await?;
     println!("wrote {} points", points.len() + 1);
 
     let json = client
@@ -58,10 +59,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .bind("region", "eu-west"),
         )
         .await?;
-    for series in json["results"][0]["series"].as_array().into_iter().flatten() {
+    for series in json["results"][0]["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let host = &series["tags"]["host"];
         for row in series["values"].as_array().into_iter().flatten() {
-            println!("  host={host} time={} usage={} cores={}", row[0], row[1], row[2]);
+            println!(
+                "  host={host} time={} usage={} cores={}",
+                row[0], row[1], row[2]
+            );
         }
     }
 

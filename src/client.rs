@@ -374,6 +374,20 @@ impl Client {
 
     /// Sends an encoded body of `points` lines to `/write`.
     pub(crate) async fn write_body(&self, body: Bytes, points: u64) -> Result<(), Error> {
+        self.post_write(body, points, self.inner.gzip).await
+    }
+
+    pub(crate) fn gzip_enabled(&self) -> bool {
+        self.inner.gzip
+    }
+
+    /// One `/write` request, compressed or not.
+    pub(crate) async fn post_write(
+        &self,
+        body: Bytes,
+        points: u64,
+        gzip: bool,
+    ) -> Result<(), Error> {
         if body.is_empty() {
             return Ok(());
         }
@@ -390,7 +404,7 @@ impl Client {
                 params,
                 body,
                 content_type: Some("text/plain; charset=utf-8"),
-                gzip_body: self.inner.gzip,
+                gzip_body: gzip,
                 accept_gzip: false,
                 database: self.database.as_deref(),
             })

@@ -85,6 +85,16 @@ impl Error {
         self
     }
 
+    /// Puts `context` before the message.
+    pub(crate) fn with_context(mut self, context: impl Into<String>) -> Self {
+        let context = context.into();
+        self.inner.message = Some(match self.inner.message.take() {
+            Some(m) => format!("{context}: {m}"),
+            None => context,
+        });
+        self
+    }
+
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.inner.source = Some(source.into());
         self

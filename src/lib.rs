@@ -31,6 +31,8 @@ mod http;
 mod influxql;
 mod line_protocol;
 mod point;
+mod retry;
+mod write;
 
 pub use crate::client::{Client, ClientBuilder, Pong};
 pub use crate::error::{Error, Result};
@@ -38,3 +40,5 @@ pub use crate::http::AuthMethod;
 pub use crate::influxql::{quote_ident, quote_literal, Query};
 pub use crate::line_protocol::{EncodeOptions, LineWriter, PointWriter, ToLineProtocol};
 pub use crate::point::{FieldValue, Point, Precision, Timestamp};
+pub use crate::retry::RetryPolicy;
+pub use crate::write::{FailedBatch, OnFailure, WriteOptions, WriteStats, Writer};

@@ -1,0 +1,261 @@
+//! The state every writer handle and the writer task share: the batch being
+//! filled, the sealed batches waiting to be sent, completion bookkeeping and
+//! the wakers of those waiting on it.
+//!
+//! Handles encode straight into the current batch under a short lock, so a
+//! point given with `feed` and then left alone is still in the batch the
+//! task's timer cuts. Sealing is a move of the buffer, never a copy.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::line_protocol::{EncodeOptions, LineWriter, ToLineProtocol};
+use crate::write::options::WriteOptions;
+use crate::write::stats::Counters;
+
+/// Failures kept for flushes to report; older ones are still counted.
+const MAX_KEPT_FAILURES: usize = 4096;
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Wakes the writer task: a batch was sealed or started, or the last
+    /// handle went away.
+    pub(crate) wake_task: Notify,
+    pub(crate) counters: Counters,
+    pub(crate) options: WriteOptions,
+    pub(crate) client: Client,
+    pub(crate) encode: EncodeOptions,
+    pub(crate) gzip: bool,
+}
+
+pub(crate) struct Batch {
+    /// Batches are numbered from 1 in the order they are started.
+    pub(crate) seq: u64,
+    pub(crate) buf: Vec<u8>,
+    pub(crate) points: u64,
+    /// When the first point went in: the flush interval counts from here.
+    pub(crate) started: Option<Instant>,
+}
+
+impl Batch {
+    fn new(seq: u64, capacity: usize) -> Self {
+        Batch {
+            seq,
+            buf: Vec::with_capacity(capacity),
+            points: 0,
+            started: None,
+        }
+    }
+}
+
+/// A batch on its way to the server.
+pub(crate) struct Sealed {
+    pub(crate) seq: u64,
+    pub(crate) body: Bytes,
+    pub(crate) points: u64,
+}
+
+pub(crate) struct Failure {
+    pub(crate) seq: u64,
+    pub(crate) error: Error,
+    pub(crate) points: u64,
+}
+
+pub(crate) struct State {
+    pub(crate) current: Batch,
+    pub(crate) sealed: VecDeque<Sealed>,
+    pub(crate) in_flight: usize,
+    /// Every batch numbered up to here has completed (written or failed).
+    pub(crate) completed_upto: u64,
+    completed_ahead: BTreeSet<u64>,
+    failures: VecDeque<Failure>,
+    ready_waiters: Vec<Waker>,
+    flush_waiters: Vec<Waker>,
+    /// Set when the writer accepts no more points: a failure under
+    /// `OnFailure::Stop`, or the writer task is gone.
+    pub(crate) stopped: Option<Error>,
+    pub(crate) handles: usize,
+    /// Capacity for the next batch buffer: the last batch's size, so a
+    /// steady stream fills each buffer without reallocating.
+    next_capacity: usize,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        options: WriteOptions,
+        client: Client,
+        encode: EncodeOptions,
+        gzip: bool,
+    ) -> Self {
+        let capacity = options.max_bytes.min(64 * 1024);
+        Shared {
+            state: Mutex::new(State {
+                current: Batch::new(1, capacity),
+                sealed: VecDeque::new(),
+                in_flight: 0,
+                completed_upto: 0,
+                completed_ahead: BTreeSet::new(),
+                failures: VecDeque::new(),
+                ready_waiters: Vec::new(),
+                flush_waiters: Vec::new(),
+                stopped: None,
+                handles: 1,
+                next_capacity: capacity,
+            }),
+            wake_task: Notify::new(),
+            counters: Counters::default(),
+            options,
+            client,
+            encode,
+            gzip,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated
+        // in a way that matters more than losing the writer, so go on.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn has_room(&self, state: &State) -> bool {
+        state.sealed.len() < self.options.max_queued_batches.max(1)
+    }
+}
+
+impl State {
+    /// Encodes `item` into the current batch; returns the number of the
+    /// batch it ended in. Seals batches that reached a limit.
+    pub(crate) fn push<T: ToLineProtocol + ?Sized>(
+        &mut self,
+        shared: &Shared,
+        item: &T,
+    ) -> Result<u64, Error> {
+        let start = self.current.buf.len();
+        let lines = {
+            let mut w = LineWriter::new(&mut self.current.buf, shared.encode);
+            if let Err(e) = w.write(item) {
+                // An item goes in whole or not at all.
+                self.current.buf.truncate(start);
+                return Err(e);
+            }
+            w.lines() as u64
+        };
+        if self.current.buf.len() == start {
+            return Ok(self.current.seq);
+        }
+        Counters::add(&shared.counters.points_accepted, lines);
+        let opts = &shared.options;
+        if self.current.started.is_none() {
+            self.current.started = Some(Instant::now());
+            shared.wake_task.notify_one();
+        }
+        self.current.points += lines;
+        if self.current.buf.len() > opts.max_bytes && start > 0 {
+            // The item does not fit: seal what was there, and start the next
+            // batch with the item (a copy of one item, not of the batch).
+            let tail = self.current.buf[start..].to_vec();
+            self.current.buf.truncate(start);
+            self.current.points -= lines;
+            self.seal(shared);
+            self.current.buf.extend_from_slice(&tail);
+            self.current.points = lines;
+            self.current.started = Some(Instant::now());
+        }
+        let seq = self.current.seq;
+        if self.current.points >= opts.max_points as u64 || self.current.buf.len() >= opts.max_bytes
+        {
+            self.seal(shared);
+        }
+        Ok(seq)
+    }
+
+    /// Moves the current batch, if it has points, to the send queue.
+    pub(crate) fn seal(&mut self, shared: &Shared) {
+        if self.current.points == 0 && self.current.buf.is_empty() {
+            return;
+        }
+        let next = Batch::new(self.current.seq + 1, self.next_capacity);
+        let batch = std::mem::replace(&mut self.current, next);
+        self.next_capacity = batch.buf.len().clamp(1024, shared.options.max_bytes) + 256;
+        self.sealed.push_back(Sealed {
+            seq: batch.seq,
+            body: Bytes::from(batch.buf),
+            points: batch.points,
+        });
+        shared.wake_task.notify_one();
+    }
+
+    /// The highest batch number sealed so far.
+    pub(crate) fn last_sealed(&self) -> u64 {
+        self.current.seq - 1
+    }
+
+    pub(crate) fn complete(&mut self, seq: u64, failures: Vec<Failure>) {
+        self.failures.extend(failures);
+        while self.failures.len() > MAX_KEPT_FAILURES {
+            self.failures.pop_front();
+        }
+        if seq == self.completed_upto + 1 {
+            self.completed_upto = seq;
+            while self.completed_ahead.remove(&(self.completed_upto + 1)) {
+                self.completed_upto += 1;
+            }
+        } else {
+            self.completed_ahead.insert(seq);
+        }
+        for w in self.flush_waiters.drain(..) {
+            w.wake();
+        }
+    }
+
+    pub(crate) fn wait_ready(&mut self, waker: &Waker) {
+        if !self.ready_waiters.iter().any(|w| w.will_wake(waker)) {
+            self.ready_waiters.push(waker.clone());
+        }
+    }
+
+    pub(crate) fn wait_flush(&mut self, waker: &Waker) {
+        if !self.flush_waiters.iter().any(|w| w.will_wake(waker)) {
+            self.flush_waiters.push(waker.clone());
+        }
+    }
+
+    pub(crate) fn wake_ready(&mut self) {
+        for w in self.ready_waiters.drain(..) {
+            w.wake();
+        }
+    }
+
+    pub(crate) fn wake_all(&mut self) {
+        self.wake_ready();
+        for w in self.flush_waiters.drain(..) {
+            w.wake();
+        }
+    }
+
+    /// The failures of batches numbered in `(after, upto]`, as one error.
+    pub(crate) fn failures_between(&self, after: u64, upto: u64) -> Option<Error> {
+        let mut found = self
+            .failures
+            .iter()
+            .filter(|f| f.seq > after && f.seq <= upto);
+        let first = found.next()?;
+        let (more, more_points) = found.fold((0u64, 0u64), |(n, p), f| (n + 1, p + f.points));
+        let total = first.points + more_points;
+        let mut err = first.error.clone().with_points_dropped(total);
+        if more > 0 {
+            err = err.with_context(format!(
+                "{} batches failed, {total} points not written in all; the first failure",
+                more + 1
+            ));
+        }
+        Some(err)
+    }
+}
