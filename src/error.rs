@@ -310,8 +310,16 @@ impl fmt::Display for Error {
         if let Some(n) = self.inner.points_dropped {
             write!(f, "; {n} point(s) not written")?;
         }
-        if let Some(src) = &self.inner.source {
+        // The whole cause chain: hyper's outer errors ("client error
+        // (Connect)") only say where; the innermost says what.
+        let mut source = self
+            .inner
+            .source
+            .as_deref()
+            .map(|s| s as &dyn std::error::Error);
+        while let Some(src) = source {
             write!(f, ": {src}")?;
+            source = src.source();
         }
         if let Some(id) = &self.inner.request_id {
             write!(f, " [request id {id}]")?;
