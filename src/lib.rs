@@ -42,3 +42,8 @@ pub use crate::line_protocol::{EncodeOptions, LineWriter, PointWriter, ToLinePro
 pub use crate::point::{FieldValue, Point, Precision, Timestamp};
 pub use crate::retry::RetryPolicy;
 pub use crate::write::{FailedBatch, OnFailure, WriteOptions, WriteStats, Writer};
+
+/// The README's examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
