@@ -85,6 +85,17 @@ impl Error {
         self
     }
 
+    /// Removes every occurrence of `secret` from the message, in case the
+    /// server echoed a statement that carried it.
+    pub(crate) fn redact(mut self, secret: &str) -> Self {
+        if !secret.is_empty() {
+            if let Some(m) = self.inner.message.take() {
+                self.inner.message = Some(m.replace(secret, "[REDACTED]"));
+            }
+        }
+        self
+    }
+
     /// Puts `context` before the message.
     pub(crate) fn with_context(mut self, context: impl Into<String>) -> Self {
         let context = context.into();
@@ -272,6 +283,8 @@ impl Error {
                     Some("check the user name and password given to ClientBuilder::basic_auth")
                 } else if matches!(self.inner.status, Some(StatusCode::FORBIDDEN)) {
                     Some("the user lacks the privilege for this request; GRANT it or use another user")
+                } else if msg.ends_with("invalid name") {
+                    Some("InfluxDB refuses database and retention policy names containing a slash or backslash")
                 } else if msg.contains("field type conflict") {
                     Some("a field must keep one type per shard: send it with the type it already has (e.g. 1.0 for a float, 1i for an integer)")
                 } else if msg.contains("invalid number") && msg.contains('u') {

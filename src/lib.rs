@@ -34,6 +34,7 @@ mod point;
 mod retry;
 mod write;
 
+pub use crate::admin::{FieldType, Privilege, RetentionPolicy, RetentionPolicySpec, User};
 pub use crate::client::{Client, ClientBuilder, Pong};
 pub use crate::error::{Error, Result};
 pub use crate::http::AuthMethod;
