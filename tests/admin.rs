@@ -99,7 +99,7 @@ async fn measurements_series_tags_and_fields() -> TestResult {
     let db = unique_db("schema");
     let client = Client::builder(server.url()).database(&db).build()?;
     client.create_database(&db).await?;
-    let points = vec![
+    let points = [
         Point::new("cpu")
             .tag("host", "a")
             .tag("dc", "eu")
