@@ -100,11 +100,21 @@ pub(crate) struct WireMessage<'a> {
 }
 
 /// Parses one document.
+///
+/// The document is checked for UTF-8 once, up front, so that serde_json's
+/// `StrRead` need not validate each string again.
 pub(crate) fn parse_doc(
     bytes: &[u8],
     settings: Settings,
 ) -> Result<WireDoc<'_>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        // Let serde_json say where the bad byte is.
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let doc = DocSeed(settings).deserialize(&mut de)?;
+        de.end()?;
+        return Ok(doc);
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
     let doc = DocSeed(settings).deserialize(&mut de)?;
     de.end()?;
     Ok(doc)
