@@ -174,14 +174,22 @@ pub struct Decoder {
     options: DecodeOptions,
     splitter: Splitter,
     state: State,
-    /// Rows of the series chunk being handed out by `next_event`.
-    rows: Option<SeriesRows>,
+    /// Rows of the series chunk being handed out by `next_event`, and
+    /// whether that chunk was partial.
+    rows: Option<(SeriesRows, bool)>,
+}
+
+/// A queued element: a [`Chunk`], series kept in the flat form.
+#[derive(Debug)]
+enum Item {
+    Series { rows: SeriesRows, partial: bool },
+    Other(Chunk),
 }
 
 /// What survives from one document to the next.
 #[derive(Debug)]
 struct State {
-    queue: VecDeque<Chunk>,
+    queue: VecDeque<Item>,
     last_meta: Option<Arc<SeriesMeta>>,
     /// The last series chunk was `partial`: the next may continue it.
     last_partial: bool,
@@ -244,7 +252,7 @@ impl Decoder {
         self.splitter.finished
             && self.splitter.start == self.splitter.buf.len()
             && self.state.queue.is_empty()
-            && self.rows.as_ref().map_or(true, |r| r.len() == 0)
+            && self.rows.as_ref().map_or(true, |(r, _)| r.len() == 0)
     }
 
     /// Bytes fed but not yet consumed (the start of a document).
@@ -262,20 +270,24 @@ impl Decoder {
     /// the next document.
     pub fn next_event(&mut self) -> Option<Result<Event, DecodeError>> {
         loop {
-            if let Some(rows) = &mut self.rows {
+            if let Some((rows, _)) = &mut self.rows {
                 if let Some(row) = rows.next() {
                     return Some(Ok(Event::Row(row)));
                 }
                 self.rows = None;
             }
             let chunk = match self.pull() {
-                Some(Ok(chunk)) => chunk,
+                Some(Ok(Item::Series { rows, partial })) => {
+                    self.rows = Some((rows, partial));
+                    continue;
+                }
+                Some(Ok(Item::Other(chunk))) => chunk,
                 Some(Err(e)) => return Some(Err(e)),
                 None => return None,
             };
             return Some(Ok(match chunk {
                 Chunk::Series(series) => {
-                    self.rows = Some(series.rows());
+                    self.rows = Some((series.rows(), false));
                     continue;
                 }
                 Chunk::StatementError {
@@ -308,16 +320,19 @@ impl Decoder {
     ///
     /// As [`Decoder::next_event`].
     pub fn next_chunk(&mut self) -> Option<Result<Chunk, DecodeError>> {
-        if let Some(rows) = self.rows.take() {
+        if let Some((rows, partial)) = self.rows.take() {
             if rows.len() > 0 {
-                return Some(Ok(Chunk::Series(rows.into_chunk())));
+                return Some(Ok(Chunk::Series(rows.into_chunk(partial))));
             }
         }
-        self.pull()
+        Some(self.pull()?.map(|item| match item {
+            Item::Series { rows, partial } => Chunk::Series(rows.into_chunk(partial)),
+            Item::Other(chunk) => chunk,
+        }))
     }
 
     /// The next queued chunk, parsing documents as needed.
-    fn pull(&mut self) -> Option<Result<Chunk, DecodeError>> {
+    fn pull(&mut self) -> Option<Result<Item, DecodeError>> {
         loop {
             if let Some(chunk) = self.state.queue.pop_front() {
                 return Some(Ok(chunk));
@@ -359,9 +374,9 @@ impl Decoder {
 impl State {
     fn push_doc(&mut self, doc: WireDoc<'_>) {
         if let Some(message) = doc.error {
-            self.queue.push_back(Chunk::QueryError {
+            self.queue.push_back(Item::Other(Chunk::QueryError {
                 message: message.into_owned(),
-            });
+            }));
         }
         for result in doc.results {
             let statement_id = result.statement_id;
@@ -398,31 +413,30 @@ impl State {
                     }
                 };
                 let first_row = if self.last_partial { self.next_row } else { 0 };
-                let n = series.values.len();
+                let n = series.values.rows;
                 self.next_row = first_row + n as u64;
                 self.last_partial = series.partial;
                 self.rows_hint = self.rows_hint.max(n).min(1 << 16);
-                self.queue.push_back(Chunk::Series(SeriesChunk {
-                    meta,
-                    values: series.values,
+                self.queue.push_back(Item::Series {
+                    rows: SeriesRows::from_flat(meta, series.values, first_row),
                     partial: series.partial,
-                    first_row,
-                }));
+                });
             }
             for m in result.messages {
-                self.queue.push_back(Chunk::Message {
+                self.queue.push_back(Item::Other(Chunk::Message {
                     statement_id,
                     level: m.level.map(wire::Str::into_owned).unwrap_or_default(),
                     text: m.text.map(wire::Str::into_owned).unwrap_or_default(),
-                });
+                }));
             }
             if let Some(message) = result.error {
-                self.queue.push_back(Chunk::StatementError {
+                self.queue.push_back(Item::Other(Chunk::StatementError {
                     statement_id,
                     message: message.into_owned(),
-                });
+                }));
             } else if !result.partial {
-                self.queue.push_back(Chunk::StatementEnd { statement_id });
+                self.queue
+                    .push_back(Item::Other(Chunk::StatementEnd { statement_id }));
             }
         }
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::wire::Str;
+use super::wire::{FlatRows, Str};
 use super::{de, DecodeError, Value};
 
 /// What the rows of one series share: statement, measurement name, tag set
@@ -329,19 +329,30 @@ impl SeriesChunk {
     pub fn rows(self) -> SeriesRows {
         SeriesRows {
             meta: self.meta,
-            values: self.values.into_iter(),
+            source: Source::Nested(self.values.into_iter()),
             next_index: self.first_row,
         }
     }
 }
 
-/// Iterator over the [`Row`]s of a [`SeriesChunk`], from [`SeriesChunk::rows`].
+/// Iterator over the [`Row`]s of a series chunk, from [`SeriesChunk::rows`].
 #[derive(Debug)]
 #[must_use = "iterators do nothing unless consumed"]
 pub struct SeriesRows {
     meta: Arc<SeriesMeta>,
-    values: std::vec::IntoIter<Vec<Value>>,
+    source: Source,
     next_index: u64,
+}
+
+#[derive(Debug)]
+enum Source {
+    Nested(std::vec::IntoIter<Vec<Value>>),
+    Flat {
+        values: std::vec::IntoIter<Value>,
+        width: usize,
+        rows: usize,
+        lens: Option<std::vec::IntoIter<usize>>,
+    },
 }
 
 impl SeriesRows {
@@ -350,13 +361,28 @@ impl SeriesRows {
         &self.meta
     }
 
-    /// The rows not yielded yet, as a chunk (not partial).
-    pub(crate) fn into_chunk(self) -> SeriesChunk {
+    pub(crate) fn from_flat(meta: Arc<SeriesMeta>, flat: FlatRows, first_row: u64) -> Self {
+        SeriesRows {
+            meta,
+            source: Source::Flat {
+                values: flat.values.into_iter(),
+                width: flat.width,
+                rows: flat.rows,
+                lens: flat.lens.map(Vec::into_iter),
+            },
+            next_index: first_row,
+        }
+    }
+
+    /// The rows not yielded yet, as a chunk.
+    pub(crate) fn into_chunk(self, partial: bool) -> SeriesChunk {
+        let first_row = self.next_index;
+        let meta = Arc::clone(&self.meta);
         SeriesChunk {
-            meta: self.meta,
-            values: self.values.collect(),
-            partial: false,
-            first_row: self.next_index,
+            meta,
+            values: self.map(Row::into_values).collect(),
+            partial,
+            first_row,
         }
     }
 }
@@ -366,7 +392,25 @@ impl Iterator for SeriesRows {
 
     #[inline]
     fn next(&mut self) -> Option<Row> {
-        let values = self.values.next()?;
+        let values = match &mut self.source {
+            Source::Nested(rows) => rows.next()?,
+            Source::Flat {
+                values,
+                width,
+                rows,
+                lens,
+            } => {
+                if *rows == 0 {
+                    return None;
+                }
+                *rows -= 1;
+                let n = match lens {
+                    Some(lens) => lens.next().unwrap_or(0),
+                    None => *width,
+                };
+                values.by_ref().take(n).collect()
+            }
+        };
         let index = self.next_index;
         self.next_index += 1;
         Some(Row {
@@ -377,7 +421,11 @@ impl Iterator for SeriesRows {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.values.size_hint()
+        let n = match &self.source {
+            Source::Nested(rows) => rows.len(),
+            Source::Flat { rows, .. } => *rows,
+        };
+        (n, Some(n))
     }
 }
 

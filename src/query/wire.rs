@@ -87,8 +87,52 @@ pub(crate) struct WireSeries<'a> {
     pub(crate) name: Option<Str<'a>>,
     pub(crate) tags: Vec<(Str<'a>, Str<'a>)>,
     pub(crate) columns: Vec<Str<'a>>,
-    pub(crate) values: Vec<Vec<Value>>,
+    pub(crate) values: FlatRows,
     pub(crate) partial: bool,
+}
+
+/// The rows of a series, all values in one vector: one allocation per
+/// document instead of one per row while parsing (rows get their own vector
+/// when handed out, which the allocator serves from its per-thread cache).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct FlatRows {
+    pub(crate) values: Vec<Value>,
+    /// Values per row, when every row has the same number.
+    pub(crate) width: usize,
+    pub(crate) rows: usize,
+    /// Length of each row, when they differ.
+    pub(crate) lens: Option<Vec<usize>>,
+}
+
+impl FlatRows {
+    fn push_len(&mut self, len: usize) {
+        match &mut self.lens {
+            Some(lens) => lens.push(len),
+            None if self.rows == 0 => self.width = len,
+            None if len != self.width => {
+                let mut lens = vec![self.width; self.rows];
+                lens.push(len);
+                self.lens = Some(lens);
+            }
+            None => {}
+        }
+        self.rows += 1;
+    }
+
+    /// The same rows, one vector each.
+    #[cfg(test)]
+    pub(crate) fn into_nested(self) -> Vec<Vec<Value>> {
+        let mut values = self.values.into_iter();
+        match self.lens {
+            Some(lens) => lens
+                .into_iter()
+                .map(|n| values.by_ref().take(n).collect())
+                .collect(),
+            None => (0..self.rows)
+                .map(|_| values.by_ref().take(self.width).collect())
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,10 +331,14 @@ impl<'de> Visitor<'de> for SeriesSeed {
                 s.columns.iter().position(|c| c.as_str() == "time"),
                 self.0.time_mult,
             ) {
-                for row in &mut s.values {
-                    if let Some(v) = row.get_mut(idx) {
+                let mut start = 0;
+                for r in 0..s.values.rows {
+                    let len = s.values.lens.as_ref().map_or(s.values.width, |l| l[r]);
+                    if idx < len {
+                        let v = &mut s.values.values[start + idx];
                         *v = to_time::<A::Error>(std::mem::replace(v, Value::Null), mult)?;
                     }
+                    start += len;
                 }
             }
         }
@@ -346,68 +394,76 @@ struct RowsSeed {
 }
 
 impl<'de> DeserializeSeed<'de> for RowsSeed {
-    type Value = Vec<Vec<Value>>;
+    type Value = FlatRows;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_option(self)
     }
 }
 
 impl<'de> Visitor<'de> for RowsSeed {
-    type Value = Vec<Vec<Value>>;
+    type Value = FlatRows;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of rows")
     }
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
+        Ok(FlatRows::default())
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut rows = Vec::with_capacity(self.rows_hint);
-        let (time_idx, mult) = self.time.unwrap_or((usize::MAX, 1));
-        let row_seed = RowSeed {
-            ncols: self.ncols,
-            time_idx,
-            mult,
+        let mut flat = FlatRows {
+            values: Vec::with_capacity(self.rows_hint * self.ncols),
+            ..FlatRows::default()
         };
-        while let Some(row) = seq.next_element_seed(row_seed)? {
-            rows.push(row);
+        let (time_idx, mult) = self.time.unwrap_or((usize::MAX, 1));
+        loop {
+            let before = flat.values.len();
+            let seed = RowSeed {
+                out: &mut flat.values,
+                time_idx,
+                mult,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(flat);
+            }
+            let len = flat.values.len() - before;
+            flat.push_len(len);
         }
-        Ok(rows)
     }
 }
 
-/// One row: an array of values, the `time_idx`-th one being the time.
-#[derive(Clone, Copy)]
-struct RowSeed {
-    ncols: usize,
+/// One row: an array of values appended to `out`, the `time_idx`-th one
+/// being the time.
+struct RowSeed<'o> {
+    out: &'o mut Vec<Value>,
     time_idx: usize,
     mult: i64,
 }
 
-impl<'de> DeserializeSeed<'de> for RowSeed {
-    type Value = Vec<Value>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for RowSeed {
-    type Value = Vec<Value>;
+impl<'de> Visitor<'de> for RowSeed<'_> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a row (array of values)")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut row = Vec::with_capacity(self.ncols);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
         loop {
             let seed = ValueSeed {
-                time_mult: (row.len() == self.time_idx).then_some(self.mult),
+                time_mult: (i == self.time_idx).then_some(self.mult),
             };
             match seq.next_element_seed(seed)? {
-                Some(v) => row.push(v),
-                None => return Ok(row),
+                Some(v) => self.out.push(v),
+                None => return Ok(()),
             }
+            i += 1;
         }
     }
 }
@@ -492,8 +548,9 @@ mod tests {
         let d = parse_doc(doc, NS).unwrap();
         let s = &d.results[0].series[0];
         assert_eq!(d.results[0].statement_id, 3);
+        assert_eq!(s.values.rows, 1);
         assert_eq!(
-            s.values[0],
+            s.values.values,
             vec![
                 Value::Time(5),
                 Value::Integer(1),
@@ -505,7 +562,7 @@ mod tests {
                 Value::UInteger(1 << 63),
             ]
         );
-        let Value::Float(z) = s.values[0][5] else {
+        let Value::Float(z) = s.values.values[5] else {
             panic!()
         };
         assert!(z.is_sign_negative());
@@ -514,6 +571,24 @@ mod tests {
     #[test]
     fn columns_after_values() {
         let doc = br#"{"results":[{"series":[{"values":[[7,1]],"columns":["x","time"]}]}]}"#;
+        let ragged = br#"{"results":[{"series":[{"values":[[7,1],[8],[],[9,2,3]],"columns":["x","time"]}]}]}"#;
+        let d = parse_doc(
+            ragged,
+            Settings {
+                time_mult: Some(10),
+                rows_hint: 0,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            d.results[0].series[0].values.clone().into_nested(),
+            vec![
+                vec![Value::Integer(7), Value::Time(10)],
+                vec![Value::Integer(8)],
+                vec![],
+                vec![Value::Integer(9), Value::Time(20), Value::Integer(3)],
+            ]
+        );
         let d = parse_doc(
             doc,
             Settings {
@@ -523,8 +598,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            d.results[0].series[0].values[0],
-            vec![Value::Integer(7), Value::Time(1000)]
+            d.results[0].series[0].values.clone().into_nested(),
+            vec![vec![Value::Integer(7), Value::Time(1000)]]
         );
     }
 
