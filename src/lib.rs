@@ -31,6 +31,7 @@ mod http;
 mod influxql;
 mod line_protocol;
 mod point;
+pub mod query;
 mod retry;
 mod write;
 

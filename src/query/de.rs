@@ -1,0 +1,769 @@
+//! Typed rows: a serde `Deserializer` over a [`Row`].
+//!
+//! A row reads as a map whose keys are its columns, then its series tags
+//! (a tag whose key is also a column is skipped: the column wins), so a
+//! `#[derive(Deserialize)]` struct picks fields by name, with no map built
+//! per row. A row also reads as a sequence of its values (for tuples).
+
+use std::fmt;
+
+use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
+use serde::forward_to_deserialize_any;
+
+use super::value::parse_rfc3339_ns;
+use super::{DecodeError, Row, SeriesMeta, Value};
+
+/// Maps a row onto `T` by column and tag names.
+///
+/// - Struct fields (and map keys) match **column names, then the series'
+///   tags** (from `GROUP BY`); `#[serde(rename = "...")]` handles names that
+///   are not Rust identifiers. Columns and tags with no matching field are
+///   ignored (unless `#[serde(deny_unknown_fields)]`).
+/// - A JSON `null` or a missing column/tag gives `None` for `Option` fields;
+///   for other fields a missing one is an error naming it.
+/// - `f64`/`f32` fields accept integers: InfluxDB prints a whole float
+///   field as `12`. Integer fields refuse floats (`1.5` in an `i64` field is
+///   an error).
+/// - The `time` column goes into an `i64` (nanoseconds) under an epoch
+///   [`TimeFormat`](super::TimeFormat), or into a `String`; under
+///   [`TimeFormat::Rfc3339`](super::TimeFormat::Rfc3339) an `i64` field gets
+///   the RFC 3339 string parsed to nanoseconds.
+/// - String values and tags can be borrowed (`&'a str` fields).
+/// - Tags can go into numeric or `bool` fields (their text is parsed), and
+///   strings into unit-variant enums.
+/// - Tuples and sequences receive the values in column order (no tags).
+///
+/// To move strings out instead of copying them, use
+/// [`Row::into_deserialize`].
+///
+/// # Errors
+///
+/// A missing column or tag, or a value of the wrong type. The message names
+/// the row (its index within the series), the series and the column, e.g.
+/// ``row 3 of series `cpu` (statement 0): column `usage`: invalid type: string "x", expected f64``.
+///
+/// # Examples
+///
+/// ```
+/// # use std::sync::Arc;
+/// use influx_stream::query::{deserialize_row, Row, SeriesMeta, Value};
+/// # let meta = Arc::new(SeriesMeta::new(0, Some("cpu".into()),
+/// #     vec![("host".into(), "a".into())], vec!["time".into(), "usage".into()]));
+/// # let row = Row::new(meta, vec![Value::Time(1), Value::Integer(2)], 0);
+///
+/// #[derive(serde::Deserialize)]
+/// struct Cpu<'a> {
+///     time: i64,
+///     host: &'a str, // a tag
+///     usage: f64,    // sent as `2`: accepted
+///     idle: Option<f64>,
+/// }
+///
+/// let cpu: Cpu = deserialize_row(&row)?;
+/// assert_eq!((cpu.time, cpu.host, cpu.usage, cpu.idle), (1, "a", 2.0, None));
+/// # Ok::<(), influx_stream::query::DecodeError>(())
+/// ```
+pub fn deserialize_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, DecodeError> {
+    from_row(row)
+}
+
+pub(crate) fn from_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, DecodeError> {
+    T::deserialize(RowDe {
+        meta: row.meta(),
+        values: Values::Shared(row.values().iter()),
+    })
+    .map_err(|e| e.context(RowContext(row.meta(), row.index())))
+}
+
+pub(crate) fn from_row_owned<T: de::DeserializeOwned>(mut row: Row) -> Result<T, DecodeError> {
+    let meta = std::sync::Arc::clone(row.meta());
+    let index = row.index();
+    T::deserialize(RowDe {
+        meta: &meta,
+        values: Values::Owned(row.values_mut().iter_mut()),
+    })
+    .map_err(|e| e.context(RowContext(&meta, index)))
+}
+
+struct RowContext<'a>(&'a SeriesMeta, u64);
+
+impl fmt::Display for RowContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "row {}", self.1)?;
+        if let Some(name) = self.0.name() {
+            write!(f, " of series `{name}`")?;
+        }
+        for (i, (k, v)) in self.0.tags().iter().enumerate() {
+            let sep = if i == 0 { " with tags " } else { "," };
+            write!(f, "{sep}{k}={v}")?;
+        }
+        write!(f, " (statement {})", self.0.statement_id())
+    }
+}
+
+enum Values<'a> {
+    Shared(std::slice::Iter<'a, Value>),
+    Owned(std::slice::IterMut<'a, Value>),
+}
+
+impl<'a> Values<'a> {
+    #[inline]
+    fn next(&mut self) -> Option<ValueRef<'a>> {
+        match self {
+            Values::Shared(it) => it.next().map(ValueRef::Shared),
+            Values::Owned(it) => it.next().map(ValueRef::Owned),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Values::Shared(it) => it.len(),
+            Values::Owned(it) => it.len(),
+        }
+    }
+}
+
+struct RowDe<'a> {
+    meta: &'a SeriesMeta,
+    values: Values<'a>,
+}
+
+impl<'de> Deserializer<'de> for RowDe<'de> {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_map(RowMap {
+            meta: self.meta,
+            values: self.values,
+            column: 0,
+            tag: 0,
+            pending: None,
+        })
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_seq(RowSeq {
+            meta: self.meta,
+            values: self.values,
+            column: 0,
+        })
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_unit()
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct map struct enum identifier
+    }
+}
+
+enum Pending<'a> {
+    Column(&'a str, ValueRef<'a>, bool),
+    Tag(&'a str, &'a str),
+}
+
+struct RowMap<'a> {
+    meta: &'a SeriesMeta,
+    values: Values<'a>,
+    column: usize,
+    tag: usize,
+    pending: Option<Pending<'a>>,
+}
+
+impl<'de> MapAccess<'de> for RowMap<'de> {
+    type Error = DecodeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DecodeError> {
+        let columns = self.meta.columns();
+        if let Some(name) = columns.get(self.column) {
+            if let Some(value) = self.values.next() {
+                let is_time = Some(self.column) == self.meta.time_index();
+                self.column += 1;
+                self.pending = Some(Pending::Column(name, value, is_time));
+                return seed
+                    .deserialize(BorrowedStrDeserializer::new(name))
+                    .map(Some);
+            }
+            // Fewer values than columns: the missing ones read as absent.
+            self.column = columns.len();
+        }
+        let tags = self.meta.tags();
+        while let Some((key, value)) = tags.get(self.tag) {
+            self.tag += 1;
+            if self.meta.tag_shadowed() && columns.contains(key) {
+                continue;
+            }
+            self.pending = Some(Pending::Tag(key, value));
+            return seed
+                .deserialize(BorrowedStrDeserializer::new(key))
+                .map(Some);
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, DecodeError> {
+        match self.pending.take() {
+            Some(Pending::Column(name, value, is_time)) => seed
+                .deserialize(ValueDe { value, is_time })
+                .map_err(|e| e.context(format_args!("column `{name}`"))),
+            Some(Pending::Tag(key, value)) => seed
+                .deserialize(TagDe(value))
+                .map_err(|e| e.context(format_args!("tag `{key}`"))),
+            None => Err(DecodeError::new("value asked for before its key")),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.values.len() + self.meta.tags().len() - self.tag)
+    }
+}
+
+struct RowSeq<'a> {
+    meta: &'a SeriesMeta,
+    values: Values<'a>,
+    column: usize,
+}
+
+impl<'de> SeqAccess<'de> for RowSeq<'de> {
+    type Error = DecodeError;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, DecodeError> {
+        let Some(value) = self.values.next() else {
+            return Ok(None);
+        };
+        let column = self.column;
+        self.column += 1;
+        let is_time = Some(column) == self.meta.time_index();
+        seed.deserialize(ValueDe { value, is_time })
+            .map(Some)
+            .map_err(|e| match self.meta.columns().get(column) {
+                Some(name) => e.context(format_args!("column `{name}`")),
+                None => e.context(format_args!("value {column}")),
+            })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.values.len())
+    }
+}
+
+/// A value, shared (strings are borrowed) or owned (strings are moved out).
+enum ValueRef<'a> {
+    Shared(&'a Value),
+    Owned(&'a mut Value),
+}
+
+impl ValueRef<'_> {
+    #[inline]
+    fn get(&self) -> &Value {
+        match self {
+            ValueRef::Shared(v) => v,
+            ValueRef::Owned(v) => v,
+        }
+    }
+}
+
+/// Deserializer of one column value.
+struct ValueDe<'a> {
+    value: ValueRef<'a>,
+    /// The `time` column: an RFC 3339 string may go into an integer.
+    is_time: bool,
+}
+
+impl<'de> ValueDe<'de> {
+    fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.value {
+            ValueRef::Shared(Value::String(s)) => visitor.visit_borrowed_str(s),
+            ValueRef::Owned(Value::String(s)) => visitor.visit_string(std::mem::take(s)),
+            _ => Err(DecodeError::new("not a string")),
+        }
+    }
+
+    /// Integers: an RFC 3339 time string in the `time` column is parsed.
+    #[inline]
+    fn integer<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        if self.is_time {
+            if let Value::String(s) = self.value.get() {
+                return match parse_rfc3339_ns(s) {
+                    Some(ns) => visitor.visit_i64(ns),
+                    None => Err(de::Error::invalid_value(
+                        de::Unexpected::Str(s),
+                        &"an RFC 3339 time",
+                    )),
+                };
+            }
+        }
+        self.deserialize_any(visitor)
+    }
+
+    #[inline]
+    fn float<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match *self.value.get() {
+            Value::Float(f) => visitor.visit_f64(f),
+            Value::Integer(i) => visitor.visit_f64(i as f64),
+            Value::UInteger(u) => visitor.visit_f64(u as f64),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+}
+
+impl<'de> Deserializer<'de> for ValueDe<'de> {
+    type Error = DecodeError;
+
+    #[inline]
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match *self.value.get() {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(b),
+            Value::Integer(i) | Value::Time(i) => visitor.visit_i64(i),
+            Value::UInteger(u) => visitor.visit_u64(u),
+            Value::Float(f) => visitor.visit_f64(f),
+            Value::String(_) => self.visit_string(visitor),
+        }
+    }
+
+    #[inline]
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        if self.value.get().is_null() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    #[inline]
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.float(visitor)
+    }
+
+    #[inline]
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.float(visitor)
+    }
+
+    #[inline]
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.integer(visitor)
+    }
+
+    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.integer(visitor)
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.integer(visitor)
+    }
+
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.integer(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        match self.value {
+            ValueRef::Shared(Value::String(s)) => {
+                BorrowedStrDeserializer::new(s).deserialize_enum(name, variants, visitor)
+            }
+            ValueRef::Owned(Value::String(s)) => {
+                let s: StringDeserializer<DecodeError> = std::mem::take(s).into_deserializer();
+                s.deserialize_enum(name, variants, visitor)
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 u8 u16 u32 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+/// Deserializer of a tag value: a string that numeric and boolean targets
+/// parse.
+struct TagDe<'a>(&'a str);
+
+impl TagDe<'_> {
+    fn parse<T: std::str::FromStr>(&self, expected: &'static str) -> Result<T, DecodeError> {
+        self.0
+            .parse()
+            .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(self.0), &expected))
+    }
+}
+
+macro_rules! tag_parse {
+    ($($method:ident => $visit:ident($ty:ty, $what:literal),)*) => {
+        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+            visitor.$visit(self.parse::<$ty>($what)?)
+        })*
+    };
+}
+
+impl<'de> Deserializer<'de> for TagDe<'de> {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_borrowed_str(self.0)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        BorrowedStrDeserializer::new(self.0).deserialize_enum(name, variants, visitor)
+    }
+
+    tag_parse! {
+        deserialize_bool => visit_bool(bool, "a boolean"),
+        deserialize_i8 => visit_i8(i8, "an integer"),
+        deserialize_i16 => visit_i16(i16, "an integer"),
+        deserialize_i32 => visit_i32(i32, "an integer"),
+        deserialize_i64 => visit_i64(i64, "an integer"),
+        deserialize_i128 => visit_i128(i128, "an integer"),
+        deserialize_u8 => visit_u8(u8, "an integer"),
+        deserialize_u16 => visit_u16(u16, "an integer"),
+        deserialize_u32 => visit_u32(u32, "an integer"),
+        deserialize_u64 => visit_u64(u64, "an integer"),
+        deserialize_u128 => visit_u128(u128, "an integer"),
+        deserialize_f32 => visit_f32(f32, "a number"),
+        deserialize_f64 => visit_f64(f64, "a number"),
+    }
+
+    forward_to_deserialize_any! {
+        char str string bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    fn row(values: Vec<Value>) -> Row {
+        let meta = Arc::new(SeriesMeta::new(
+            1,
+            Some("cpu".into()),
+            vec![
+                ("dc".into(), "7".into()),
+                ("host".into(), "a".into()),
+                ("usage".into(), "shadowed".into()),
+            ],
+            vec![
+                "time".into(),
+                "usage".into(),
+                "count".into(),
+                "label".into(),
+                "ok".into(),
+            ],
+        ));
+        Row::new(meta, values, 4)
+    }
+
+    fn sample() -> Row {
+        row(vec![
+            Value::Time(10),
+            Value::Integer(2),
+            Value::Integer(-5),
+            Value::String("x\"y".into()),
+            Value::Null,
+        ])
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Cpu<'a> {
+        time: i64,
+        usage: f64,
+        count: i64,
+        #[serde(borrow)]
+        label: std::borrow::Cow<'a, str>,
+        ok: Option<bool>,
+        host: &'a str,
+        dc: u32,
+        missing: Option<String>,
+    }
+
+    #[test]
+    fn by_name_borrowed() {
+        let r = sample();
+        let cpu: Cpu = deserialize_row(&r).unwrap();
+        assert_eq!(
+            cpu,
+            Cpu {
+                time: 10,
+                usage: 2.0,
+                count: -5,
+                label: "x\"y".into(),
+                ok: None,
+                host: "a",
+                dc: 7,
+                missing: None,
+            }
+        );
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(rename_all = "snake_case")]
+    enum Label {
+        Plain,
+        #[serde(rename = "x\"y")]
+        Quoted,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Owned {
+        time: i64,
+        usage: f32,
+        label: Label,
+        host: String,
+        ok: Option<bool>,
+    }
+
+    #[test]
+    fn owned_moves_strings() {
+        let o: Owned = sample().into_deserialize().unwrap();
+        assert_eq!(
+            o,
+            Owned {
+                time: 10,
+                usage: 2.0,
+                label: Label::Quoted,
+                host: "a".into(),
+                ok: None
+            }
+        );
+        #[derive(Debug, Deserialize)]
+        struct S {
+            label: String,
+        }
+        let s: S = sample().into_deserialize().unwrap();
+        assert_eq!(s.label, "x\"y");
+    }
+
+    #[test]
+    fn errors_name_row_and_column() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Bad {
+            label: f64,
+        }
+        let e = sample().deserialize::<Bad>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "row 4 of series `cpu` with tags dc=7,host=a,usage=shadowed (statement 1): \
+             column `label`: invalid type: string \"x\\\"y\", expected f64"
+        );
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Missing {
+            nope: f64,
+        }
+        let e = sample().deserialize::<Missing>().unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("(statement 1): no column or tag named `nope`"),
+            "{e}"
+        );
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct IntFromFloat {
+            x: i64,
+        }
+        let meta = Arc::new(SeriesMeta::new(0, None, vec![], vec!["x".into()]));
+        let e = Row::new(meta, vec![Value::Float(1.5)], 0)
+            .deserialize::<IntFromFloat>()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "row 0 (statement 0): column `x`: invalid type: floating point `1.5`, expected i64"
+        );
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct BadTag {
+            host: u8,
+        }
+        let e = sample().deserialize::<BadTag>().unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("tag `host`: invalid value: string \"a\", expected an integer"),
+            "{e}"
+        );
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct NotNull {
+            ok: bool,
+        }
+        let e = sample().deserialize::<NotNull>().unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("column `ok`: invalid type: unit value, expected a boolean"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn shadowed_tag_skipped_and_maps() {
+        let r = sample();
+        let m: BTreeMap<String, serde_json::Value> = r.deserialize().unwrap();
+        assert_eq!(m.len(), 7);
+        assert_eq!(m["usage"], serde_json::json!(2));
+        assert_eq!(m["host"], serde_json::json!("a"));
+        assert_eq!(m["ok"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn tuples_and_short_rows() {
+        let r = sample();
+        let t: (i64, f64, i64, String, Option<bool>) = r.deserialize().unwrap();
+        assert_eq!(t, (10, 2.0, -5, "x\"y".into(), None));
+        let short = row(vec![Value::Time(1), Value::Float(0.5)]);
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct S {
+            usage: f64,
+            count: Option<i64>,
+        }
+        assert_eq!(
+            short.deserialize::<S>().unwrap(),
+            S {
+                usage: 0.5,
+                count: None
+            }
+        );
+        let v: Vec<serde_json::Value> = short.deserialize().unwrap();
+        assert_eq!(v, vec![serde_json::json!(1), serde_json::json!(0.5)]);
+    }
+
+    #[test]
+    fn rfc3339_time_into_integer() {
+        let meta = Arc::new(SeriesMeta::new(
+            0,
+            None,
+            vec![],
+            vec!["time".into(), "s".into()],
+        ));
+        let r = Row::new(
+            meta,
+            vec![
+                Value::String("2024-01-01T00:00:00.5Z".into()),
+                Value::String("2024-01-01T00:00:00Z".into()),
+            ],
+            0,
+        );
+        #[derive(Deserialize)]
+        struct T {
+            time: i64,
+        }
+        assert_eq!(
+            r.deserialize::<T>().unwrap().time,
+            1_704_067_200_500_000_000
+        );
+        #[derive(Deserialize)]
+        struct S<'a> {
+            time: &'a str,
+        }
+        assert_eq!(r.deserialize::<S>().unwrap().time, "2024-01-01T00:00:00.5Z");
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct N {
+            s: i64,
+        }
+        assert!(
+            r.deserialize::<N>().is_err(),
+            "only the time column is parsed"
+        );
+    }
+
+    #[test]
+    fn big_unsigned() {
+        let meta = Arc::new(SeriesMeta::new(0, None, vec![], vec!["u".into()]));
+        let r = Row::new(meta, vec![Value::UInteger(u64::MAX)], 0);
+        #[derive(Deserialize)]
+        struct U {
+            u: u64,
+        }
+        assert_eq!(r.deserialize::<U>().unwrap().u, u64::MAX);
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct I {
+            u: i64,
+        }
+        assert!(r.deserialize::<I>().is_err());
+        #[derive(Deserialize)]
+        struct F {
+            u: f64,
+        }
+        assert_eq!(r.deserialize::<F>().unwrap().u, u64::MAX as f64);
+    }
+}

@@ -1,0 +1,808 @@
+//! The incremental decoder: bytes in, [`Event`]s (rows) or [`Chunk`]s
+//! (series as sent) out. No I/O.
+//!
+//! # How a body is cut into documents
+//!
+//! A response body is one JSON document (`chunked=false`) or a sequence of
+//! newline-terminated documents (`chunked=true`). HTTP chunk edges are
+//! unrelated to document edges (a big document and its `\n` usually travel
+//! in separate HTTP chunks), so the decoder buffers bytes and cuts on `\n`
+//! only. A `\n` cannot occur inside a compact JSON document (inside strings it
+//! is escaped), so each line is one document. At [`Decoder::finish`] the bytes
+//! after the last `\n` form a final document.
+//!
+//! Indented documents (`pretty=true`, which the client never asks for) are
+//! still understood: when a line is a cut-short document, the decoder
+//! switches to following brackets and quotes until the value closes.
+//!
+//! The buffer holds the unread part of what was fed: with `next_event` (or
+//! `next_chunk`) drained after each `feed`, memory stays bounded by the
+//! largest document, whatever the body size.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::row::{SeriesChunk, SeriesMeta, SeriesRows};
+use super::wire::{self, Settings, WireDoc};
+use super::{DecodeError, Row, TimeFormat};
+
+/// Options of a [`Decoder`], fixed for one response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct DecodeOptions {
+    /// How the `time` column arrives (must match the `epoch` parameter of the
+    /// request). Default: [`TimeFormat::EpochNs`].
+    pub time_format: TimeFormat,
+    /// Largest document accepted, in bytes; a longer one is reported as an
+    /// error and skipped up to the next `\n`. Default: `None` (no limit;
+    /// a non-chunked response is one document holding the whole result).
+    pub max_document_bytes: Option<usize>,
+}
+
+impl DecodeOptions {
+    /// The default options: epoch nanoseconds, no document size limit.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets how the `time` column arrives. Default: [`TimeFormat::EpochNs`].
+    #[must_use = "options are passed by value"]
+    pub fn time_format(mut self, time_format: TimeFormat) -> Self {
+        self.time_format = time_format;
+        self
+    }
+
+    /// Sets the largest document accepted, in bytes. Default: `None`.
+    #[must_use = "options are passed by value"]
+    pub fn max_document_bytes(mut self, max: Option<usize>) -> Self {
+        self.max_document_bytes = max;
+        self
+    }
+}
+
+/// What a response says, one row at a time: from [`Decoder::next_event`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// One row of a series.
+    Row(Row),
+    /// A statement failed on the server (HTTP status still 200). Can follow
+    /// rows of the same statement when a chunked query is killed mid-stream
+    /// (timeout, `max-select-point`, `KILL QUERY`). No `StatementEnd` follows.
+    StatementError {
+        /// The failing statement (0-based).
+        statement_id: u64,
+        /// The server's message, e.g. `database not found: nosuchdb`.
+        message: String,
+    },
+    /// A statement finished without error: all its rows have been given.
+    StatementEnd {
+        /// The statement (0-based).
+        statement_id: u64,
+    },
+    /// An informational message attached to a statement's result (e.g. a
+    /// deprecation warning).
+    Message {
+        /// The statement (0-based).
+        statement_id: u64,
+        /// The level, e.g. `warning`.
+        level: String,
+        /// The text.
+        text: String,
+    },
+    /// A document with a top-level `{"error": ...}`: the whole query failed
+    /// (usually sent with HTTP 4xx/5xx: parse or authorization errors).
+    QueryError {
+        /// The server's message.
+        message: String,
+    },
+}
+
+/// What a response says, one series object at a time, as the server sent it:
+/// from [`Decoder::next_chunk`]. The same as [`Event`] with
+/// [`Chunk::Series`] in place of [`Event::Row`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Chunk {
+    /// One series object of one document, possibly `partial`.
+    Series(SeriesChunk),
+    /// See [`Event::StatementError`].
+    StatementError {
+        /// The failing statement (0-based).
+        statement_id: u64,
+        /// The server's message.
+        message: String,
+    },
+    /// See [`Event::StatementEnd`].
+    StatementEnd {
+        /// The statement (0-based).
+        statement_id: u64,
+    },
+    /// See [`Event::Message`].
+    Message {
+        /// The statement (0-based).
+        statement_id: u64,
+        /// The level, e.g. `warning`.
+        level: String,
+        /// The text.
+        text: String,
+    },
+    /// See [`Event::QueryError`].
+    QueryError {
+        /// The server's message.
+        message: String,
+    },
+}
+
+/// Incremental decoder of InfluxDB 1.x query responses (JSON, chunked or not).
+///
+/// Feed it body bytes as they come, cut anywhere, with [`Decoder::feed`];
+/// pull [`Event`]s with [`Decoder::next_event`] (or [`Chunk`]s with
+/// [`Decoder::next_chunk`]) until it returns `None`, which means "feed me
+/// more" until [`Decoder::finish`] has been called, and "done" after.
+///
+/// A malformed document yields one `Err` and decoding goes on with the next
+/// document.
+///
+/// # Examples
+///
+/// ```
+/// use influx_stream::query::{Decoder, DecodeOptions, Event, Value};
+///
+/// let body = b"{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\
+///     \"columns\":[\"time\",\"usage\"],\"values\":[[1704067200000000000,2]]}]}]}\n";
+/// let mut decoder = Decoder::new(DecodeOptions::new());
+/// let mut rows = Vec::new();
+/// for part in body.chunks(7) {
+///     decoder.feed(part);
+///     while let Some(event) = decoder.next_event() {
+///         if let Event::Row(row) = event? {
+///             rows.push(row);
+///         }
+///     }
+/// }
+/// decoder.finish();
+/// assert!(decoder.next_event().is_none());
+/// assert_eq!(rows[0].time(), Some(1_704_067_200_000_000_000));
+/// // A float field whose value is whole arrives as an integer: read with as_f64.
+/// assert_eq!(rows[0].get("usage").and_then(Value::as_f64), Some(2.0));
+/// # Ok::<(), influx_stream::query::DecodeError>(())
+/// ```
+#[derive(Debug)]
+pub struct Decoder {
+    options: DecodeOptions,
+    splitter: Splitter,
+    state: State,
+    /// Rows of the series chunk being handed out by `next_event`, and
+    /// whether that chunk was partial.
+    rows: Option<(SeriesRows, bool)>,
+}
+
+/// A queued element: a [`Chunk`], series kept in the flat form.
+#[derive(Debug)]
+enum Item {
+    Series { rows: SeriesRows, partial: bool },
+    Other(Chunk),
+}
+
+/// What survives from one document to the next.
+#[derive(Debug)]
+struct State {
+    queue: VecDeque<Item>,
+    last_meta: Option<Arc<SeriesMeta>>,
+    /// The last series chunk was `partial`: the next may continue it.
+    last_partial: bool,
+    /// Index of the next row of the last series.
+    next_row: u64,
+    /// Documents parsed so far (for error messages).
+    documents: u64,
+    rows_hint: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new(DecodeOptions::default())
+    }
+}
+
+impl Decoder {
+    /// A decoder for one response body.
+    pub fn new(options: DecodeOptions) -> Self {
+        Decoder {
+            options,
+            splitter: Splitter::default(),
+            state: State {
+                queue: VecDeque::new(),
+                last_meta: None,
+                last_partial: false,
+                next_row: 0,
+                documents: 0,
+                rows_hint: 0,
+            },
+            rows: None,
+        }
+    }
+
+    /// The options this decoder was built with.
+    pub fn options(&self) -> &DecodeOptions {
+        &self.options
+    }
+
+    /// Appends body bytes. They may end anywhere, even inside a UTF-8
+    /// character. Nothing is parsed until events are pulled.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.splitter.feed(bytes);
+    }
+
+    /// Says the body is complete: bytes after the last `\n` are parsed as a
+    /// final document (a cut-short one is an error). Idempotent.
+    pub fn finish(&mut self) {
+        self.splitter.finished = true;
+    }
+
+    /// Whether [`Decoder::finish`] was called.
+    pub fn is_finished(&self) -> bool {
+        self.splitter.finished
+    }
+
+    /// Whether all input was consumed: finished, nothing buffered, nothing
+    /// left to hand out.
+    pub fn is_done(&self) -> bool {
+        self.splitter.finished
+            && self.splitter.start == self.splitter.buf.len()
+            && self.state.queue.is_empty()
+            && self.rows.as_ref().map_or(true, |(r, _)| r.len() == 0)
+    }
+
+    /// Bytes fed but not yet consumed (the start of a document).
+    pub fn buffered_len(&self) -> usize {
+        self.splitter.buf.len() - self.splitter.start
+    }
+
+    /// The next event: `None` when more input is needed (or, after
+    /// [`Decoder::finish`], when the body is exhausted).
+    ///
+    /// # Errors
+    ///
+    /// A document that is not valid JSON, not shaped like a query response,
+    /// too large, or cut short at the end of the body; decoding resumes at
+    /// the next document.
+    pub fn next_event(&mut self) -> Option<Result<Event, DecodeError>> {
+        loop {
+            if let Some((rows, _)) = &mut self.rows {
+                if let Some(row) = rows.next() {
+                    return Some(Ok(Event::Row(row)));
+                }
+                self.rows = None;
+            }
+            let chunk = match self.pull() {
+                Some(Ok(Item::Series { rows, partial })) => {
+                    self.rows = Some((rows, partial));
+                    continue;
+                }
+                Some(Ok(Item::Other(chunk))) => chunk,
+                Some(Err(e)) => return Some(Err(e)),
+                None => return None,
+            };
+            return Some(Ok(match chunk {
+                Chunk::Series(series) => {
+                    self.rows = Some((series.rows(), false));
+                    continue;
+                }
+                Chunk::StatementError {
+                    statement_id,
+                    message,
+                } => Event::StatementError {
+                    statement_id,
+                    message,
+                },
+                Chunk::StatementEnd { statement_id } => Event::StatementEnd { statement_id },
+                Chunk::Message {
+                    statement_id,
+                    level,
+                    text,
+                } => Event::Message {
+                    statement_id,
+                    level,
+                    text,
+                },
+                Chunk::QueryError { message } => Event::QueryError { message },
+            }));
+        }
+    }
+
+    /// The next chunk: the low-level view, one series object at a time.
+    /// `None` as for [`Decoder::next_event`]. The two may be mixed: rows of a
+    /// series not fully handed out by `next_event` come back as a chunk.
+    ///
+    /// # Errors
+    ///
+    /// As [`Decoder::next_event`].
+    pub fn next_chunk(&mut self) -> Option<Result<Chunk, DecodeError>> {
+        if let Some((rows, partial)) = self.rows.take() {
+            if rows.len() > 0 {
+                return Some(Ok(Chunk::Series(rows.into_chunk(partial))));
+            }
+        }
+        Some(self.pull()?.map(|item| match item {
+            Item::Series { rows, partial } => Chunk::Series(rows.into_chunk(partial)),
+            Item::Other(chunk) => chunk,
+        }))
+    }
+
+    /// The next queued chunk, parsing documents as needed.
+    fn pull(&mut self) -> Option<Result<Item, DecodeError>> {
+        loop {
+            if let Some(chunk) = self.state.queue.pop_front() {
+                return Some(Ok(chunk));
+            }
+            let doc = match self.splitter.next_doc(self.options.max_document_bytes)? {
+                Ok(doc) => doc,
+                Err(e) => return Some(Err(e)),
+            };
+            self.state.documents += 1;
+            let bytes = &self.splitter.buf[doc.range.clone()];
+            let settings = Settings {
+                time_mult: self.options.time_format.nanos_per_unit(),
+                rows_hint: self.state.rows_hint,
+            };
+            match wire::parse_doc(bytes, settings) {
+                Ok(parsed) => self.state.push_doc(parsed),
+                Err(e) if e.is_eof() && !doc.multi_line && !doc.last => {
+                    // A line that is only the start of a document: indented
+                    // JSON. Follow brackets from the line's start instead.
+                    self.state.documents -= 1;
+                    self.splitter.rewind_multi_line(doc.range.start);
+                }
+                Err(e) => {
+                    let what = if e.is_eof() {
+                        format!(
+                            "document {} cut short at the end of the body",
+                            self.state.documents
+                        )
+                    } else {
+                        format!("invalid document {}", self.state.documents)
+                    };
+                    return Some(Err(DecodeError::json(what, e)));
+                }
+            }
+        }
+    }
+}
+
+impl State {
+    fn push_doc(&mut self, doc: WireDoc<'_>) {
+        if let Some(message) = doc.error {
+            self.queue.push_back(Item::Other(Chunk::QueryError {
+                message: message.into_owned(),
+            }));
+        }
+        for result in doc.results {
+            let statement_id = result.statement_id;
+            for series in result.series {
+                let meta = match &self.last_meta {
+                    Some(m)
+                        if m.same_as(
+                            statement_id,
+                            series.name.as_ref(),
+                            &series.tags,
+                            &series.columns,
+                        ) =>
+                    {
+                        Arc::clone(m)
+                    }
+                    _ => {
+                        self.last_partial = false;
+                        let meta = Arc::new(SeriesMeta::new(
+                            statement_id,
+                            series.name.map(wire::Str::into_owned),
+                            series
+                                .tags
+                                .into_iter()
+                                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                                .collect(),
+                            series
+                                .columns
+                                .into_iter()
+                                .map(wire::Str::into_owned)
+                                .collect(),
+                        ));
+                        self.last_meta = Some(Arc::clone(&meta));
+                        meta
+                    }
+                };
+                let first_row = if self.last_partial { self.next_row } else { 0 };
+                let n = series.values.rows;
+                self.next_row = first_row + n as u64;
+                self.last_partial = series.partial;
+                self.rows_hint = self.rows_hint.max(n).min(1 << 16);
+                self.queue.push_back(Item::Series {
+                    rows: SeriesRows::from_flat(meta, series.values, first_row),
+                    partial: series.partial,
+                });
+            }
+            for m in result.messages {
+                self.queue.push_back(Item::Other(Chunk::Message {
+                    statement_id,
+                    level: m.level.map(wire::Str::into_owned).unwrap_or_default(),
+                    text: m.text.map(wire::Str::into_owned).unwrap_or_default(),
+                }));
+            }
+            if let Some(message) = result.error {
+                self.queue.push_back(Item::Other(Chunk::StatementError {
+                    statement_id,
+                    message: message.into_owned(),
+                }));
+            } else if !result.partial {
+                self.queue
+                    .push_back(Item::Other(Chunk::StatementEnd { statement_id }));
+            }
+        }
+    }
+}
+
+/// A document found in the buffer.
+struct Doc {
+    range: Range<usize>,
+    /// Found by following brackets (indented JSON).
+    multi_line: bool,
+    /// The unterminated tail at the end of the body.
+    last: bool,
+}
+
+/// Cuts the buffered bytes into documents.
+#[derive(Debug, Default)]
+struct Splitter {
+    buf: Vec<u8>,
+    /// Start of the first unconsumed byte (the current document).
+    start: usize,
+    /// `buf[start..scan]` was searched already.
+    scan: usize,
+    finished: bool,
+    /// Following brackets for an indented document.
+    multi_line: Option<Brackets>,
+    /// Skipping an oversized document up to the next `\n`.
+    discarding: bool,
+}
+
+impl Splitter {
+    fn feed(&mut self, bytes: &[u8]) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+            self.scan = 0;
+        } else if self.start > 0 && self.start >= self.buf.len() - self.start {
+            // Amortized: at most as many bytes moved as were consumed.
+            self.buf.copy_within(self.start.., 0);
+            self.buf.truncate(self.buf.len() - self.start);
+            self.scan -= self.start;
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn rewind_multi_line(&mut self, start: usize) {
+        self.start = start;
+        self.scan = start;
+        self.multi_line = Some(Brackets::default());
+    }
+
+    fn next_doc(&mut self, max: Option<usize>) -> Option<Result<Doc, DecodeError>> {
+        loop {
+            let len = self.buf.len();
+            if self.discarding {
+                match find_newline(&self.buf[self.scan..]) {
+                    Some(off) => {
+                        self.discarding = false;
+                        self.start = self.scan + off + 1;
+                        self.scan = self.start;
+                        continue;
+                    }
+                    None => {
+                        self.start = len;
+                        self.scan = len;
+                        return None;
+                    }
+                }
+            }
+            let found = match &mut self.multi_line {
+                Some(brackets) => brackets.find_end(&self.buf[self.scan..]).map(|off| {
+                    self.multi_line = None;
+                    (self.scan + off + 1, self.scan + off + 1, true)
+                }),
+                None => find_newline(&self.buf[self.scan..])
+                    .map(|off| (self.scan + off, self.scan + off + 1, false)),
+            };
+            let (end, next, multi_line) = match found {
+                Some(f) => f,
+                None => {
+                    self.scan = len;
+                    if self.finished {
+                        if self.start == len {
+                            return None;
+                        }
+                        let range = self.start..len;
+                        self.start = len;
+                        if is_blank(&self.buf[range.clone()]) {
+                            return None;
+                        }
+                        let multi_line = self.multi_line.take().is_some();
+                        return Some(Ok(Doc {
+                            range,
+                            multi_line,
+                            last: true,
+                        }));
+                    }
+                    if let Some(max) = max {
+                        if len - self.start > max {
+                            self.discarding = self.multi_line.take().is_none();
+                            self.start = len;
+                            return Some(Err(DecodeError::new(format!(
+                                "document longer than {max} bytes"
+                            ))));
+                        }
+                    }
+                    return None;
+                }
+            };
+            let range = self.start..end;
+            self.start = next;
+            self.scan = next;
+            if is_blank(&self.buf[range.clone()]) {
+                continue;
+            }
+            if let Some(max) = max {
+                if range.len() > max {
+                    return Some(Err(DecodeError::new(format!(
+                        "document longer than {max} bytes"
+                    ))));
+                }
+            }
+            return Some(Ok(Doc {
+                range,
+                multi_line,
+                last: false,
+            }));
+        }
+    }
+}
+
+/// Follows JSON brackets and strings to find where a value ends.
+#[derive(Debug, Default)]
+struct Brackets {
+    depth: u32,
+    opened: bool,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Brackets {
+    /// The offset of the byte closing the outermost bracket, if in `bytes`.
+    fn find_end(&mut self, bytes: &[u8]) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => {
+                    self.depth += 1;
+                    self.opened = true;
+                }
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 && self.opened {
+                        return Some(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+}
+
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Position of the first `\n`, eight bytes at a time.
+#[inline]
+fn find_newline(hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = ONES * b'\n' as u64;
+    let mut words = hay.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let mut arr = [0u8; 8];
+        arr.copy_from_slice(word);
+        let x = u64::from_le_bytes(arr) ^ NL;
+        // The lowest flagged byte is exactly the first zero byte.
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| base + i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::Value;
+
+    #[test]
+    fn newline_search() {
+        let mut v = vec![b'a'; 70];
+        assert_eq!(find_newline(&v), None);
+        for i in 0..70 {
+            v[i] = b'\n';
+            assert_eq!(find_newline(&v), Some(i));
+            for j in 0..=i {
+                assert_eq!(find_newline(&v[j..]), Some(i - j));
+            }
+            v[i] = 0x8a; // high-bit variants must not match
+            assert_eq!(find_newline(&v), None);
+            v[i] = b'\x0b';
+            assert_eq!(find_newline(&v), None);
+            v[i] = b'a';
+        }
+        let mut v = vec![0u8; 16];
+        v[9] = b'\n';
+        v[12] = b'\n';
+        assert_eq!(find_newline(&v), Some(9));
+    }
+
+    fn drain(d: &mut Decoder) -> Vec<Result<Event, String>> {
+        std::iter::from_fn(|| d.next_event())
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn tail_without_newline_and_blank_lines() {
+        let mut d = Decoder::default();
+        d.feed(
+            b"\n \r\n{\"results\":[{\"statement_id\":0}]}\n\n{\"results\":[{\"statement_id\":1}]}",
+        );
+        assert_eq!(
+            drain(&mut d),
+            vec![Ok(Event::StatementEnd { statement_id: 0 })]
+        );
+        assert!(!d.is_done());
+        d.finish();
+        assert_eq!(
+            drain(&mut d),
+            vec![Ok(Event::StatementEnd { statement_id: 1 })]
+        );
+        assert!(d.is_done());
+        d.finish();
+        assert!(d.next_event().is_none());
+    }
+
+    #[test]
+    fn garbage_then_recovery() {
+        let mut d = Decoder::default();
+        d.feed(b"nonsense\n{\"error\":\"boom\"}\n{\"results\":[{\"statement_id\":");
+        d.finish();
+        let out = drain(&mut d);
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert!(out[0]
+            .as_ref()
+            .unwrap_err()
+            .starts_with("invalid document 1"));
+        assert_eq!(
+            out[1],
+            Ok(Event::QueryError {
+                message: "boom".into()
+            })
+        );
+        assert!(
+            out[2]
+                .as_ref()
+                .unwrap_err()
+                .starts_with("document 3 cut short"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn size_limit() {
+        let mut d = Decoder::new(DecodeOptions::new().max_document_bytes(Some(40)));
+        d.feed(b"{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":");
+        let e = d.next_event().unwrap().unwrap_err();
+        assert_eq!(e.to_string(), "document longer than 40 bytes");
+        assert_eq!(d.buffered_len(), 0);
+        d.feed(b"\"x\"}]}]}\n{\"results\":[{\"statement_id\":7}]}\n");
+        assert_eq!(
+            drain(&mut d),
+            vec![Ok(Event::StatementEnd { statement_id: 7 })]
+        );
+        d.feed(&[b'x'; 50]);
+        d.feed(b"\n");
+        let e = d.next_event().unwrap().unwrap_err();
+        assert_eq!(e.to_string(), "document longer than 40 bytes");
+    }
+
+    #[test]
+    fn indented_documents() {
+        let doc = "{\n  \"results\": [\n    {\n      \"statement_id\": 0,\n      \"series\": [{\"name\":\"a\\\"}]\\n\",\"columns\":[\"x\"],\"values\":[[1]]}]\n    }\n  ]\n}\n";
+        let body = format!("{doc}{doc}");
+        let mut d = Decoder::default();
+        d.feed(body.as_bytes());
+        d.finish();
+        let out = drain(&mut d);
+        assert_eq!(out.len(), 4, "{out:?}");
+        let Ok(Event::Row(row)) = &out[2] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(row.series_name(), Some("a\"}]\n"));
+        assert_eq!(row.values(), &[Value::Integer(1)]);
+    }
+
+    #[test]
+    fn meta_reuse_and_row_index() {
+        let doc = |vals: &str, partial: bool| {
+            format!(
+                "{{\"results\":[{{\"statement_id\":0,\"series\":[{{\"name\":\"m\",\"tags\":{{\"h\":\"a\"}},\"columns\":[\"time\",\"v\"],\"values\":{vals}{}}}]{}}}]}}\n",
+                if partial { ",\"partial\":true" } else { "" },
+                if partial { ",\"partial\":true" } else { "" }
+            )
+        };
+        let mut d = Decoder::default();
+        d.feed(doc("[[1,1],[2,2]]", true).as_bytes());
+        d.feed(doc("[[3,3]]", false).as_bytes());
+        d.feed(doc("[[4,4]]", false).as_bytes());
+        d.finish();
+        let out = drain(&mut d);
+        let rows: Vec<&Row> = out
+            .iter()
+            .filter_map(|e| match e {
+                Ok(Event::Row(r)) => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rows.len(), 4);
+        assert!(rows
+            .windows(2)
+            .all(|w| Arc::ptr_eq(w[0].meta(), w[1].meta())));
+        let idx: Vec<u64> = rows.iter().map(|r| r.index()).collect();
+        assert_eq!(idx, [0, 1, 2, 0]);
+        assert_eq!(rows[2].time(), Some(3));
+        assert_eq!(rows[0].tag("h"), Some("a"));
+    }
+
+    #[test]
+    fn mixing_rows_and_chunks() {
+        let mut d = Decoder::default();
+        d.feed(b"{\"results\":[{\"series\":[{\"columns\":[\"a\"],\"values\":[[1],[2],[3]]}]}]}\n");
+        let Some(Ok(Event::Row(r))) = d.next_event() else {
+            panic!()
+        };
+        assert_eq!(r.values(), &[Value::Integer(1)]);
+        let Some(Ok(Chunk::Series(c))) = d.next_chunk() else {
+            panic!()
+        };
+        assert_eq!(c.first_row, 1);
+        assert_eq!(c.values.len(), 2);
+        assert_eq!(
+            d.next_chunk().unwrap().unwrap(),
+            Chunk::StatementEnd { statement_id: 0 }
+        );
+        assert!(d.next_chunk().is_none());
+    }
+}

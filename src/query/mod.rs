@@ -1,0 +1,30 @@
+//! Decoding InfluxDB 1.x query responses: a pure, incremental parser (no I/O).
+//!
+//! - [`Decoder`] takes body bytes cut anywhere and gives [`Event`]s (one
+//!   [`Row`] at a time) or [`Chunk`]s (one series object at a time), for both
+//!   single-document and chunked (newline-delimited) responses.
+//! - [`Row`] holds [`Value`]s and an `Arc` to the [`SeriesMeta`] (statement,
+//!   name, tags, columns) it shares with the rest of its series.
+//! - [`deserialize_row`] maps a row onto any `serde::Deserialize` type by
+//!   column and tag names.
+//!
+//! **Float fields:** InfluxDB prints a whole float as `12`, so it decodes
+//! as [`Value::Integer`]; read float fields with [`Value::as_f64`] (or into an
+//! `f64` field), which accepts both.
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod de;
+mod decode;
+mod error;
+mod row;
+mod value;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use de::deserialize_row;
+pub use decode::{Chunk, DecodeOptions, Decoder, Event};
+pub use error::DecodeError;
+pub use row::{ColumnIndex, Row, SeriesChunk, SeriesMeta, SeriesRows};
+pub use value::{TimeFormat, Value};

@@ -1,0 +1,482 @@
+//! [`Row`], the [`SeriesMeta`] rows share, [`SeriesChunk`] and [`ColumnIndex`].
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::wire::{FlatRows, Str};
+use super::{de, DecodeError, Value};
+
+/// What the rows of one series share: statement, measurement name, tag set
+/// and column names.
+///
+/// The decoder builds one per series and hands every row an `Arc` to it. When
+/// the next document of a chunked response repeats the statement, name, tags
+/// and columns (a `partial` series continuing), the same `Arc` is reused, so
+/// [`Arc::ptr_eq`] on [`Row::meta`] tells whether two rows belong to the same
+/// series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesMeta {
+    statement_id: u64,
+    name: Option<String>,
+    tags: Vec<(String, String)>,
+    columns: Vec<String>,
+    /// Position of the `time` column.
+    time_index: Option<usize>,
+    /// Whether some tag key is also a column name (the column wins).
+    tag_shadowed: bool,
+}
+
+impl SeriesMeta {
+    /// Builds the metadata of a series. `tags` keep the given order (the
+    /// server sends them sorted by key).
+    pub fn new(
+        statement_id: u64,
+        name: Option<String>,
+        tags: Vec<(String, String)>,
+        columns: Vec<String>,
+    ) -> Self {
+        let time_index = columns.iter().position(|c| c == "time");
+        let tag_shadowed = tags.iter().any(|(k, _)| columns.contains(k));
+        SeriesMeta {
+            statement_id,
+            name,
+            tags,
+            columns,
+            time_index,
+            tag_shadowed,
+        }
+    }
+
+    /// The `statement_id` of the result the series belongs to (0 for the
+    /// first statement of the query string).
+    #[inline]
+    pub fn statement_id(&self) -> u64 {
+        self.statement_id
+    }
+
+    /// The series name, usually the measurement. `None` when the server sent
+    /// none (`SHOW SERIES`, `SHOW RETENTION POLICIES`, `SHOW USERS`).
+    #[inline]
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The tag set of the series (only with `GROUP BY`), sorted by key. Tags
+    /// that are grouped on are not columns.
+    #[inline]
+    pub fn tags(&self) -> &[(String, String)] {
+        &self.tags
+    }
+
+    /// The value of tag `key`, if the series has it.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The column names, in the order of each row's values (`time` first for
+    /// `SELECT`s, then the others in alphabetical order for `SELECT *`).
+    #[inline]
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The position of column `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// The position of the `time` column, if there is one.
+    #[inline]
+    pub fn time_index(&self) -> Option<usize> {
+        self.time_index
+    }
+
+    /// Whether statement, name, tags and columns equal the given wire data.
+    pub(crate) fn same_as(
+        &self,
+        statement_id: u64,
+        name: Option<&Str<'_>>,
+        tags: &[(Str<'_>, Str<'_>)],
+        columns: &[Str<'_>],
+    ) -> bool {
+        self.statement_id == statement_id
+            && self.name.as_deref() == name.map(Str::as_str)
+            && self.columns.len() == columns.len()
+            && self.tags.len() == tags.len()
+            && self
+                .columns
+                .iter()
+                .zip(columns)
+                .all(|(a, b)| a == b.as_str())
+            && self
+                .tags
+                .iter()
+                .zip(tags)
+                .all(|((k, v), (wk, wv))| k == wk.as_str() && v == wv.as_str())
+    }
+
+    pub(crate) fn tag_shadowed(&self) -> bool {
+        self.tag_shadowed
+    }
+}
+
+/// Picks a column of a [`Row`]: by position (`usize`) or by name (`&str`).
+///
+/// This trait is sealed: it is implemented for `usize`, `&str` and `&String`.
+pub trait ColumnIndex: sealed::Sealed {
+    /// The position this index designates in `meta`'s columns, if any.
+    fn index_in(&self, meta: &SeriesMeta) -> Option<usize>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for usize {}
+    impl Sealed for &str {}
+    impl Sealed for &String {}
+}
+
+impl ColumnIndex for usize {
+    #[inline]
+    fn index_in(&self, meta: &SeriesMeta) -> Option<usize> {
+        (*self < meta.columns.len()).then_some(*self)
+    }
+}
+
+impl ColumnIndex for &str {
+    #[inline]
+    fn index_in(&self, meta: &SeriesMeta) -> Option<usize> {
+        meta.column_index(self)
+    }
+}
+
+impl ColumnIndex for &String {
+    #[inline]
+    fn index_in(&self, meta: &SeriesMeta) -> Option<usize> {
+        meta.column_index(self)
+    }
+}
+
+/// One row of a query result: the values of one point (or one aggregate
+/// window, or one line of a `SHOW` listing), plus the [`SeriesMeta`] it
+/// shares with the other rows of its series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    meta: Arc<SeriesMeta>,
+    values: Vec<Value>,
+    index: u64,
+}
+
+impl Row {
+    /// Builds a row. `index` is its position within its series (see
+    /// [`Row::index`]). The values should line up with `meta`'s columns.
+    pub fn new(meta: Arc<SeriesMeta>, values: Vec<Value>, index: u64) -> Self {
+        Row {
+            meta,
+            values,
+            index,
+        }
+    }
+
+    /// The series metadata, shared with the other rows of the series.
+    #[inline]
+    pub fn meta(&self) -> &Arc<SeriesMeta> {
+        &self.meta
+    }
+
+    /// The statement the row answers (0 for the first statement).
+    #[inline]
+    pub fn statement_id(&self) -> u64 {
+        self.meta.statement_id
+    }
+
+    /// The series name (usually the measurement); `None` for nameless
+    /// listings such as `SHOW SERIES`.
+    #[inline]
+    pub fn series_name(&self) -> Option<&str> {
+        self.meta.name()
+    }
+
+    /// The series' tag set (with `GROUP BY`), sorted by key.
+    #[inline]
+    pub fn tags(&self) -> &[(String, String)] {
+        self.meta.tags()
+    }
+
+    /// The value of the series tag `key`. Tags selected as columns (no
+    /// `GROUP BY`) are columns instead: use [`Row::get`].
+    #[inline]
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.meta.tag(key)
+    }
+
+    /// The column names, lined up with [`Row::values`].
+    #[inline]
+    pub fn columns(&self) -> &[String] {
+        self.meta.columns()
+    }
+
+    /// The value in a column, by position or name; `None` when there is no
+    /// such column (a JSON `null` is `Some(&Value::Null)`).
+    #[inline]
+    pub fn get<I: ColumnIndex>(&self, index: I) -> Option<&Value> {
+        index.index_in(&self.meta).and_then(|i| self.values.get(i))
+    }
+
+    /// The value in the column named `name`.
+    #[inline]
+    pub fn get_by_name(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+
+    /// All values, lined up with [`Row::columns`].
+    #[inline]
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// Mutable access to the values (to take strings out without copying).
+    #[inline]
+    pub fn values_mut(&mut self) -> &mut [Value] {
+        &mut self.values
+    }
+
+    /// The values, by move.
+    #[inline]
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
+    /// The number of values.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether the row has no values.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The position of the row within its series, counted from 0 across
+    /// the documents of a chunked response.
+    #[inline]
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The `time` column in nanoseconds since the epoch, from a
+    /// [`Value::Time`] or an RFC 3339 string (see [`Value::as_time_ns`]).
+    #[inline]
+    pub fn time(&self) -> Option<i64> {
+        self.meta
+            .time_index
+            .and_then(|i| self.values.get(i))
+            .and_then(Value::as_time_ns)
+    }
+
+    /// Maps the row onto `T` by name, borrowing strings from the row where
+    /// `T` wants `&str`: see [`deserialize_row`](super::deserialize_row).
+    ///
+    /// # Errors
+    ///
+    /// A column or tag missing for a non-`Option` field, or a value of the
+    /// wrong type; the message names the series, the row and the column.
+    #[inline]
+    pub fn deserialize<'a, T: Deserialize<'a>>(&'a self) -> Result<T, DecodeError> {
+        de::from_row(self)
+    }
+
+    /// Like [`Row::deserialize`], but consumes the row so that string values
+    /// move into `String` fields instead of being copied.
+    ///
+    /// # Errors
+    ///
+    /// As [`Row::deserialize`].
+    #[inline]
+    pub fn into_deserialize<T: serde::de::DeserializeOwned>(self) -> Result<T, DecodeError> {
+        de::from_row_owned(self)
+    }
+}
+
+/// One series object as the server sent it in one document: the low-level
+/// view of a response, from [`Decoder::next_chunk`](super::Decoder::next_chunk).
+///
+/// A chunked response splits a long series over several documents, each
+/// carrying `partial: true` but the last; all those chunks share one
+/// [`SeriesMeta`] `Arc`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SeriesChunk {
+    /// The series metadata.
+    pub meta: Arc<SeriesMeta>,
+    /// The rows' values, each lined up with the columns. Empty when the
+    /// server sent columns but no `values` (empty `SHOW` listings).
+    pub values: Vec<Vec<Value>>,
+    /// The series continues in the next document (chunked responses), or,
+    /// in a non-chunked response, was cut by the server's `max-row-limit`.
+    pub partial: bool,
+    /// The [`Row::index`] of the first row of this chunk.
+    pub first_row: u64,
+}
+
+impl SeriesChunk {
+    /// The rows of this chunk.
+    pub fn rows(self) -> SeriesRows {
+        SeriesRows {
+            meta: self.meta,
+            source: Source::Nested(self.values.into_iter()),
+            next_index: self.first_row,
+        }
+    }
+}
+
+/// Iterator over the [`Row`]s of a series chunk, from [`SeriesChunk::rows`].
+#[derive(Debug)]
+#[must_use = "iterators do nothing unless consumed"]
+pub struct SeriesRows {
+    meta: Arc<SeriesMeta>,
+    source: Source,
+    next_index: u64,
+}
+
+#[derive(Debug)]
+enum Source {
+    Nested(std::vec::IntoIter<Vec<Value>>),
+    Flat {
+        values: std::vec::IntoIter<Value>,
+        width: usize,
+        rows: usize,
+        lens: Option<std::vec::IntoIter<usize>>,
+    },
+}
+
+impl SeriesRows {
+    /// The metadata the rows share.
+    pub fn meta(&self) -> &Arc<SeriesMeta> {
+        &self.meta
+    }
+
+    pub(crate) fn from_flat(meta: Arc<SeriesMeta>, flat: FlatRows, first_row: u64) -> Self {
+        SeriesRows {
+            meta,
+            source: Source::Flat {
+                values: flat.values.into_iter(),
+                width: flat.width,
+                rows: flat.rows,
+                lens: flat.lens.map(Vec::into_iter),
+            },
+            next_index: first_row,
+        }
+    }
+
+    /// The rows not yielded yet, as a chunk.
+    pub(crate) fn into_chunk(self, partial: bool) -> SeriesChunk {
+        let first_row = self.next_index;
+        let meta = Arc::clone(&self.meta);
+        SeriesChunk {
+            meta,
+            values: self.map(Row::into_values).collect(),
+            partial,
+            first_row,
+        }
+    }
+}
+
+impl Iterator for SeriesRows {
+    type Item = Row;
+
+    #[inline]
+    fn next(&mut self) -> Option<Row> {
+        let values = match &mut self.source {
+            Source::Nested(rows) => rows.next()?,
+            Source::Flat {
+                values,
+                width,
+                rows,
+                lens,
+            } => {
+                if *rows == 0 {
+                    return None;
+                }
+                *rows -= 1;
+                let n = match lens {
+                    Some(lens) => lens.next().unwrap_or(0),
+                    None => *width,
+                };
+                values.by_ref().take(n).collect()
+            }
+        };
+        let index = self.next_index;
+        self.next_index += 1;
+        Some(Row {
+            meta: Arc::clone(&self.meta),
+            values,
+            index,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = match &self.source {
+            Source::Nested(rows) => rows.len(),
+            Source::Flat { rows, .. } => *rows,
+        };
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for SeriesRows {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> Arc<SeriesMeta> {
+        Arc::new(SeriesMeta::new(
+            2,
+            Some("cpu".into()),
+            vec![("host".into(), "a".into())],
+            vec!["time".into(), "usage".into()],
+        ))
+    }
+
+    #[test]
+    fn accessors() {
+        let row = Row::new(meta(), vec![Value::Time(7), Value::Float(0.5)], 3);
+        assert_eq!(row.statement_id(), 2);
+        assert_eq!(row.series_name(), Some("cpu"));
+        assert_eq!(row.tag("host"), Some("a"));
+        assert_eq!(row.tag("region"), None);
+        assert_eq!(row.tags(), &[("host".to_owned(), "a".to_owned())]);
+        assert_eq!(row.columns(), &["time", "usage"]);
+        assert_eq!(row.get(1), Some(&Value::Float(0.5)));
+        assert_eq!(row.get(2), None);
+        assert_eq!(row.get("usage"), Some(&Value::Float(0.5)));
+        assert_eq!(row.get(&"usage".to_owned()), Some(&Value::Float(0.5)));
+        assert_eq!(row.get_by_name("nope"), None);
+        assert_eq!(row.time(), Some(7));
+        assert_eq!(row.index(), 3);
+        assert_eq!(row.len(), 2);
+        assert!(!row.is_empty());
+        assert_eq!(row.meta().time_index(), Some(0));
+        assert_eq!(row.into_values(), vec![Value::Time(7), Value::Float(0.5)]);
+    }
+
+    #[test]
+    fn chunk_rows() {
+        let chunk = SeriesChunk {
+            meta: meta(),
+            values: vec![vec![Value::Time(1)], vec![Value::Time(2)]],
+            partial: true,
+            first_row: 10,
+        };
+        let rows: Vec<Row> = chunk.rows().collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].index(), 11);
+        assert!(Arc::ptr_eq(rows[0].meta(), rows[1].meta()));
+    }
+}

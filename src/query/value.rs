@@ -1,0 +1,462 @@
+//! [`Value`]: one cell of a query result, and [`TimeFormat`]: how times arrive.
+
+use std::fmt;
+
+/// One cell of a query result, as decoded from the JSON the server sent.
+///
+/// # Numbers: JSON does not carry InfluxDB's field types
+///
+/// InfluxDB 1.x prints a float field whose value is whole without a decimal
+/// point (`12`, `-0`, `1e+300`), so the JSON alone cannot tell a float field
+/// from an integer field. The decoder applies one rule: an integer literal
+/// (no `.`, no exponent) becomes [`Value::Integer`] ([`Value::UInteger`] only
+/// above `i64::MAX`), anything else becomes [`Value::Float`] (`-0` is a float).
+///
+/// **For float fields, always read with [`Value::as_f64`]**, which accepts
+/// integers too; [`Value::as_i64`] is for integer fields and refuses floats.
+/// The typed-row deserializer ([`Row::deserialize`](super::Row::deserialize))
+/// follows the same rule: an `f64` target accepts an integer literal.
+/// `SHOW FIELD KEYS` is the only way to learn a field's declared type.
+///
+/// # Times
+///
+/// With an epoch [`TimeFormat`] (the default, `epoch=ns`), the `time` column
+/// decodes to [`Value::Time`] in nanoseconds whatever the epoch unit was.
+/// With [`TimeFormat::Rfc3339`] it stays a [`Value::String`]; both answer
+/// [`Value::as_time_ns`].
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// JSON `null`: the field has no value at this time.
+    Null,
+    /// JSON `true` / `false`: a boolean field.
+    Bool(bool),
+    /// A JSON integer literal that fits `i64`: an integer field, or a float
+    /// field whose value happens to be whole (see the type docs).
+    Integer(i64),
+    /// A JSON integer literal above `i64::MAX` (InfluxDB 2.x unsigned fields).
+    UInteger(u64),
+    /// A JSON number with a fraction or an exponent, `-0`, or an integer
+    /// literal too large for `u64`.
+    Float(f64),
+    /// A JSON string: a string field, a tag value selected as a column, or an
+    /// RFC 3339 time under [`TimeFormat::Rfc3339`].
+    String(String),
+    /// The `time` column under an epoch [`TimeFormat`]: nanoseconds since the
+    /// Unix epoch, converted from the requested unit.
+    Time(i64),
+}
+
+impl Value {
+    /// Whether this is [`Value::Null`].
+    #[inline]
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The value as a float: [`Value::Float`], and also [`Value::Integer`] and
+    /// [`Value::UInteger`] converted with `as` (exact up to 2^53).
+    ///
+    /// **This is the accessor for float fields**: a float field whose value is
+    /// whole arrives as an integer literal (`12`, not `12.0`).
+    #[inline]
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Float(f) => Some(f),
+            Value::Integer(i) => Some(i as f64),
+            Value::UInteger(u) => Some(u as f64),
+            _ => None,
+        }
+    }
+
+    /// The value as a signed integer: [`Value::Integer`], a [`Value::UInteger`]
+    /// that fits (never, as the decoder makes them), or a [`Value::Time`] (its
+    /// nanoseconds).
+    ///
+    /// A [`Value::Float`] gives `None` even when whole: integer fields always
+    /// arrive as integer literals, so a float here means a float field.
+    #[inline]
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Integer(i) | Value::Time(i) => Some(i),
+            Value::UInteger(u) => i64::try_from(u).ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as an unsigned integer: a non-negative [`Value::Integer`] or
+    /// a [`Value::UInteger`].
+    #[inline]
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::Integer(i) => u64::try_from(i).ok(),
+            Value::UInteger(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// The string of a [`Value::String`].
+    #[inline]
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean of a [`Value::Bool`].
+    #[inline]
+    pub fn as_bool(&self) -> Option<bool> {
+        match *self {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The value as a time in nanoseconds since the Unix epoch: a
+    /// [`Value::Time`], or a [`Value::String`] holding an RFC 3339 time (as
+    /// InfluxDB prints them: `2024-01-01T00:00:04.000000123Z`; offsets such as
+    /// `+02:00` are accepted too).
+    ///
+    /// A bare [`Value::Integer`] gives `None`: its unit is unknown.
+    pub fn as_time_ns(&self) -> Option<i64> {
+        match self {
+            Value::Time(t) => Some(*t),
+            Value::String(s) => parse_rfc3339_ns(s),
+            _ => None,
+        }
+    }
+
+    /// Takes the string out of a [`Value::String`], leaving an empty string.
+    #[inline]
+    pub fn take_string(&mut self) -> Option<String> {
+        match self {
+            Value::String(s) => Some(std::mem::take(s)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("Null"),
+            Value::Bool(b) => write!(f, "Bool({b})"),
+            Value::Integer(i) => write!(f, "Integer({i})"),
+            Value::UInteger(u) => write!(f, "UInteger({u})"),
+            Value::Float(x) => write!(f, "Float({x:?})"),
+            Value::String(s) => write!(f, "String({s:?})"),
+            Value::Time(t) => write!(f, "Time({t})"),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// Prints the value as InfluxDB would in JSON, without quotes around
+    /// strings: `null`, `true`, `42`, `0.25`, `text`; times as nanoseconds.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Integer(i) | Value::Time(i) => write!(f, "{i}"),
+            Value::UInteger(u) => write!(f, "{u}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::String(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Integer(i)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
+
+/// How the server prints the `time` column, i.e. which `epoch` query
+/// parameter was sent; the decoder must be told the same.
+///
+/// Under an epoch format the `time` column decodes to [`Value::Time`] in
+/// nanoseconds (scaled from the unit); under [`TimeFormat::Rfc3339`] it stays
+/// a [`Value::String`]. Other columns are never touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum TimeFormat {
+    /// No `epoch` parameter: RFC 3339 strings such as `2024-01-01T00:00:00Z`.
+    Rfc3339,
+    /// `epoch=h`: whole hours.
+    EpochH,
+    /// `epoch=m`: whole minutes.
+    EpochM,
+    /// `epoch=s`: whole seconds.
+    EpochS,
+    /// `epoch=ms`: milliseconds.
+    EpochMs,
+    /// `epoch=u`: microseconds.
+    EpochUs,
+    /// `epoch=ns`: nanoseconds (the default, and what the client requests).
+    #[default]
+    EpochNs,
+}
+
+impl TimeFormat {
+    /// The value of the `epoch` query parameter that asks for this format,
+    /// `None` for [`TimeFormat::Rfc3339`] (send no `epoch` parameter).
+    pub fn epoch_param(self) -> Option<&'static str> {
+        match self {
+            TimeFormat::Rfc3339 => None,
+            TimeFormat::EpochH => Some("h"),
+            TimeFormat::EpochM => Some("m"),
+            TimeFormat::EpochS => Some("s"),
+            TimeFormat::EpochMs => Some("ms"),
+            TimeFormat::EpochUs => Some("u"),
+            TimeFormat::EpochNs => Some("ns"),
+        }
+    }
+
+    /// The format an `epoch` parameter value asks for (`"ns"`, `"u"` or
+    /// `"µ"`, `"ms"`, `"s"`, `"m"`, `"h"`); `None` for anything else, which
+    /// InfluxDB 1.x answers with RFC 3339 times.
+    pub fn from_epoch_param(param: &str) -> Option<Self> {
+        Some(match param {
+            "h" => TimeFormat::EpochH,
+            "m" => TimeFormat::EpochM,
+            "s" => TimeFormat::EpochS,
+            "ms" => TimeFormat::EpochMs,
+            "u" | "µ" => TimeFormat::EpochUs,
+            "ns" => TimeFormat::EpochNs,
+            _ => return None,
+        })
+    }
+
+    /// Nanoseconds per unit, `None` for RFC 3339.
+    pub(crate) fn nanos_per_unit(self) -> Option<i64> {
+        match self {
+            TimeFormat::Rfc3339 => None,
+            TimeFormat::EpochH => Some(3_600_000_000_000),
+            TimeFormat::EpochM => Some(60_000_000_000),
+            TimeFormat::EpochS => Some(1_000_000_000),
+            TimeFormat::EpochMs => Some(1_000_000),
+            TimeFormat::EpochUs => Some(1_000),
+            TimeFormat::EpochNs => Some(1),
+        }
+    }
+}
+
+/// Parses an RFC 3339 time (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`) into
+/// nanoseconds since the Unix epoch. `None` when malformed or out of `i64`.
+pub(crate) fn parse_rfc3339_ns(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let mut n = 0i64;
+        for &c in b.get(range)? {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + i64::from(c - b'0');
+        }
+        Some(n)
+    };
+    let sep = |i: usize, c: u8| b.get(i) == Some(&c);
+    if !(sep(4, b'-')
+        && sep(7, b'-')
+        && (sep(10, b'T') || sep(10, b't') || sep(10, b' '))
+        && sep(13, b':')
+        && sep(16, b':'))
+    {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        let mut scale = 100_000_000i64;
+        while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            nanos += i64::from(c - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset_secs = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        &c @ (b'+' | b'-') if i + 6 == b.len() && sep(i + 3, b':') => {
+            let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let off = oh * 3600 + om * 60;
+            if c == b'+' {
+                off
+            } else {
+                -off
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    i64::try_from(i128::from(secs) * 1_000_000_000 + i128::from(nanos)).ok()
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accessors() {
+        assert_eq!(Value::Integer(12).as_f64(), Some(12.0));
+        assert_eq!(Value::UInteger(u64::MAX).as_f64(), Some(u64::MAX as f64));
+        assert_eq!(Value::Float(0.25).as_f64(), Some(0.25));
+        assert_eq!(Value::Float(12.0).as_i64(), None);
+        assert_eq!(Value::Integer(-3).as_i64(), Some(-3));
+        assert_eq!(Value::Time(5).as_i64(), Some(5));
+        assert_eq!(Value::UInteger(u64::MAX).as_i64(), None);
+        assert_eq!(Value::Integer(-3).as_u64(), None);
+        assert_eq!(Value::Integer(3).as_u64(), Some(3));
+        assert_eq!(Value::from("x").as_str(), Some("x"));
+        assert_eq!(Value::Bool(true).as_bool(), Some(true));
+        assert!(Value::Null.is_null());
+        assert_eq!(Value::Null.as_f64(), None);
+        assert_eq!(Value::Integer(5).as_time_ns(), None);
+        assert_eq!(Value::Time(5).as_time_ns(), Some(5));
+        let mut v = Value::from("abc");
+        assert_eq!(v.take_string().as_deref(), Some("abc"));
+        assert_eq!(Value::Float(-0.0).to_string(), "-0");
+        assert_eq!(format!("{:?}", Value::Float(2.0)), "Float(2.0)");
+    }
+
+    #[test]
+    fn rfc3339() {
+        let p = parse_rfc3339_ns;
+        assert_eq!(p("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(p("1970-01-01T00:00:00.000000001Z"), Some(1));
+        assert_eq!(p("2024-01-01T00:00:00Z"), Some(1_704_067_200_000_000_000));
+        assert_eq!(
+            p("2024-01-01T00:00:04.000000123Z"),
+            Some(1_704_067_204_000_000_123)
+        );
+        assert_eq!(p("2024-01-01T00:00:04.5Z"), Some(1_704_067_204_500_000_000));
+        assert_eq!(
+            p("2024-01-01T02:00:00+02:00"),
+            Some(1_704_067_200_000_000_000)
+        );
+        assert_eq!(
+            p("2023-12-31T23:00:00-01:00"),
+            Some(1_704_067_200_000_000_000)
+        );
+        assert_eq!(p("2020-02-29T00:00:00Z"), Some(1_582_934_400_000_000_000));
+        assert_eq!(p("1969-12-31T23:59:59Z"), Some(-1_000_000_000));
+        assert_eq!(
+            p("1677-09-21T00:12:43.145224192Z"),
+            Some(i64::MIN),
+            "InfluxDB's minimum time"
+        );
+        assert_eq!(
+            p("2262-04-11T23:47:16.854775807Z"),
+            Some(i64::MAX),
+            "InfluxDB's maximum time"
+        );
+        assert_eq!(p("2262-04-11T23:47:16.854775808Z"), None);
+        for bad in [
+            "",
+            "2024-01-01",
+            "2024-01-01T00:00:00",
+            "2024-01-01T00:00:00.Z",
+            "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:00:00Zx",
+            "2024-01-01T00:00:00+0200",
+            "2024-01-01T00:00:00+ab:00",
+            "2024-01-01T00:00:0xZ",
+            "2024-01-01T00:00:00.1234567891234Z€",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Value::from("2024-01-01T00:00:00Z").as_time_ns(),
+            Some(1_704_067_200_000_000_000)
+        );
+    }
+
+    #[test]
+    fn epoch_params() {
+        for f in [
+            TimeFormat::Rfc3339,
+            TimeFormat::EpochH,
+            TimeFormat::EpochM,
+            TimeFormat::EpochS,
+            TimeFormat::EpochMs,
+            TimeFormat::EpochUs,
+            TimeFormat::EpochNs,
+        ] {
+            match f.epoch_param() {
+                Some(p) => assert_eq!(TimeFormat::from_epoch_param(p), Some(f)),
+                None => assert_eq!(f, TimeFormat::Rfc3339),
+            }
+        }
+        assert_eq!(TimeFormat::default(), TimeFormat::EpochNs);
+        assert_eq!(TimeFormat::from_epoch_param("x"), None);
+    }
+}
