@@ -435,7 +435,10 @@ impl Client {
                     .as_deref()
                     .or(self.retention_policy.as_deref()),
             )
-            .push("epoch", query.epoch.unwrap_or(self.inner.epoch).as_str());
+            .push_opt(
+                "epoch",
+                crate::query::time_format(query.epoch.unwrap_or(self.inner.epoch)).epoch_param(),
+            );
         if chunked {
             params.push("chunked", "true");
             params.push(
@@ -473,6 +476,10 @@ impl Client {
     }
 
     #[allow(dead_code)] // used by the modules still to come
+    pub(crate) fn epoch(&self) -> Precision {
+        self.inner.epoch
+    }
+
     pub(crate) fn transport(&self) -> &Transport {
         &self.inner.transport
     }

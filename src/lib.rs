@@ -42,6 +42,7 @@ pub use crate::http::AuthMethod;
 pub use crate::influxql::{quote_ident, quote_literal, Query};
 pub use crate::line_protocol::{EncodeOptions, LineWriter, PointWriter, ToLineProtocol};
 pub use crate::point::{FieldValue, Point, Precision, Timestamp};
+pub use crate::query::{QueryStream, Row, Value};
 pub use crate::retry::RetryPolicy;
 pub use crate::write::{FailedBatch, OnFailure, WriteOptions, WriteStats, Writer};
 

@@ -17,6 +17,7 @@ mod de;
 mod decode;
 mod error;
 mod row;
+mod stream;
 mod value;
 mod wire;
 
@@ -27,4 +28,6 @@ pub use de::deserialize_row;
 pub use decode::{Chunk, DecodeOptions, Decoder, Event};
 pub use error::DecodeError;
 pub use row::{ColumnIndex, Row, SeriesChunk, SeriesMeta, SeriesRows};
+pub(crate) use stream::time_format;
+pub use stream::QueryStream;
 pub use value::{TimeFormat, Value};

@@ -1,0 +1,365 @@
+//! Streaming queries: the client asks for a chunked response and decodes
+//! the body as it arrives, so memory stays bounded by the chunk size, never
+//! by the size of the result.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+
+use crate::client::Client;
+use crate::error::{self, Error, Kind};
+use crate::influxql::Query;
+use crate::point::Precision;
+use crate::query::{Chunk, DecodeError, DecodeOptions, Decoder, Event, Row, TimeFormat};
+
+/// Documents larger than this are refused rather than buffered: a chunked
+/// response's documents hold at most `chunk_size` rows.
+const MAX_DOCUMENT_BYTES: usize = 512 * 1024 * 1024;
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
+
+/// A stream of query results, made by [`Client::query`] (rows),
+/// [`Client::query_as`] (your types) or [`Client::query_chunks`] (series
+/// chunks as the server sent them).
+///
+/// A failed statement is an `Err` item naming the statement; the rows of
+/// the other statements still follow. A failure of the whole query (bad
+/// syntax, authentication, a broken connection) is an `Err` item that ends
+/// the stream.
+///
+/// # Cancel safety
+/// Dropping the stream stops reading: the rest of the response is not
+/// downloaded, and the connection is closed rather than reused.
+#[must_use = "streams do nothing unless polled"]
+pub struct QueryStream<T> {
+    inner: BoxStream<T>,
+    bytes: Arc<AtomicU64>,
+}
+
+impl<T> QueryStream<T> {
+    /// Response body bytes received so far (after decompression).
+    pub fn bytes_received(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+impl<T> fmt::Debug for QueryStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueryStream")
+            .field("bytes_received", &self.bytes_received())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Stream for QueryStream<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+pub(crate) fn time_format(epoch: Precision) -> TimeFormat {
+    match epoch {
+        Precision::Nanoseconds => TimeFormat::EpochNs,
+        Precision::Microseconds => TimeFormat::EpochUs,
+        Precision::Milliseconds => TimeFormat::EpochMs,
+        Precision::Seconds => TimeFormat::EpochS,
+        Precision::Minutes => TimeFormat::EpochM,
+        Precision::Hours => TimeFormat::EpochH,
+    }
+}
+
+fn decode_error(e: DecodeError) -> Error {
+    Error::new(Kind::Decode).with_message(e.to_string())
+}
+
+/// Decompresses a gzip body incrementally when the server sent one.
+enum Inflate {
+    Plain,
+    #[cfg(feature = "gzip")]
+    Gzip(Box<flate2::write::GzDecoder<Vec<u8>>>),
+}
+
+impl Inflate {
+    fn new(headers: &http::HeaderMap) -> Result<Self, Error> {
+        let gz = headers
+            .get(http::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        if !gz {
+            return Ok(Inflate::Plain);
+        }
+        #[cfg(feature = "gzip")]
+        {
+            Ok(Inflate::Gzip(Box::new(flate2::write::GzDecoder::new(
+                Vec::new(),
+            ))))
+        }
+        #[cfg(not(feature = "gzip"))]
+        {
+            Err(error::decode(
+                "the server sent a gzip body, but the \"gzip\" feature is off",
+            ))
+        }
+    }
+
+    /// Feeds `data` to the decoder, decompressed if need be.
+    fn feed(&mut self, data: &[u8], decoder: &mut Decoder) -> Result<usize, Error> {
+        match self {
+            Inflate::Plain => {
+                decoder.feed(data);
+                Ok(data.len())
+            }
+            #[cfg(feature = "gzip")]
+            Inflate::Gzip(gz) => {
+                use std::io::Write;
+                gz.write_all(data).map_err(|e| {
+                    error::decode("the gzip response body is corrupt").with_source(e)
+                })?;
+                let out = gz.get_mut();
+                decoder.feed(out);
+                let n = out.len();
+                out.clear();
+                Ok(n)
+            }
+        }
+    }
+
+    fn finish(&mut self, decoder: &mut Decoder) -> Result<usize, Error> {
+        match self {
+            Inflate::Plain => Ok(0),
+            #[cfg(feature = "gzip")]
+            Inflate::Gzip(gz) => {
+                gz.try_finish().map_err(|e| {
+                    error::decode("the gzip response body is truncated").with_source(e)
+                })?;
+                let out = gz.get_mut();
+                decoder.feed(out);
+                let n = out.len();
+                out.clear();
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// What the decoder yields, rows or chunks.
+trait Pull: Sized + Send + 'static {
+    fn pull(decoder: &mut Decoder) -> Option<Result<Item<Self>, DecodeError>>;
+}
+
+enum Item<T> {
+    Value(T),
+    StatementError { statement_id: u64, message: String },
+    QueryError(String),
+    Skip,
+}
+
+impl Pull for Row {
+    fn pull(decoder: &mut Decoder) -> Option<Result<Item<Row>, DecodeError>> {
+        decoder.next_event().map(|r| {
+            r.map(|ev| match ev {
+                Event::Row(row) => Item::Value(row),
+                Event::StatementError {
+                    statement_id,
+                    message,
+                } => Item::StatementError {
+                    statement_id,
+                    message,
+                },
+                Event::QueryError { message } => Item::QueryError(message),
+                Event::Message {
+                    statement_id,
+                    level,
+                    text,
+                } => {
+                    tracing::warn!(statement_id, %level, %text, "message from InfluxDB");
+                    Item::Skip
+                }
+                _ => Item::Skip,
+            })
+        })
+    }
+}
+
+impl Pull for Chunk {
+    fn pull(decoder: &mut Decoder) -> Option<Result<Item<Chunk>, DecodeError>> {
+        decoder.next_chunk().map(|r| {
+            r.map(|c| match c {
+                Chunk::QueryError { message } => Item::QueryError(message),
+                other => Item::Value(other),
+            })
+        })
+    }
+}
+
+fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
+    let bytes = Arc::new(AtomicU64::new(0));
+    let counter = bytes.clone();
+    let inner = async_stream::stream! {
+        let call = match client.query_call(&query, true) {
+            Ok(c) => c,
+            Err(e) => { yield Err(e); return; }
+        };
+        let transport = client.transport().clone();
+        let resp = match transport.send(call).await {
+            Ok(r) => r,
+            Err(e) => { yield Err(e); return; }
+        };
+        if !resp.status().is_success() {
+            yield Err(transport.error_from(resp, None).await);
+            return;
+        }
+        let mut inflate = match Inflate::new(resp.headers()) {
+            Ok(i) => i,
+            Err(e) => { yield Err(e); return; }
+        };
+        let mut decoder = Decoder::new(DecodeOptions::new()
+            .time_format(time_format(query.epoch.unwrap_or(client.epoch())))
+            .max_document_bytes(Some(MAX_DOCUMENT_BYTES)));
+        let mut body = resp.into_body();
+        let idle = transport.timeout;
+        loop {
+            // Give out everything decoded so far before reading more.
+            while let Some(item) = T::pull(&mut decoder) {
+                match item {
+                    Ok(Item::Value(v)) => yield Ok(v),
+                    Ok(Item::StatementError { statement_id, message }) => {
+                        yield Err(error::query(statement_id, &message));
+                    }
+                    Ok(Item::QueryError(message)) => {
+                        yield Err(Error::new(Kind::Query).with_message(message));
+                        return;
+                    }
+                    Ok(Item::Skip) => {}
+                    Err(e) => yield Err(decode_error(e)),
+                }
+            }
+            if decoder.is_finished() {
+                return;
+            }
+            let frame = match idle {
+                Some(t) => match tokio::time::timeout(t, body.frame()).await {
+                    Ok(f) => f,
+                    Err(_) => {
+                        yield Err(Error::new(Kind::Timeout).with_message(format!(
+                            "the query response stalled: no data for {t:?}"
+                        )));
+                        return;
+                    }
+                },
+                None => body.frame().await,
+            };
+            match frame {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        match inflate.feed(data, &mut decoder) {
+                            Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
+                            Err(e) => { yield Err(e); return; }
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    yield Err(Error::new(Kind::Transport)
+                        .with_message("the query response was cut off")
+                        .with_source(e));
+                    return;
+                }
+                None => {
+                    match inflate.finish(&mut decoder) {
+                        Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
+                        Err(e) => { yield Err(e); return; }
+                    }
+                    decoder.finish();
+                }
+            }
+        }
+    };
+    QueryStream {
+        inner: Box::pin(inner),
+        bytes,
+    }
+}
+
+impl Client {
+    /// Runs a query and streams its rows as they arrive.
+    ///
+    /// The query is sent with `chunked=true` (chunk size
+    /// [`Query::chunk_size`], 10,000 rows by default) and the response is
+    /// decoded incrementally, so a result of any size runs in memory bounded
+    /// by the chunk size. Times are epoch nanoseconds unless
+    /// [`Query::epoch`] or the builder's `epoch` say otherwise.
+    ///
+    /// Float fields whose value is whole come back from InfluxDB as JSON
+    /// integers (`12`): read float fields with
+    /// [`Value::as_f64`](crate::query::Value::as_f64), which accepts both, or
+    /// use [`Client::query_as`], which decides by the target field's type.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// use influx_stream::{Client, Query};
+    ///
+    /// # async fn run() -> Result<(), influx_stream::Error> {
+    /// let client = Client::builder("http://127.0.0.1:8086").database("telemetry").build()?;
+    /// let mut rows = client.query(Query::new("SELECT * FROM cpu WHERE host = $h").bind("h", "a"));
+    /// while let Some(row) = rows.try_next().await? {
+    ///     let usage = row.get("usage").and_then(|v| v.as_f64());
+    ///     println!("{:?} {:?}", row.time(), usage);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn query(&self, query: impl Into<Query>) -> QueryStream<Row> {
+        run(self.clone(), query.into())
+    }
+
+    /// Runs a query and streams each row as your own `serde::Deserialize`
+    /// type: columns and series tags map to fields by name; a float field
+    /// accepts whole numbers, an `Option` field accepts nulls and absent
+    /// columns.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// use influx_stream::Client;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Cpu { time: i64, host: String, usage: f64 }
+    ///
+    /// # async fn run() -> Result<(), influx_stream::Error> {
+    /// let client = Client::builder("http://127.0.0.1:8086").database("telemetry").build()?;
+    /// let rows: Vec<Cpu> = client
+    ///     .query_as::<Cpu>("SELECT usage FROM cpu GROUP BY host")
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// A missing column or a wrong type is an `Err` item naming the column
+    /// and the row.
+    pub fn query_as<T: DeserializeOwned + Send + 'static>(
+        &self,
+        query: impl Into<Query>,
+    ) -> QueryStream<T> {
+        use futures::StreamExt;
+        let rows = self.query(query);
+        let bytes = rows.bytes.clone();
+        let inner =
+            rows.map(|r| r.and_then(|row| row.into_deserialize::<T>().map_err(decode_error)));
+        QueryStream {
+            inner: Box::pin(inner),
+            bytes,
+        }
+    }
+
+    /// Runs a query and streams the response as the server sent it: one
+    /// [`Chunk`] per series object of each document (at most `chunk_size`
+    /// rows), plus statement ends, errors and messages.
+    pub fn query_chunks(&self, query: impl Into<Query>) -> QueryStream<Chunk> {
+        run(self.clone(), query.into())
+    }
+}
