@@ -2,4 +2,5 @@
 //! `use support::influxd::{unique_db, Influxd};`.
 #![allow(dead_code)]
 
+pub mod fault;
 pub mod influxd;
