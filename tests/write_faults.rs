@@ -478,3 +478,79 @@ async fn a_missing_database_with_a_large_body_is_reported_as_such() -> TestResul
     }
     Ok(())
 }
+
+/// influxd's early 413 (capture 60), as an action of the fault server.
+fn too_large() -> Action {
+    Action::status(413)
+        .header("Content-Type", "application/json")
+        .header("X-Influxdb-Error", "Request Entity Too Large")
+        .body("{\"error\":\"Request Entity Too Large\"}\n")
+}
+
+/// influxd's 404 for a missing database (capture 10).
+fn no_database() -> Action {
+    Action::status(404)
+        .header("Content-Type", "application/json")
+        .header("X-Influxdb-Error", "database not found: \"faults\"")
+        .body("{\"error\":\"database not found: \\\"faults\\\"\"}\n")
+}
+
+/// Sends one batch of about 2 MB to a server that answers the first request
+/// with `first` before reading its body and resets the connection at once,
+/// and 204 to the rest. Without lingering (which influxd does, 500 ms), the
+/// reset often reaches the client while it is still writing the body: the
+/// answer must still be the outcome. Multi-threaded, where the write error
+/// is often seen first; several rounds, as the race is not won every time.
+async fn early_answer_then_reset(
+    first: Action,
+) -> Result<Vec<(Result<(), Error>, influx_stream::WriteStats)>, Box<dyn std::error::Error>> {
+    let mut outcomes = Vec::new();
+    for _ in 0..24 {
+        let first = first.clone().before_body_then_reset();
+        let server = FaultServer::start(move |i| {
+            if i == 0 {
+                first.clone()
+            } else {
+                Action::no_content()
+            }
+        })
+        .await?;
+        let mut writer = fault_client(&server)?.writer(
+            WriteOptions::new()
+                .max_points(100_000)
+                .max_bytes(64 * 1024 * 1024)
+                .retry(quick_retries()),
+        )?;
+        for i in 0..5_000 {
+            writer.send(&padded_point(i, 420)).await?;
+        }
+        let result = writer.close().await;
+        let requests = server.requests();
+        assert!(!requests[0].body_complete, "the body was not read");
+        assert_eq!(requests.len() as u64, writer.stats().requests);
+        outcomes.push((result, writer.stats()));
+    }
+    Ok(outcomes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_413_then_a_reset_is_split_not_retried() -> TestResult {
+    for (result, stats) in early_answer_then_reset(too_large()).await? {
+        result?;
+        assert_eq!((stats.splits, stats.retries), (1, 0), "{stats:?}");
+        assert_eq!(stats.requests, 3, "{stats:?}");
+        assert_eq!(stats.points_written, 5_000, "{stats:?}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_404_then_a_reset_is_a_missing_database() -> TestResult {
+    for (result, stats) in early_answer_then_reset(no_database()).await? {
+        let err = result.expect_err("no database");
+        assert!(err.is_database_not_found(), "{err}");
+        assert_eq!(err.points_dropped(), Some(5_000), "{err}");
+        assert_eq!((stats.requests, stats.retries), (1, 0), "{stats:?}");
+    }
+    Ok(())
+}
