@@ -554,3 +554,41 @@ async fn an_early_404_then_a_reset_is_a_missing_database() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_point_larger_than_max_body_size_fails_alone() -> TestResult {
+    // A 413 for a single point cannot be split, and retrying cannot help:
+    // that point fails, its neighbours are written.
+    let server = limited();
+    let db = unique_db("toolarge");
+    let client = Client::builder(server.url()).database(&db).build()?;
+    client.create_database(&db).await?;
+    let (options, dead) = collecting(
+        WriteOptions::new()
+            .max_points(3)
+            .gzip(false)
+            .retry(quick_retries()),
+    );
+    let mut writer = client.writer(options)?;
+    writer.send(&padded_point(0, 100)).await?;
+    writer.send(&padded_point(1, 2_000)).await?;
+    writer.send(&padded_point(2, 100)).await?;
+    let err = writer.close().await.expect_err("one point is too large");
+
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(413), "{err}");
+    assert!(!err.is_retryable(), "{err}");
+    assert_eq!(err.points_dropped(), Some(1), "{err}");
+    let stats = writer.stats();
+    assert_eq!(
+        (stats.points_written, stats.points_failed),
+        (2, 1),
+        "{stats:?}"
+    );
+    assert_eq!((stats.batches_failed, stats.retries), (1, 0), "{stats:?}");
+    let dead = dead_letters(&dead);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].points, 1);
+    assert!(dead[0].lines.len() > 1_000 && dead[0].lines.starts_with(b"big,host=h1 "));
+    assert_eq!(count(&client, "big").await?, 2);
+    Ok(())
+}
