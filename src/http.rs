@@ -13,6 +13,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
+use crate::early_answer::Connector;
 use crate::error::{self, Error, Kind};
 
 /// Error bodies are short JSON or text; never buffer more than this of one.
@@ -223,7 +224,7 @@ impl BaseUrl {
 /// The pooled HTTP client plus everything every request needs.
 #[derive(Clone)]
 pub(crate) struct Transport {
-    client: HyperClient<HttpConnector, Body>,
+    client: HyperClient<Connector, Body>,
     pub(crate) base: BaseUrl,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) timeout: Option<Duration>,
@@ -267,7 +268,9 @@ impl Transport {
         let client = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(pool_idle_timeout)
             .pool_max_idle_per_host(pool_max_idle_per_host)
-            .build(connector);
+            // Connections that still deliver an answer sent before the
+            // server stopped reading the body (influxd's early 413 and 404).
+            .build(Connector(connector));
         Transport {
             client,
             base,

@@ -26,6 +26,7 @@
 
 mod admin;
 mod client;
+mod early_answer;
 mod error;
 mod http;
 mod influxql;

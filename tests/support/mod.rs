@@ -2,5 +2,6 @@
 //! `use support::influxd::{unique_db, Influxd};`.
 #![allow(dead_code)]
 
+pub mod fault;
 pub mod influxd;
 pub mod workload;
