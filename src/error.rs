@@ -389,7 +389,16 @@ impl Clone for Error {
             source: None,
         };
         if let Some(src) = &self.inner.source {
-            inner.source = Some(src.to_string().into());
+            // Keep the whole cause chain as text: the outer errors of hyper
+            // only say where ("client error (SendRequest)"), the inner what.
+            let mut text = src.to_string();
+            let mut next = src.source();
+            while let Some(e) = next {
+                text.push_str(": ");
+                text.push_str(&e.to_string());
+                next = e.source();
+            }
+            inner.source = Some(text.into());
         }
         Error {
             inner: Box::new(inner),
