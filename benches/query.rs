@@ -1,0 +1,164 @@
+//! `SELECT * FROM cpu` over the 1,000,000 points of the standard workload
+//! (../shared/WORKLOAD.md) from a real influxd, chunk size 10,000, epoch=ns:
+//! the `Row` stream and the `query_as` stream beside a plain streaming HTTP
+//! read of the same response (hyper, counting body bytes: the ceiling the
+//! server allows). Printed per case: rows/s, wall time relative to the plain
+//! read, client CPU seconds.
+//!
+//! Peak memory is measured per process, outside this bench:
+//! `/usr/bin/time -v target/release/examples/stream_query --load N > /dev/null`.
+//!
+//! `cargo bench --bench query`
+
+#[path = "../tests/support/influxd.rs"]
+mod influxd;
+#[path = "../tests/support/workload.rs"]
+mod workload;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use futures::{stream, StreamExt, TryStreamExt};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::TokioExecutor;
+use influx_stream::{Client, Error, Query, WriteOptions};
+
+const QUERY: &str = "SELECT * FROM cpu";
+const CHUNK: usize = 10_000;
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Cpu {
+    time: i64,
+    host: String,
+    region: String,
+    service: String,
+    usage_user: f64,
+    usage_system: f64,
+    requests: i64,
+    status: String,
+}
+
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+#[derive(Default)]
+struct Runs(Vec<[f64; 2]>);
+
+impl Runs {
+    fn median(&self, k: usize) -> f64 {
+        let mut v: Vec<f64> = self.0.iter().map(|r| r[k]).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    }
+}
+
+async fn plain_read(url: &str) -> u64 {
+    let http: HyperClient<_, Empty<Bytes>> =
+        HyperClient::builder(TokioExecutor::new()).build_http();
+    let mut q = String::new();
+    for b in QUERY.bytes() {
+        if b.is_ascii_alphanumeric() {
+            q.push(b as char);
+        } else {
+            q.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let uri: http::Uri =
+        format!("{url}/query?db=bench&epoch=ns&chunked=true&chunk_size={CHUNK}&q={q}")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+    let resp = http.get(uri).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut body = resp.into_body();
+    let mut n = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Some(d) = frame.ok().as_ref().and_then(|f| f.data_ref()) {
+            n += d.len() as u64;
+        }
+    }
+    n
+}
+
+fn query(c: &mut Criterion) {
+    let server = influxd::Influxd::start_with(&[
+        ("INFLUXDB_MONITOR_STORE_ENABLED", "false"),
+        ("INFLUXDB_DATA_QUERY_LOG_ENABLED", "false"),
+        ("INFLUXDB_HTTP_LOG_ENABLED", "false"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = Client::builder(server.url())
+        .database("bench")
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    rt.block_on(async {
+        client.create_database("bench").await?;
+        let writer = client.writer(WriteOptions::new().max_points(5_000).max_in_flight(2))?;
+        stream::iter((0..workload::POINTS).map(|i| Ok::<_, Error>(workload::narrow(i))))
+            .forward(writer)
+            .await
+    })
+    .unwrap_or_else(|e| panic!("loading the workload failed: {e}"));
+
+    let mut g = c.benchmark_group("query_influxd");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.throughput(Throughput::Elements(workload::POINTS));
+    let mut results = Vec::new();
+    for case in ["plain_http_read", "rows", "query_as"] {
+        let mut runs = Runs::default();
+        g.bench_function(case, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let c0 = cpu_seconds();
+                    let t = Instant::now();
+                    let n = rt.block_on(async {
+                        match case {
+                            "plain_http_read" => plain_read(&server.url()).await,
+                            "rows" => client
+                                .query(Query::new(QUERY).chunk_size(CHUNK))
+                                .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+                                .await
+                                .unwrap_or_else(|e| panic!("{e}")),
+                            _ => client
+                                .query_as::<Cpu>(Query::new(QUERY).chunk_size(CHUNK))
+                                .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+                                .await
+                                .unwrap_or_else(|e| panic!("{e}")),
+                        }
+                    });
+                    let el = t.elapsed();
+                    if case != "plain_http_read" {
+                        assert_eq!(n, workload::POINTS);
+                    }
+                    runs.0.push([el.as_secs_f64(), cpu_seconds() - c0]);
+                    total += el;
+                }
+                total
+            })
+        });
+        results.push((case, runs.median(0), runs.median(1)));
+    }
+    g.finish();
+    let plain = results.first().map(|r| r.1).unwrap_or(1.0);
+    for (case, wall, cpu) in &results {
+        eprintln!(
+            "SUMMARY {case}: median wall {wall:.3} s ({:.0} rows/s, {:+.1}% vs plain read), client CPU {cpu:.2} s",
+            workload::POINTS as f64 / wall,
+            100.0 * (wall / plain - 1.0)
+        );
+    }
+}
+
+criterion_group!(benches, query);
+criterion_main!(benches);
