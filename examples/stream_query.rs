@@ -78,10 +78,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(row) = rows.try_next().await? {
         if csv {
             // A header whenever the columns change (a new statement or series shape).
-            if header_for
-                .as_ref()
-                .is_none_or(|m| m.columns() != row.columns())
-            {
+            let columns_changed = match &header_for {
+                Some(m) => m.columns() != row.columns(),
+                None => true,
+            };
+            if columns_changed {
                 let tag_keys: Vec<&str> = row.tags().iter().map(|(k, _)| k.as_str()).collect();
                 writeln!(
                     out,
