@@ -281,3 +281,28 @@ async fn the_server_restarting_mid_stream_loses_nothing() -> TestResult {
     assert_eq!((stats.points_written, stats.points_failed), (25_000, 0));
     Ok(())
 }
+
+#[test]
+fn a_writer_whose_runtime_is_gone_says_so() -> TestResult {
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client = Client::builder("http://127.0.0.1:1").build()?;
+    let mut writer = first.block_on(async {
+        client.writer(WriteOptions::new().flush_interval(Duration::from_secs(3600)))
+    })?;
+    writer.push(&point(1))?;
+    drop(first);
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let err = second
+        .block_on(writer.flush())
+        .expect_err("the task is gone");
+    assert!(
+        err.is_closed() && err.to_string().contains("1 batch"),
+        "{err}"
+    );
+    assert!(writer.push(&point(2)).is_err_and(|e| e.is_closed()));
+    Ok(())
+}

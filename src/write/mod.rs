@@ -121,7 +121,7 @@ impl Client {
         }
         let encode = client.encode_options();
         let shared = Arc::new(Shared::new(options, client, encode, gzip));
-        runtime.spawn(task::run(shared.clone()));
+        runtime.spawn(task::run(task::EndGuard(shared.clone())));
         Ok(Writer {
             shared,
             last_seq: 0,
@@ -194,6 +194,11 @@ impl Writer {
         if let Some(e) = &state.stopped {
             return Err(e.clone());
         }
+        if state.task_ended {
+            return Err(error::closed(
+                "the writer task has ended (was its Tokio runtime shut down?)",
+            ));
+        }
         self.last_seq = state.push(&self.shared, item)?;
         Ok(())
     }
@@ -215,6 +220,11 @@ impl Writer {
         let mut state = self.shared.lock();
         if let Some(e) = &state.stopped {
             return Poll::Ready(Err(e.clone()));
+        }
+        if state.task_ended {
+            return Poll::Ready(Err(error::closed(
+                "the writer task has ended (was its Tokio runtime shut down?)",
+            )));
         }
         if self.shared.has_room(&state) {
             return Poll::Ready(Ok(()));
@@ -260,13 +270,13 @@ impl Writer {
     ) -> Poll<Result<(), Error>> {
         let mut state = self.shared.lock();
         if state.completed_upto < target {
-            if state.stopped.is_some()
-                && state.in_flight == 0
-                && state.sealed.is_empty()
-                && state.handles == 0
-            {
-                // The task is gone; nothing more will complete.
-                return Poll::Ready(Err(error::closed("the writer task has ended")));
+            if state.task_ended {
+                // Nothing more will complete (the runtime that ran the task
+                // was shut down): say so rather than wait forever.
+                let missing = target - state.completed_upto;
+                return Poll::Ready(Err(error::closed(format!(
+                    "the writer task has ended (was its Tokio runtime shut down?); {missing} batch(es) were not confirmed"
+                ))));
             }
             state.wait_flush(cx.waker());
             return Poll::Pending;

@@ -82,6 +82,8 @@ pub(crate) struct State {
     /// `OnFailure::Stop`, or the writer task is gone.
     pub(crate) stopped: Option<Error>,
     pub(crate) handles: usize,
+    /// The writer task has ended, normally or because its runtime stopped.
+    pub(crate) task_ended: bool,
     /// Capacity for the next batch buffer: the last batch's size, so a
     /// steady stream fills each buffer without reallocating.
     next_capacity: usize,
@@ -107,6 +109,7 @@ impl Shared {
                 flush_waiters: Vec::new(),
                 stopped: None,
                 handles: 1,
+                task_ended: false,
                 next_capacity: capacity,
             }),
             wake_task: Notify::new(),

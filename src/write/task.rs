@@ -22,7 +22,22 @@ use crate::write::options::{FailedBatch, OnFailure};
 use crate::write::shared::{Failure, Sealed, Shared};
 use crate::write::stats::Counters;
 
-pub(crate) async fn run(shared: Arc<Shared>) {
+/// Marks the task ended and wakes every waiter when the task stops, even
+/// when it is dropped unfinished (or never polled) because its runtime shut
+/// down: it is made before the task is spawned, so the task owns it from
+/// the start.
+pub(crate) struct EndGuard(pub(crate) Arc<Shared>);
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.task_ended = true;
+        state.wake_all();
+    }
+}
+
+pub(crate) async fn run(end: EndGuard) {
+    let shared = end.0.clone();
     let mut in_flight = FuturesUnordered::new();
     loop {
         let deadline;
