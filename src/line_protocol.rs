@@ -204,6 +204,7 @@ pub struct LineWriter<'a> {
 
 impl<'a> LineWriter<'a> {
     /// A writer appending to `buf`.
+    #[inline]
     pub fn new(buf: &'a mut Vec<u8>, options: EncodeOptions) -> Self {
         LineWriter {
             buf,
@@ -226,6 +227,7 @@ impl<'a> LineWriter<'a> {
     ///
     /// # Errors
     /// As [`ToLineProtocol::write_lines`].
+    #[inline]
     pub fn write<T: ToLineProtocol + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         value.write_lines(self)
     }
@@ -236,6 +238,7 @@ impl<'a> LineWriter<'a> {
     ///
     /// # Errors
     /// When the measurement is empty or cannot be represented.
+    #[inline]
     pub fn point<'w>(&'w mut self, measurement: &'w str) -> Result<PointWriter<'w, 'a>, Error> {
         let start = self.buf.len();
         if measurement.is_empty() {
@@ -314,6 +317,7 @@ impl PointWriter<'_, '_> {
     /// # Errors
     /// An empty key, a tag after a field, a newline, a key named `time`, or
     /// a backslash that cannot be represented.
+    #[inline]
     pub fn tag(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         if self.start == usize::MAX {
             return Err(point_error(self.measurement, "point already failed".into()));
@@ -371,6 +375,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// A NaN or infinite value, or a bad key.
+    #[inline]
     pub fn field_f64(&mut self, key: &str, value: f64) -> Result<&mut Self, Error> {
         if !value.is_finite() {
             return Err(self.fail(format!(
@@ -389,6 +394,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// A bad key.
+    #[inline]
     pub fn field_i64(&mut self, key: &str, value: i64) -> Result<&mut Self, Error> {
         self.field_key(key)?;
         let mut b = itoa::Buffer::new();
@@ -403,6 +409,7 @@ impl PointWriter<'_, '_> {
     /// # Errors
     /// A bad key, or a value above `i64::MAX` when unsigned values are
     /// written as integers.
+    #[inline]
     pub fn field_u64(&mut self, key: &str, value: u64) -> Result<&mut Self, Error> {
         let suffix = if self.out.options.unsigned_as_integer {
             if value > i64::MAX as u64 {
@@ -425,6 +432,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// A bad key.
+    #[inline]
     pub fn field_bool(&mut self, key: &str, value: bool) -> Result<&mut Self, Error> {
         self.field_key(key)?;
         self.out
@@ -437,6 +445,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// A bad key.
+    #[inline]
     pub fn field_str(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         self.field_key(key)?;
         let buf = &mut *self.out.buf;
@@ -460,6 +469,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// As the typed methods.
+    #[inline]
     pub fn field(
         &mut self,
         key: &str,
@@ -480,6 +490,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// When the point has no fields.
+    #[inline]
     pub fn finish(&mut self, timestamp_ns: Option<i64>) -> Result<(), Error> {
         if self.start == usize::MAX {
             return Err(point_error(self.measurement, "point already failed".into()));
@@ -503,6 +514,7 @@ impl PointWriter<'_, '_> {
 }
 
 impl Drop for PointWriter<'_, '_> {
+    #[inline]
     fn drop(&mut self) {
         // An unfinished point must not leave half a line in the buffer.
         if self.start < usize::MAX - 1 {
