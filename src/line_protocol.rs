@@ -383,10 +383,7 @@ impl PointWriter<'_, '_> {
             )));
         }
         self.field_key(key)?;
-        let mut b = ryu::Buffer::new();
-        self.out
-            .buf
-            .extend_from_slice(b.format_finite(value).as_bytes());
+        write_f64(self.out.buf, value);
         Ok(self)
     }
 
@@ -523,6 +520,45 @@ impl Drop for PointWriter<'_, '_> {
     }
 }
 
+/// Appends a finite float in its shortest round-trip form, exactly as
+/// `ryu` prints it (`12.0`, `0.05`, `94.67028418376582`, `1e300`).
+///
+/// Values with at most two decimals (whole numbers, percentages, prices,
+/// most gauges) take a shortcut: when `v` is the double nearest to `n / 100`
+/// for an integer `|n| < 10^15`, the shortest decimal that reads back as `v`
+/// is `n / 100` itself (any two decimals of at most 15 significant digits
+/// read back as different doubles), which `ryu` prints as `<n / 100>.<n %
+/// 100>` with trailing zeros dropped but one digit kept. Everything else
+/// goes through `ryu`.
+#[inline]
+fn write_f64(buf: &mut Vec<u8>, v: f64) {
+    let scaled = v * 100.0;
+    if scaled.abs() < 1e15 {
+        // Rounds to the nearest integer when `v` has at most two decimals;
+        // otherwise `n` is some nearby integer that fails the check below.
+        let n = (scaled + 0.5f64.copysign(scaled)) as i64;
+        // Division is correctly rounded: equality means `v` is exactly the
+        // double nearest to `n / 100`.
+        if n as f64 / 100.0 == v {
+            let n = n.unsigned_abs();
+            if v.is_sign_negative() {
+                buf.push(b'-');
+            }
+            let mut b = itoa::Buffer::new();
+            buf.extend_from_slice(b.format(n / 100).as_bytes());
+            let frac = (n % 100) as u8;
+            if frac % 10 == 0 {
+                buf.extend_from_slice(&[b'.', b'0' + frac / 10]);
+            } else {
+                buf.extend_from_slice(&[b'.', b'0' + frac / 10, b'0' + frac % 10]);
+            }
+            return;
+        }
+    }
+    let mut b = ryu::Buffer::new();
+    buf.extend_from_slice(b.format_finite(v).as_bytes());
+}
+
 #[cold]
 fn point_error(measurement: &str, problem: String) -> Error {
     let shown: String = measurement.chars().take(64).collect();
@@ -621,6 +657,73 @@ mod tests {
             "m a=12.0,b=-0.0,c=1e300,d=5e-324,e=-9223372036854775808i,f=18446744073709551615u,g=false\n"
         );
         Ok(())
+    }
+
+    /// `write_f64` prints exactly what `ryu` prints, shortcut or not.
+    #[test]
+    fn floats_print_as_ryu_does() {
+        fn check(v: f64) {
+            if !v.is_finite() {
+                return;
+            }
+            let mut buf = Vec::new();
+            write_f64(&mut buf, v);
+            let mut r = ryu::Buffer::new();
+            assert_eq!(
+                std::str::from_utf8(&buf).ok(),
+                Some(r.format_finite(v)),
+                "{v:e} ({:#x})",
+                v.to_bits()
+            );
+        }
+        // Every value with two decimals near zero, and their neighbours.
+        for n in -300_000i64..=300_000 {
+            let v = n as f64 / 100.0;
+            check(v);
+            check(f64::from_bits(v.to_bits() + 1));
+            check(f64::from_bits(v.to_bits().wrapping_sub(1)));
+            check(n as f64 / 10.0);
+            check(n as f64 / 1000.0);
+        }
+        // Around the shortcut's limit and beyond, whole numbers included.
+        for base in [1e12, 1e13, 1e14, 1e15, 1e16, 2f64.powi(53)] {
+            for d in -300i64..=300 {
+                check(base + d as f64);
+                check((base + d as f64) / 100.0);
+                check(-(base + d as f64) / 100.0);
+            }
+        }
+        for v in [
+            0.0,
+            -0.0,
+            0.005,
+            0.015,
+            0.125,
+            1e-5,
+            1e-7,
+            5e-324,
+            1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            9_999_999_999_999.99,
+            0.1 + 0.2,
+            1.0 / 3.0,
+        ] {
+            check(v);
+            check(-v);
+        }
+        // Pseudo-random doubles: any bit pattern, and random hundredths.
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..300_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let bits = x ^ (x >> 29);
+            check(f64::from_bits(bits));
+            check((bits % 2_000_000_000_000_000) as f64 / 100.0 - 1e13);
+            check((bits % 100_000) as f64 / 100.0);
+        }
     }
 
     #[test]
