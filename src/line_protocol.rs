@@ -317,8 +317,25 @@ impl PointWriter<'_, '_> {
     /// # Errors
     /// An empty key, a tag after a field, a newline, a key named `time`, or
     /// a backslash that cannot be represented.
-    #[inline]
+    #[inline(always)]
     pub fn tag(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
+        // One test for the usual case; with a constant key (a struct's
+        // `ToLineProtocol` impl) the key's checks and escaping fold away.
+        if self.start == usize::MAX
+            || value.is_empty()
+            || self.fields > 0
+            || key.is_empty()
+            || key == "time"
+        {
+            return self.tag_unusual(key, value);
+        }
+        self.tag_unchecked(key, value)
+    }
+
+    /// A tag that is skipped or refused, checked in the documented order.
+    #[cold]
+    #[inline(never)]
+    fn tag_unusual(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         if self.start == usize::MAX {
             return Err(point_error(self.measurement, "point already failed".into()));
         }
@@ -336,29 +353,32 @@ impl PointWriter<'_, '_> {
                 self.fail("a tag is named \"time\", which InfluxDB refuses; rename it".into())
             );
         }
+        self.tag_unchecked(key, value)
+    }
+
+    /// Writes `,key=value`, escaped; the key and the state are checked.
+    #[inline(always)]
+    fn tag_unchecked(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         self.out.buf.push(b',');
         if let Err(p) = write_name(self.out.buf, key.as_bytes(), Part::TagKey) {
             return Err(self.fail(p));
         }
         self.out.buf.push(b'=');
         if let Err(p) = write_name(self.out.buf, value.as_bytes(), Part::TagValue) {
-            return Err(self.fail(format!("tag {key:?}: {p}")));
+            return Err(self.fail_tag_value(key, p));
         }
         Ok(self)
     }
 
-    #[inline]
+    #[cold]
+    fn fail_tag_value(&mut self, key: &str, problem: String) -> Error {
+        self.fail(format!("tag {key:?}: {problem}"))
+    }
+
+    #[inline(always)]
     fn field_key(&mut self, key: &str) -> Result<(), Error> {
-        if self.start == usize::MAX {
-            return Err(point_error(self.measurement, "point already failed".into()));
-        }
-        if key.is_empty() {
-            return Err(self.fail("a field key is empty".into()));
-        }
-        if key == "time" {
-            return Err(self.fail(
-                "a field is named \"time\", which InfluxDB silently drops; rename it".into(),
-            ));
+        if self.start == usize::MAX || key.is_empty() || key == "time" {
+            return Err(self.field_key_refused(key));
         }
         self.out
             .buf
@@ -371,6 +391,25 @@ impl PointWriter<'_, '_> {
         Ok(())
     }
 
+    #[cold]
+    #[inline(never)]
+    fn field_key_refused(&mut self, key: &str) -> Error {
+        if self.start == usize::MAX {
+            return point_error(self.measurement, "point already failed".into());
+        }
+        if key.is_empty() {
+            return self.fail("a field key is empty".into());
+        }
+        self.fail("a field is named \"time\", which InfluxDB silently drops; rename it".into())
+    }
+
+    #[cold]
+    fn fail_not_finite(&mut self, key: &str, value: f64) -> Error {
+        self.fail(format!(
+            "field {key:?} is {value}, which line protocol cannot carry"
+        ))
+    }
+
     /// Adds a float field.
     ///
     /// # Errors
@@ -378,9 +417,7 @@ impl PointWriter<'_, '_> {
     #[inline]
     pub fn field_f64(&mut self, key: &str, value: f64) -> Result<&mut Self, Error> {
         if !value.is_finite() {
-            return Err(self.fail(format!(
-                "field {key:?} is {value}, which line protocol cannot carry"
-            )));
+            return Err(self.fail_not_finite(key, value));
         }
         self.field_key(key)?;
         write_f64(self.out.buf, value);
