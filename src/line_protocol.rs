@@ -204,6 +204,7 @@ pub struct LineWriter<'a> {
 
 impl<'a> LineWriter<'a> {
     /// A writer appending to `buf`.
+    #[inline]
     pub fn new(buf: &'a mut Vec<u8>, options: EncodeOptions) -> Self {
         LineWriter {
             buf,
@@ -226,6 +227,7 @@ impl<'a> LineWriter<'a> {
     ///
     /// # Errors
     /// As [`ToLineProtocol::write_lines`].
+    #[inline]
     pub fn write<T: ToLineProtocol + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         value.write_lines(self)
     }
@@ -236,6 +238,7 @@ impl<'a> LineWriter<'a> {
     ///
     /// # Errors
     /// When the measurement is empty or cannot be represented.
+    #[inline]
     pub fn point<'w>(&'w mut self, measurement: &'w str) -> Result<PointWriter<'w, 'a>, Error> {
         let start = self.buf.len();
         if measurement.is_empty() {
@@ -314,7 +317,25 @@ impl PointWriter<'_, '_> {
     /// # Errors
     /// An empty key, a tag after a field, a newline, a key named `time`, or
     /// a backslash that cannot be represented.
+    #[inline(always)]
     pub fn tag(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
+        // One test for the usual case; with a constant key (a struct's
+        // `ToLineProtocol` impl) the key's checks and escaping fold away.
+        if self.start == usize::MAX
+            || value.is_empty()
+            || self.fields > 0
+            || key.is_empty()
+            || key == "time"
+        {
+            return self.tag_unusual(key, value);
+        }
+        self.tag_unchecked(key, value)
+    }
+
+    /// A tag that is skipped or refused, checked in the documented order.
+    #[cold]
+    #[inline(never)]
+    fn tag_unusual(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         if self.start == usize::MAX {
             return Err(point_error(self.measurement, "point already failed".into()));
         }
@@ -332,29 +353,32 @@ impl PointWriter<'_, '_> {
                 self.fail("a tag is named \"time\", which InfluxDB refuses; rename it".into())
             );
         }
+        self.tag_unchecked(key, value)
+    }
+
+    /// Writes `,key=value`, escaped; the key and the state are checked.
+    #[inline(always)]
+    fn tag_unchecked(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         self.out.buf.push(b',');
         if let Err(p) = write_name(self.out.buf, key.as_bytes(), Part::TagKey) {
             return Err(self.fail(p));
         }
         self.out.buf.push(b'=');
         if let Err(p) = write_name(self.out.buf, value.as_bytes(), Part::TagValue) {
-            return Err(self.fail(format!("tag {key:?}: {p}")));
+            return Err(self.fail_tag_value(key, p));
         }
         Ok(self)
     }
 
-    #[inline]
+    #[cold]
+    fn fail_tag_value(&mut self, key: &str, problem: String) -> Error {
+        self.fail(format!("tag {key:?}: {problem}"))
+    }
+
+    #[inline(always)]
     fn field_key(&mut self, key: &str) -> Result<(), Error> {
-        if self.start == usize::MAX {
-            return Err(point_error(self.measurement, "point already failed".into()));
-        }
-        if key.is_empty() {
-            return Err(self.fail("a field key is empty".into()));
-        }
-        if key == "time" {
-            return Err(self.fail(
-                "a field is named \"time\", which InfluxDB silently drops; rename it".into(),
-            ));
+        if self.start == usize::MAX || key.is_empty() || key == "time" {
+            return Err(self.field_key_refused(key));
         }
         self.out
             .buf
@@ -367,21 +391,36 @@ impl PointWriter<'_, '_> {
         Ok(())
     }
 
+    #[cold]
+    #[inline(never)]
+    fn field_key_refused(&mut self, key: &str) -> Error {
+        if self.start == usize::MAX {
+            return point_error(self.measurement, "point already failed".into());
+        }
+        if key.is_empty() {
+            return self.fail("a field key is empty".into());
+        }
+        self.fail("a field is named \"time\", which InfluxDB silently drops; rename it".into())
+    }
+
+    #[cold]
+    fn fail_not_finite(&mut self, key: &str, value: f64) -> Error {
+        self.fail(format!(
+            "field {key:?} is {value}, which line protocol cannot carry"
+        ))
+    }
+
     /// Adds a float field.
     ///
     /// # Errors
     /// A NaN or infinite value, or a bad key.
+    #[inline]
     pub fn field_f64(&mut self, key: &str, value: f64) -> Result<&mut Self, Error> {
         if !value.is_finite() {
-            return Err(self.fail(format!(
-                "field {key:?} is {value}, which line protocol cannot carry"
-            )));
+            return Err(self.fail_not_finite(key, value));
         }
         self.field_key(key)?;
-        let mut b = ryu::Buffer::new();
-        self.out
-            .buf
-            .extend_from_slice(b.format_finite(value).as_bytes());
+        write_f64(self.out.buf, value);
         Ok(self)
     }
 
@@ -389,6 +428,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// A bad key.
+    #[inline]
     pub fn field_i64(&mut self, key: &str, value: i64) -> Result<&mut Self, Error> {
         self.field_key(key)?;
         let mut b = itoa::Buffer::new();
@@ -403,6 +443,7 @@ impl PointWriter<'_, '_> {
     /// # Errors
     /// A bad key, or a value above `i64::MAX` when unsigned values are
     /// written as integers.
+    #[inline]
     pub fn field_u64(&mut self, key: &str, value: u64) -> Result<&mut Self, Error> {
         let suffix = if self.out.options.unsigned_as_integer {
             if value > i64::MAX as u64 {
@@ -425,6 +466,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// A bad key.
+    #[inline]
     pub fn field_bool(&mut self, key: &str, value: bool) -> Result<&mut Self, Error> {
         self.field_key(key)?;
         self.out
@@ -437,6 +479,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// A bad key.
+    #[inline]
     pub fn field_str(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         self.field_key(key)?;
         let buf = &mut *self.out.buf;
@@ -460,6 +503,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// As the typed methods.
+    #[inline]
     pub fn field(
         &mut self,
         key: &str,
@@ -480,6 +524,7 @@ impl PointWriter<'_, '_> {
     ///
     /// # Errors
     /// When the point has no fields.
+    #[inline]
     pub fn finish(&mut self, timestamp_ns: Option<i64>) -> Result<(), Error> {
         if self.start == usize::MAX {
             return Err(point_error(self.measurement, "point already failed".into()));
@@ -503,12 +548,52 @@ impl PointWriter<'_, '_> {
 }
 
 impl Drop for PointWriter<'_, '_> {
+    #[inline]
     fn drop(&mut self) {
         // An unfinished point must not leave half a line in the buffer.
         if self.start < usize::MAX - 1 {
             self.out.buf.truncate(self.start);
         }
     }
+}
+
+/// Appends a finite float in its shortest round-trip form, exactly as
+/// `ryu` prints it (`12.0`, `0.05`, `94.67028418376582`, `1e300`).
+///
+/// Values with at most two decimals (whole numbers, percentages, prices,
+/// most gauges) take a shortcut: when `v` is the double nearest to `n / 100`
+/// for an integer `|n| < 10^15`, the shortest decimal that reads back as `v`
+/// is `n / 100` itself (any two decimals of at most 15 significant digits
+/// read back as different doubles), which `ryu` prints as `<n / 100>.<n %
+/// 100>` with trailing zeros dropped but one digit kept. Everything else
+/// goes through `ryu`.
+#[inline]
+fn write_f64(buf: &mut Vec<u8>, v: f64) {
+    let scaled = v * 100.0;
+    if scaled.abs() < 1e15 {
+        // Rounds to the nearest integer when `v` has at most two decimals;
+        // otherwise `n` is some nearby integer that fails the check below.
+        let n = (scaled + 0.5f64.copysign(scaled)) as i64;
+        // Division is correctly rounded: equality means `v` is exactly the
+        // double nearest to `n / 100`.
+        if n as f64 / 100.0 == v {
+            let n = n.unsigned_abs();
+            if v.is_sign_negative() {
+                buf.push(b'-');
+            }
+            let mut b = itoa::Buffer::new();
+            buf.extend_from_slice(b.format(n / 100).as_bytes());
+            let frac = (n % 100) as u8;
+            if frac % 10 == 0 {
+                buf.extend_from_slice(&[b'.', b'0' + frac / 10]);
+            } else {
+                buf.extend_from_slice(&[b'.', b'0' + frac / 10, b'0' + frac % 10]);
+            }
+            return;
+        }
+    }
+    let mut b = ryu::Buffer::new();
+    buf.extend_from_slice(b.format_finite(v).as_bytes());
 }
 
 #[cold]
@@ -609,6 +694,73 @@ mod tests {
             "m a=12.0,b=-0.0,c=1e300,d=5e-324,e=-9223372036854775808i,f=18446744073709551615u,g=false\n"
         );
         Ok(())
+    }
+
+    /// `write_f64` prints exactly what `ryu` prints, shortcut or not.
+    #[test]
+    fn floats_print_as_ryu_does() {
+        fn check(v: f64) {
+            if !v.is_finite() {
+                return;
+            }
+            let mut buf = Vec::new();
+            write_f64(&mut buf, v);
+            let mut r = ryu::Buffer::new();
+            assert_eq!(
+                std::str::from_utf8(&buf).ok(),
+                Some(r.format_finite(v)),
+                "{v:e} ({:#x})",
+                v.to_bits()
+            );
+        }
+        // Every value with two decimals near zero, and their neighbours.
+        for n in -300_000i64..=300_000 {
+            let v = n as f64 / 100.0;
+            check(v);
+            check(f64::from_bits(v.to_bits() + 1));
+            check(f64::from_bits(v.to_bits().wrapping_sub(1)));
+            check(n as f64 / 10.0);
+            check(n as f64 / 1000.0);
+        }
+        // Around the shortcut's limit and beyond, whole numbers included.
+        for base in [1e12, 1e13, 1e14, 1e15, 1e16, 2f64.powi(53)] {
+            for d in -300i64..=300 {
+                check(base + d as f64);
+                check((base + d as f64) / 100.0);
+                check(-(base + d as f64) / 100.0);
+            }
+        }
+        for v in [
+            0.0,
+            -0.0,
+            0.005,
+            0.015,
+            0.125,
+            1e-5,
+            1e-7,
+            5e-324,
+            1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            9_999_999_999_999.99,
+            0.1 + 0.2,
+            1.0 / 3.0,
+        ] {
+            check(v);
+            check(-v);
+        }
+        // Pseudo-random doubles: any bit pattern, and random hundredths.
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..300_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let bits = x ^ (x >> 29);
+            check(f64::from_bits(bits));
+            check((bits % 2_000_000_000_000_000) as f64 / 100.0 - 1e13);
+            check((bits % 100_000) as f64 / 100.0);
+        }
     }
 
     #[test]
