@@ -17,6 +17,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Programs without async use the [`blocking`] client (feature `blocking`,
+//! on by default), which mirrors this one.
+//!
 //! # Cancel safety
 //! Every future here may be dropped to cancel it. A write dropped after its
 //! request was sent may or may not have reached the server; the connection it
