@@ -340,7 +340,7 @@ fn writer_sends_twenty_thousand_points_exactly() -> TestResult {
 }
 
 #[test]
-fn writer_clones_on_threads_and_backpressure() -> TestResult {
+fn writer_clones_send_from_threads_through_a_tiny_queue() -> TestResult {
     let client = fresh_db("bl_threads")?;
     // A tiny queue, so senders block for room again and again.
     let writer = client.writer(WriteOptions::new().max_points(500).max_queued_batches(1))?;
@@ -461,5 +461,36 @@ fn inside_an_async_runtime_every_call_is_a_clear_error() -> TestResult {
     writer.send(&point(3))?;
     writer.close()?;
     assert_eq!(count(&client, "m")?, 4);
+    Ok(())
+}
+
+#[test]
+fn dropping_inside_an_async_runtime_neither_blocks_nor_panics() -> TestResult {
+    let db = unique_db("bl_async_drop");
+    let url = Influxd::shared().url();
+    let client = blocking::Client::builder(&url).database(&db).build()?;
+    client.create_database(&db)?;
+    let mut writer =
+        client.writer(WriteOptions::new().flush_interval(std::time::Duration::from_secs(3_600)))?;
+    for i in 0..1_000 {
+        writer.send(&point(i))?;
+    }
+    let rows = client.query("SHOW DATABASES");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // The last handles go inside the runtime: no join there; the runtime
+    // thread sends the writer's points and ends by itself.
+    rt.block_on(async move {
+        drop(rows);
+        drop(writer);
+        drop(client);
+    });
+    let reader = blocking::Client::builder(&url).database(&db).build()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count(&reader, "m")? < 1_000 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(count(&reader, "m")?, 1_000);
     Ok(())
 }

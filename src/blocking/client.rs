@@ -250,6 +250,7 @@ impl Client {
     /// # Errors
     /// An invalid point (nothing is sent), or the server's refusal.
     pub fn write<T: ToLineProtocol>(&self, points: T) -> Result<(), Error> {
+        super::runtime::not_in_async()?;
         let (body, n) = encode(self.encode_options(), |w| w.write(&points))?;
         self.call(|c| async move { c.write_body(body, n).await })
     }
@@ -263,6 +264,7 @@ impl Client {
         I: IntoIterator,
         I::Item: ToLineProtocol,
     {
+        super::runtime::not_in_async()?;
         let (body, n) = encode(self.encode_options(), |w| {
             points.into_iter().try_for_each(|p| w.write(&p))
         })?;

@@ -14,7 +14,8 @@
 //! answer. Clients, writers and query iterators made from a client share that
 //! thread; when the last of them is dropped, the thread finishes what is
 //! still running (a dropped writer's last points) and ends, and the
-//! dropping thread joins it.
+//! dropping thread joins it (unless it is inside an async runtime, which
+//! must not block: the thread then ends on its own).
 //!
 //! # Inside an async runtime
 //! Blocking there would stall the runtime, or deadlock it, so every blocking

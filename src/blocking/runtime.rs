@@ -106,7 +106,9 @@ impl Runtime {
             // The caller waits for this; were it gone, nobody would be told.
             let _ = tx.send(fut.await);
         })?;
-        rx.recv().map_err(|_| gone())?
+        rx.recv().map_err(|_| {
+            error::runtime("the call ended on the runtime thread without an answer (it panicked)")
+        })?
     }
 }
 
@@ -116,8 +118,11 @@ impl Drop for Runtime {
         drop(self.jobs.take());
         if let Some(thread) = self.thread.take() {
             // A handle dropped on the runtime thread itself (one captured by
-            // a writer's failure callback) cannot wait for it: let it end alone.
-            if thread.thread().id() != thread::current().id() {
+            // a writer's failure callback) cannot wait for it, and one
+            // dropped inside an async runtime must not block it: there the
+            // thread is left to end by itself.
+            let on_itself = thread.thread().id() == thread::current().id();
+            if !on_itself && not_in_async().is_ok() {
                 let _ = thread.join();
             }
         }
