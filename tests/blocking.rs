@@ -1,4 +1,5 @@
 //! The blocking client against a real influxd: plain `#[test]`s, no async.
+#![cfg(feature = "blocking")]
 
 mod support;
 

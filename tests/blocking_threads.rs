@@ -1,6 +1,6 @@
 //! No thread is left behind by the blocking client: its own test binary, so
 //! that no other test's clients are counted.
-#![cfg(target_os = "linux")]
+#![cfg(all(target_os = "linux", feature = "blocking"))]
 
 mod support;
 
