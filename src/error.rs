@@ -61,7 +61,6 @@ pub(crate) enum Kind {
     Closed,
     /// The blocking API was used from inside an async runtime, or the
     /// runtime thread is gone.
-    #[allow(dead_code)] // used by the modules still to come
     Runtime,
 }
 
@@ -198,6 +197,12 @@ impl Error {
     /// True when the writer has stopped and accepts no more points.
     pub fn is_closed(&self) -> bool {
         self.inner.kind == Kind::Closed
+    }
+
+    /// True when the blocking client was used where it cannot block (inside
+    /// an async runtime), or its runtime thread has stopped.
+    pub fn is_runtime(&self) -> bool {
+        self.inner.kind == Kind::Runtime
     }
 
     /// True when the server answered 401 or 403: the credentials are missing,
@@ -427,7 +432,7 @@ pub(crate) fn closed(message: impl Into<String>) -> Error {
     Error::new(Kind::Closed).with_message(message)
 }
 
-#[allow(dead_code)] // used by the modules still to come
+#[cfg_attr(not(feature = "blocking"), allow(dead_code))]
 pub(crate) fn runtime(message: impl Into<String>) -> Error {
     Error::new(Kind::Runtime).with_message(message)
 }

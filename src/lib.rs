@@ -17,6 +17,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Programs without async use the [`blocking`] client (feature `blocking`,
+//! on by default), which mirrors this one.
+//!
 //! # Cancel safety
 //! Every future here may be dropped to cancel it. A write dropped after its
 //! request was sent may or may not have reached the server; the connection it
@@ -25,6 +28,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admin;
+#[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+pub mod blocking;
 mod client;
 mod early_answer;
 mod error;

@@ -47,6 +47,13 @@ impl<T> QueryStream<T> {
     pub fn bytes_received(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
     }
+
+    /// The counter behind [`bytes_received`](Self::bytes_received), shared
+    /// with the blocking iterator that drives this stream from another thread.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) fn bytes_counter(&self) -> Arc<AtomicU64> {
+        self.bytes.clone()
+    }
 }
 
 impl<T> fmt::Debug for QueryStream<T> {
