@@ -138,6 +138,7 @@ impl Inflate {
         }
     }
 
+    #[cfg_attr(not(feature = "gzip"), allow(unused_variables))]
     fn finish(&mut self, decoder: &mut Decoder) -> Result<usize, Error> {
         match self {
             Inflate::Plain => Ok(0),
