@@ -17,6 +17,7 @@ mod de;
 mod decode;
 mod error;
 mod row;
+mod scan;
 mod stream;
 mod value;
 mod wire;

@@ -105,7 +105,7 @@ pub(crate) struct FlatRows {
 }
 
 impl FlatRows {
-    fn push_len(&mut self, len: usize) {
+    pub(crate) fn push_len(&mut self, len: usize) {
         match &mut self.lens {
             Some(lens) => lens.push(len),
             None if self.rows == 0 => self.width = len,
@@ -143,11 +143,26 @@ pub(crate) struct WireMessage<'a> {
     pub(crate) text: Option<Str<'a>>,
 }
 
-/// Parses one document.
+/// Parses one document: by the hand-written scanner in `scan.rs`, or, when
+/// it gives up (malformed or unusual documents), by the serde seeds below,
+/// which then say what is wrong.
 ///
-/// The document is checked for UTF-8 once, up front, so that serde_json's
-/// `StrRead` need not validate each string again.
+/// The document is checked for UTF-8 once, up front, so that neither the
+/// scanner nor serde_json's `StrRead` need validate each string again.
 pub(crate) fn parse_doc(
+    bytes: &[u8],
+    settings: Settings,
+) -> Result<WireDoc<'_>, serde_json::Error> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if let Some(doc) = super::scan::doc(text, settings) {
+            return Ok(doc);
+        }
+    }
+    parse_doc_serde(bytes, settings)
+}
+
+/// Parses one document with serde_json only.
+pub(crate) fn parse_doc_serde(
     bytes: &[u8],
     settings: Settings,
 ) -> Result<WireDoc<'_>, serde_json::Error> {
