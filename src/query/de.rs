@@ -316,8 +316,12 @@ struct ValueDe<'a> {
 impl<'de> ValueDe<'de> {
     fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self.value {
-            ValueRef::Shared(Value::String(s)) => visitor.visit_borrowed_str(s),
-            ValueRef::Owned(Value::String(s)) => visitor.visit_string(std::mem::take(s)),
+            ValueRef::Shared(Value::String(s)) => visitor.visit_borrowed_str(s.as_str()),
+            ValueRef::Owned(Value::String(s)) => match std::mem::take(s).into_heap() {
+                Ok(s) => visitor.visit_string(s),
+                // Inline: the visitor copies what it keeps.
+                Err(t) => visitor.visit_str(t.as_str()),
+            },
             _ => Err(DecodeError::new("not a string")),
         }
     }
@@ -417,10 +421,11 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
     ) -> Result<V::Value, DecodeError> {
         match self.value {
             ValueRef::Shared(Value::String(s)) => {
-                BorrowedStrDeserializer::new(s).deserialize_enum(name, variants, visitor)
+                BorrowedStrDeserializer::new(s.as_str()).deserialize_enum(name, variants, visitor)
             }
             ValueRef::Owned(Value::String(s)) => {
-                let s: StringDeserializer<DecodeError> = std::mem::take(s).into_deserializer();
+                let s: StringDeserializer<DecodeError> =
+                    std::mem::take(s).into_string().into_deserializer();
                 s.deserialize_enum(name, variants, visitor)
             }
             _ => self.deserialize_any(visitor),

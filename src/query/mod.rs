@@ -31,4 +31,4 @@ pub use error::DecodeError;
 pub use row::{ColumnIndex, Row, SeriesChunk, SeriesMeta, SeriesRows};
 pub(crate) use stream::time_format;
 pub use stream::QueryStream;
-pub use value::{TimeFormat, Value};
+pub use value::{Text, TimeFormat, Value};

@@ -20,14 +20,20 @@
 use std::borrow::Cow;
 
 use super::wire::{FlatRows, Settings, Str, WireDoc, WireMessage, WireResult, WireSeries};
-use super::Value;
+use super::{Text, Value};
 
 /// Scans one document; `None` when the serde path must decide.
-pub(crate) fn doc(text: &str, settings: Settings) -> Option<WireDoc<'_>> {
+/// `spare` is an empty vector whose memory the first series' values reuse.
+pub(crate) fn doc<'a>(
+    text: &'a str,
+    settings: Settings,
+    spare: &mut Vec<Value>,
+) -> Option<WireDoc<'a>> {
     let mut s = Scanner {
         text,
         b: text.as_bytes(),
         i: 0,
+        spare,
     };
     let mut doc = WireDoc::default();
     s.open(b'{')?;
@@ -61,10 +67,19 @@ pub(crate) fn doc(text: &str, settings: Settings) -> Option<WireDoc<'_>> {
     (s.i == s.b.len()).then_some(doc)
 }
 
-struct Scanner<'a> {
+/// A number as serde_json classifies it (see the module docs).
+#[derive(Clone, Copy)]
+enum Num {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+}
+
+struct Scanner<'a, 's> {
     text: &'a str,
     b: &'a [u8],
     i: usize,
+    spare: &'s mut Vec<Value>,
 }
 
 /// Bytes that end the plain run of a string: `"`, `\` and control bytes.
@@ -87,7 +102,7 @@ static POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-impl<'a> Scanner<'a> {
+impl<'a> Scanner<'a, '_> {
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
@@ -282,8 +297,8 @@ impl<'a> Scanner<'a> {
     fn u64(&mut self) -> Option<u64> {
         self.ws();
         match self.number()? {
-            Value::Integer(i) => u64::try_from(i).ok(),
-            Value::UInteger(u) => Some(u),
+            Num::Int(i) => u64::try_from(i).ok(),
+            Num::UInt(u) => Some(u),
             _ => None,
         }
     }
@@ -293,7 +308,7 @@ impl<'a> Scanner<'a> {
     /// `u64::MAX` and for `-0`; others `Float`. `None` for a malformed or
     /// infinite number.
     #[inline]
-    fn number(&mut self) -> Option<Value> {
+    fn number(&mut self) -> Option<Num> {
         let start = self.i;
         let neg = self.peek() == Some(b'-');
         if neg {
@@ -323,14 +338,14 @@ impl<'a> Scanner<'a> {
             _ => {
                 return Some(if !neg {
                     match i64::try_from(m) {
-                        Ok(i) => Value::Integer(i),
-                        Err(_) => Value::UInteger(m),
+                        Ok(i) => Num::Int(i),
+                        Err(_) => Num::UInt(m),
                     }
                 } else {
                     // serde_json: `-0` and magnitudes past 2^63 are floats.
                     match 0i64.checked_sub_unsigned(m) {
-                        Some(i) if m != 0 => Value::Integer(i),
-                        _ => Value::Float(-(m as f64)),
+                        Some(i) if m != 0 => Num::Int(i),
+                        _ => Num::Float(-(m as f64)),
                     }
                 });
             }
@@ -397,12 +412,12 @@ impl<'a> Scanner<'a> {
         } else {
             return self.parse_float(start);
         };
-        Some(Value::Float(if neg { -f } else { f }))
+        Some(Num::Float(if neg { -f } else { f }))
     }
 
     /// An integer literal past `u64::MAX`: a float (syntax rest checked).
     #[cold]
-    fn long_number(&mut self, start: usize) -> Option<Value> {
+    fn long_number(&mut self, start: usize) -> Option<Num> {
         while let Some(b'0'..=b'9') = self.peek() {
             self.i += 1;
         }
@@ -417,7 +432,7 @@ impl<'a> Scanner<'a> {
     /// Checks the syntax of the number at `start` without the integer
     /// fast path, then parses it.
     #[cold]
-    fn number_syntax_then_parse(&mut self, start: usize) -> Option<Value> {
+    fn number_syntax_then_parse(&mut self, start: usize) -> Option<Num> {
         self.i = start;
         if self.peek() == Some(b'-') {
             self.i += 1;
@@ -452,9 +467,9 @@ impl<'a> Scanner<'a> {
 
     /// `str::parse` (correctly rounded) of the number in `start..self.i`,
     /// whose syntax was checked; infinite is out of range.
-    fn parse_float(&self, start: usize) -> Option<Value> {
+    fn parse_float(&self, start: usize) -> Option<Num> {
         let f: f64 = self.text.get(start..self.i)?.parse().ok()?;
-        f.is_finite().then_some(Value::Float(f))
+        f.is_finite().then_some(Num::Float(f))
     }
 
     /// One result object.
@@ -608,8 +623,11 @@ impl<'a> Scanner<'a> {
         time: Option<(usize, i64)>,
         rows_hint: usize,
     ) -> Option<FlatRows> {
+        let mut values = std::mem::take(self.spare);
+        values.clear();
+        values.reserve(rows_hint.saturating_mul(ncols));
         let mut flat = FlatRows {
-            values: Vec::with_capacity(rows_hint.saturating_mul(ncols)),
+            values,
             ..FlatRows::default()
         };
         if self.null()? {
@@ -626,17 +644,8 @@ impl<'a> Scanner<'a> {
             if !self.close_or_first(b']')? {
                 let mut col = 0;
                 loop {
-                    let v = self.value()?;
-                    let v = if col == time_idx {
-                        match v {
-                            Value::Integer(i) => Value::Time(i.checked_mul(mult)?),
-                            Value::UInteger(_) => return None,
-                            other => other,
-                        }
-                    } else {
-                        v
-                    };
-                    flat.values.push(v);
+                    let time = (col == time_idx).then_some(mult);
+                    self.push_value(&mut flat.values, time)?;
                     col += 1;
                     if !self.next_or_close(b']')? {
                         break;
@@ -650,17 +659,39 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// One cell: `null`, a boolean, a number or a string.
+    /// One cell, `null`, a boolean, a number or a string, pushed onto
+    /// `out` (built in place: a `Value` returned through the stack costs
+    /// more than scanning it). Integers become [`Value::Time`] scaled by
+    /// `time` when it is set.
     #[inline]
-    fn value(&mut self) -> Option<Value> {
+    fn push_value(&mut self, out: &mut Vec<Value>, time: Option<i64>) -> Option<()> {
         match self.next_byte()? {
-            b'"' => self.string().map(|s| Value::String(s.into_owned())),
-            b'-' | b'0'..=b'9' => self.number(),
-            b't' => self.literal(b"true").map(|()| Value::Bool(true)),
-            b'f' => self.literal(b"false").map(|()| Value::Bool(false)),
-            b'n' => self.literal(b"null").map(|()| Value::Null),
-            _ => None,
+            b'"' => match self.string()? {
+                Cow::Borrowed(s) => out.push(Value::String(Text::new(s))),
+                Cow::Owned(s) => out.push(Value::String(Text::from(s))),
+            },
+            b'-' | b'0'..=b'9' => match (self.number()?, time) {
+                (Num::Int(i), None) => out.push(Value::Integer(i)),
+                (Num::Int(i), Some(mult)) => out.push(Value::Time(i.checked_mul(mult)?)),
+                (Num::UInt(u), None) => out.push(Value::UInteger(u)),
+                (Num::UInt(_), Some(_)) => return None,
+                (Num::Float(f), _) => out.push(Value::Float(f)),
+            },
+            b't' => {
+                self.literal(b"true")?;
+                out.push(Value::Bool(true));
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                out.push(Value::Bool(false));
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                out.push(Value::Null);
+            }
+            _ => return None,
         }
+        Some(())
     }
 }
 
@@ -685,7 +716,7 @@ mod tests {
         let st = settings(time_mult);
         let fast = std::str::from_utf8(doc)
             .ok()
-            .and_then(|t| super::doc(t, st));
+            .and_then(|t| super::doc(t, st, &mut Vec::new()));
         let slow = parse_doc_serde(doc, st);
         let Some(fast) = fast else { return false };
         let text = String::from_utf8_lossy(doc);
@@ -872,7 +903,7 @@ mod tests {
             b"\xff\xfe".to_vec(),
         ];
         for doc in &mut bad {
-            assert!(parse_doc(doc, settings(Some(1))).is_err());
+            assert!(parse_doc(doc, settings(Some(1)), &mut Vec::new()).is_err());
             doc.push(b'\n');
             let mut d = crate::query::Decoder::default();
             d.feed(doc);

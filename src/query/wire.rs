@@ -17,7 +17,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::Value;
+use super::{Text, Value};
 
 /// A string borrowed from the document when it has no escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,12 +149,16 @@ pub(crate) struct WireMessage<'a> {
 ///
 /// The document is checked for UTF-8 once, up front, so that neither the
 /// scanner nor serde_json's `StrRead` need validate each string again.
-pub(crate) fn parse_doc(
-    bytes: &[u8],
+///
+/// `spare` is an empty vector the scanner may fill with the first series'
+/// values (reusing its memory).
+pub(crate) fn parse_doc<'a>(
+    bytes: &'a [u8],
     settings: Settings,
-) -> Result<WireDoc<'_>, serde_json::Error> {
+    spare: &mut Vec<Value>,
+) -> Result<WireDoc<'a>, serde_json::Error> {
     if let Ok(text) = std::str::from_utf8(bytes) {
-        if let Some(doc) = super::scan::doc(text, settings) {
+        if let Some(doc) = super::scan::doc(text, settings, spare) {
             return Ok(doc);
         }
     }
@@ -529,11 +533,11 @@ impl<'de> Visitor<'de> for ValueSeed {
     }
     #[inline]
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
+        Ok(Value::String(Text::from(s)))
     }
     #[inline]
     fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
+        Ok(Value::String(Text::from(s)))
     }
     #[inline]
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
@@ -551,6 +555,10 @@ impl<'de> Visitor<'de> for ValueSeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_doc(bytes: &[u8], settings: Settings) -> Result<WireDoc<'_>, serde_json::Error> {
+        super::parse_doc(bytes, settings, &mut Vec::new())
+    }
 
     const NS: Settings = Settings {
         time_mult: Some(1),
