@@ -232,7 +232,8 @@ const INLINE: usize = 22;
 
 #[derive(Clone)]
 enum Repr {
-    /// `buf[..len]` is always a whole `&str` copied in.
+    /// `buf[..len]` is always a whole `&str` copied in (`as_str` relies on
+    /// it); built only by [`Text::new`] and `Text::default`.
     Inline {
         len: u8,
         buf: [u8; INLINE],
@@ -263,9 +264,13 @@ impl Text {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Inline { len, buf } => {
-                // Always valid: the bytes were copied from a `&str`.
-                std::str::from_utf8(buf.get(..usize::from(*len)).unwrap_or_default())
-                    .unwrap_or_default()
+                let bytes = buf.get(..usize::from(*len)).unwrap_or_default();
+                // SAFETY: `Inline` is only built by `Text::new`, which copies
+                // the whole of a `&str` into `buf[..len]`, and by `default`
+                // (`len` 0), and never changed after: the bytes are valid
+                // UTF-8. (Checking them again on
+                // every access cost 10-15% of typed-row decoding.)
+                unsafe { std::str::from_utf8_unchecked(bytes) }
             }
             Repr::Heap(s) => s,
         }
