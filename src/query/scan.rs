@@ -102,6 +102,62 @@ static POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
+/// The high bit of each byte of `w` (little endian) that is `"`, a
+/// backslash or a control byte; exact up to the first one (later ones may
+/// be missed or spurious).
+#[inline]
+fn string_stops(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    zero(w ^ (ONES * u64::from(b'"')))
+        | zero(w ^ (ONES * u64::from(b'\\')))
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+}
+
+/// Whether the 8 bytes (little endian) are all ASCII digits.
+#[inline]
+fn eight_digits(w: u64) -> bool {
+    const F0: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    (w & F0) | ((w.wrapping_add(0x0606_0606_0606_0606) & F0) >> 4) == 0x3333_3333_3333_3333
+}
+
+/// The value of 8 ASCII digits (little endian, first digit lowest).
+#[inline]
+fn eight_digits_value(w: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 100 + (1_000_000 << 32);
+    const MUL2: u64 = 1 + (10_000 << 32);
+    let v = w.wrapping_sub(0x3030_3030_3030_3030);
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    ((v & MASK)
+        .wrapping_mul(MUL1)
+        .wrapping_add(((v >> 16) & MASK).wrapping_mul(MUL2)))
+        >> 32
+}
+
+/// Scans the digit run at `i`: its end, and `m` extended by its digits
+/// (wrapping past 19 digits in all: callers count digits and do not use
+/// `m` then).
+#[inline]
+fn digits(b: &[u8], mut i: usize, mut m: u64) -> (usize, u64) {
+    while let Some(Ok(w)) = b.get(i..i.wrapping_add(8)).map(<[u8; 8]>::try_from) {
+        let w = u64::from_le_bytes(w);
+        if !eight_digits(w) {
+            break;
+        }
+        m = m
+            .wrapping_mul(100_000_000)
+            .wrapping_add(eight_digits_value(w));
+        i += 8;
+    }
+    while let Some(&d @ b'0'..=b'9') = b.get(i) {
+        m = m.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+        i += 1;
+    }
+    (i, m)
+}
+
 impl<'a> Scanner<'a, '_> {
     #[inline]
     fn peek(&self) -> Option<u8> {
@@ -205,6 +261,19 @@ impl<'a> Scanner<'a, '_> {
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.i += 1;
         let start = self.i;
+        // Eight bytes at a time up to the first stop byte, then one by one.
+        while let Some(Ok(w)) = self
+            .b
+            .get(self.i..self.i.wrapping_add(8))
+            .map(<[u8; 8]>::try_from)
+        {
+            let stops = string_stops(u64::from_le_bytes(w));
+            if stops != 0 {
+                self.i += (stops.trailing_zeros() / 8) as usize;
+                break;
+            }
+            self.i += 8;
+        }
         loop {
             let c = self.peek()?;
             if STRING_STOP[usize::from(c)] {
@@ -304,164 +373,120 @@ impl<'a> Scanner<'a, '_> {
     }
 
     /// A JSON number, the current byte being its first (`-` or a digit).
-    /// Integers: `Integer`, `UInteger` above `i64::MAX`, `Float` past
-    /// `u64::MAX` and for `-0`; others `Float`. `None` for a malformed or
-    /// infinite number.
+    /// Integers: `Int`, `UInt` above `i64::MAX`, `Float` past `u64::MAX`
+    /// and for `-0`; others `Float`. `None` for a malformed or infinite
+    /// number.
     #[inline]
     fn number(&mut self) -> Option<Num> {
+        let b = self.b;
         let start = self.i;
-        let neg = self.peek() == Some(b'-');
+        let mut i = start;
+        let neg = b.get(i) == Some(&b'-');
         if neg {
-            self.i += 1;
+            i += 1;
         }
-        // Integer part: `0` or a digit run not starting with 0.
-        let int_start = self.i;
-        let first = self.peek()?;
-        if !first.is_ascii_digit() {
-            return None;
+        // Integer part: `0`, or a digit run not starting with 0. Up to 19
+        // digits cannot overflow a u64.
+        let int_start = i;
+        let mut m: u64 = 0;
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => (i, m) = digits(b, i, 0),
+            _ => return None,
         }
-        self.i += 1;
-        let mut m = u64::from(first - b'0');
-        if first != b'0' {
-            while let Some(d @ b'0'..=b'9') = self.peek() {
-                self.i += 1;
-                let d = u64::from(d - b'0');
-                m = match m.checked_mul(10).and_then(|x| x.checked_add(d)) {
-                    Some(m) => m,
-                    None => return self.long_number(start),
-                };
-            }
-        }
-        let int_digits = self.i - int_start;
-        match self.peek() {
-            Some(b'.' | b'e' | b'E') => {}
+        let int_digits = i - int_start;
+        let frac = match b.get(i) {
+            Some(b'.') => true,
+            Some(b'e' | b'E') => false,
             _ => {
+                self.i = i;
+                if int_digits > 19 {
+                    return self.long_integer(start, neg);
+                }
                 return Some(if !neg {
                     match i64::try_from(m) {
-                        Ok(i) => Num::Int(i),
+                        Ok(v) => Num::Int(v),
                         Err(_) => Num::UInt(m),
                     }
                 } else {
                     // serde_json: `-0` and magnitudes past 2^63 are floats.
                     match 0i64.checked_sub_unsigned(m) {
-                        Some(i) if m != 0 => Num::Int(i),
+                        Some(v) if m != 0 => Num::Int(v),
                         _ => Num::Float(-(m as f64)),
                     }
                 });
             }
-        }
-        // Fraction and exponent: check the syntax, keep the digits in `m`
-        // while they fit, then convert.
+        };
+        // Fraction and exponent: check the syntax and keep the digits in
+        // `m` while there are at most 19 of them, then convert.
         let mut exp10: i64 = 0;
         let mut exact = int_digits <= 19;
-        if self.peek() == Some(b'.') {
-            self.i += 1;
-            let frac_start = self.i;
-            while let Some(d @ b'0'..=b'9') = self.peek() {
-                self.i += 1;
-                if exact {
-                    match m
-                        .checked_mul(10)
-                        .and_then(|x| x.checked_add(u64::from(d - b'0')))
-                    {
-                        Some(x) => {
-                            m = x;
-                            exp10 -= 1;
-                        }
-                        None => exact = false,
-                    }
-                }
-            }
-            if self.i == frac_start {
+        if frac {
+            i += 1;
+            let frac_start = i;
+            let (end, fm) = digits(b, i, m);
+            if end == frac_start {
                 return None;
             }
+            let n = end - frac_start;
+            exact = exact && int_digits + n <= 19;
+            if exact {
+                m = fm;
+                exp10 = -(n as i64);
+            }
+            i = end;
         }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.i += 1;
-            let eneg = match self.peek() {
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            let eneg = match b.get(i) {
                 Some(b'-') => {
-                    self.i += 1;
+                    i += 1;
                     true
                 }
                 Some(b'+') => {
-                    self.i += 1;
+                    i += 1;
                     false
                 }
                 _ => false,
             };
-            let exp_start = self.i;
+            let exp_start = i;
             let mut e: i64 = 0;
-            while let Some(d @ b'0'..=b'9') = self.peek() {
-                self.i += 1;
+            while let Some(&d @ b'0'..=b'9') = b.get(i) {
+                i += 1;
                 e = (e * 10 + i64::from(d - b'0')).min(1 << 20);
             }
-            if self.i == exp_start {
+            if i == exp_start {
                 return None;
             }
             exp10 += if eneg { -e } else { e };
         }
+        self.i = i;
         // Clinger's fast path: both operands exact, one rounding.
-        let f = if exact && m <= 1 << 53 && (-22..=22).contains(&exp10) {
+        if exact && m <= 1 << 53 && (-22..=22).contains(&exp10) {
             let p = POW10[exp10.unsigned_abs() as usize];
-            let m = m as f64;
-            if exp10 < 0 {
-                m / p
+            let f = if exp10 < 0 {
+                m as f64 / p
             } else {
-                m * p
-            }
-        } else {
-            return self.parse_float(start);
-        };
-        Some(Num::Float(if neg { -f } else { f }))
-    }
-
-    /// An integer literal past `u64::MAX`: a float (syntax rest checked).
-    #[cold]
-    fn long_number(&mut self, start: usize) -> Option<Num> {
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.i += 1;
-        }
-        if let Some(b'.' | b'e' | b'E') = self.peek() {
-            // Validate the rest with the general path.
-            self.i = start;
-            return self.number_syntax_then_parse(start);
+                m as f64 * p
+            };
+            return Some(Num::Float(if neg { -f } else { f }));
         }
         self.parse_float(start)
     }
 
-    /// Checks the syntax of the number at `start` without the integer
-    /// fast path, then parses it.
+    /// An integer literal of more than 19 digits (syntax checked), in
+    /// `start..self.i`: `Int`/`UInt` if it fits a u64, else a float.
     #[cold]
-    fn number_syntax_then_parse(&mut self, start: usize) -> Option<Num> {
-        self.i = start;
-        if self.peek() == Some(b'-') {
-            self.i += 1;
-        }
-        let digits = |s: &mut Self| {
-            let from = s.i;
-            while let Some(b'0'..=b'9') = s.peek() {
-                s.i += 1;
-            }
-            s.i > from
-        };
-        if !digits(self) {
-            return None;
-        }
-        if self.peek() == Some(b'.') {
-            self.i += 1;
-            if !digits(self) {
-                return None;
+    fn long_integer(&self, start: usize, neg: bool) -> Option<Num> {
+        if !neg {
+            if let Ok(u) = self.text.get(start..self.i)?.parse::<u64>() {
+                return Some(match i64::try_from(u) {
+                    Ok(v) => Num::Int(v),
+                    Err(_) => Num::UInt(u),
+                });
             }
         }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.i += 1;
-            if let Some(b'-' | b'+') = self.peek() {
-                self.i += 1;
-            }
-            if !digits(self) {
-                return None;
-            }
-        }
+        // Negative: its magnitude is past 2^63.
         self.parse_float(start)
     }
 
@@ -666,10 +691,19 @@ impl<'a> Scanner<'a, '_> {
     #[inline]
     fn push_value(&mut self, out: &mut Vec<Value>, time: Option<i64>) -> Option<()> {
         match self.next_byte()? {
-            b'"' => match self.string()? {
-                Cow::Borrowed(s) => out.push(Value::String(Text::new(s))),
-                Cow::Owned(s) => out.push(Value::String(Text::from(s))),
-            },
+            b'"' => {
+                let start = self.i + 1;
+                match self.string()? {
+                    Cow::Borrowed(s) => {
+                        let t = match Text::inline_from(self.text, start, s.len()) {
+                            Some(t) => t,
+                            None => Text::new(s),
+                        };
+                        out.push(Value::String(t));
+                    }
+                    Cow::Owned(s) => out.push(Value::String(Text::from(s))),
+                }
+            }
             b'-' | b'0'..=b'9' => match (self.number()?, time) {
                 (Num::Int(i), None) => out.push(Value::Integer(i)),
                 (Num::Int(i), Some(mult)) => out.push(Value::Time(i.checked_mul(mult)?)),
@@ -760,7 +794,10 @@ mod tests {
             "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
             "18446744073709551615", "18446744073709551616", "-18446744073709551616",
             "123456789012345678901234567890", "123456789012345678901234567890.5e-3",
-            "0.000000000000000000000000000001", "1e22", "1e23", "9007199254740992e22",
+            "0.000000000000000000000000000001", "12345678", "123456789012345678",
+            "1234567890123456789", "12345678901234567890", "99999999999999999999",
+            "-12345678901234567890", "-1234567890123456789", "0.12345678", "1.123456789012345678",
+            "1.1234567890123456789", "12345678.12345678e-5", "1600000417000000000", "1e22", "1e23", "9007199254740992e22",
             "9007199254740993e-22", "4.35", "0.1", "0.30000000000000004", "1e-400", "-1e-400",
             "0e999999999999999999999", "1e400", "-1e400", "1e99999999999999999999", "1.",
             "-", "1e", "1e+", ".5", "01", "-01", "1.5.3", "+1", "0x10", "1.e3", "--1", "1ee2",

@@ -233,7 +233,8 @@ const INLINE: usize = 22;
 #[derive(Clone)]
 enum Repr {
     /// `buf[..len]` is always a whole `&str` copied in (`as_str` relies on
-    /// it); built only by [`Text::new`] and `Text::default`.
+    /// it); built only by [`Text::new`], `Text::inline_from` and
+    /// `Text::default`.
     Inline {
         len: u8,
         buf: [u8; INLINE],
@@ -259,6 +260,26 @@ impl Text {
         }
     }
 
+    /// The text `text[start..start + len]` (`None` unless on char
+    /// boundaries), copied with one fixed-size copy of the 22 bytes at
+    /// `start` (`None` when `text` ends before): no `memcpy` of a variable
+    /// length. Bytes after `len` are kept but never read.
+    #[inline]
+    pub(crate) fn inline_from(text: &str, start: usize, len: usize) -> Option<Self> {
+        if len > INLINE {
+            return None;
+        }
+        let end = start.checked_add(INLINE)?;
+        let window = <[u8; INLINE]>::try_from(text.as_bytes().get(start..end)?).ok()?;
+        // Valid UTF-8 for `as_str`: a whole `&str` of `text`.
+        text.get(start..start + len)?;
+        Some(Text(Repr::Inline {
+            // `len <= 22` fits a u8.
+            len: len as u8,
+            buf: window,
+        }))
+    }
+
     /// The string.
     #[inline]
     pub fn as_str(&self) -> &str {
@@ -266,9 +287,10 @@ impl Text {
             Repr::Inline { len, buf } => {
                 let bytes = buf.get(..usize::from(*len)).unwrap_or_default();
                 // SAFETY: `Inline` is only built by `Text::new`, which copies
-                // the whole of a `&str` into `buf[..len]`, and by `default`
-                // (`len` 0), and never changed after: the bytes are valid
-                // UTF-8. (Checking them again on
+                // the whole of a `&str` into `buf[..len]`, by `inline_from`,
+                // which checks that `buf[..len]` is a whole `&str` of the
+                // text it copies from, and by `default` (`len` 0); it is never
+                // changed after. So `buf[..len]` is valid UTF-8. (Checking them again on
                 // every access cost 10-15% of typed-row decoding.)
                 unsafe { std::str::from_utf8_unchecked(bytes) }
             }
@@ -627,6 +649,15 @@ mod tests {
             }
         }
         assert!(matches!(Text::from("x".repeat(23)).into_heap(), Ok(s) if s.len() == 23));
+        let doc = "\"värde☃\",\"1234567890123456789012\"],[1,2]]";
+        assert_eq!(Text::inline_from(doc, 1, 9).unwrap(), "värde☃");
+        assert_eq!(Text::inline_from(doc, 1, 2), None, "inside a char");
+        assert_eq!(
+            Text::inline_from(doc, 13, 22).unwrap(),
+            "1234567890123456789012"
+        );
+        assert_eq!(Text::inline_from(doc, 13, 23), None, "too long");
+        assert_eq!(Text::inline_from(doc, doc.len() - 4, 2), None, "no room");
         assert!(Text::from("x".repeat(22)).into_heap().is_err());
     }
 
