@@ -78,14 +78,18 @@ pub(crate) fn from_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, De
     .map_err(|e| e.context(RowContext(row.meta(), row.index())))
 }
 
-pub(crate) fn from_row_owned<T: de::DeserializeOwned>(mut row: Row) -> Result<T, DecodeError> {
-    let meta = std::sync::Arc::clone(row.meta());
-    let index = row.index();
+/// Like [`from_row`], moving strings out of `values` (the parts of a row:
+/// no `Arc` clone just to split the borrow).
+pub(crate) fn from_row_owned<T: de::DeserializeOwned>(
+    meta: &SeriesMeta,
+    values: &mut [Value],
+    index: u64,
+) -> Result<T, DecodeError> {
     T::deserialize(RowDe {
-        meta: &meta,
-        values: Values::Owned(row.values_mut().iter_mut()),
+        meta,
+        values: Values::Owned(values.iter_mut()),
     })
-    .map_err(|e| e.context(RowContext(&meta, index)))
+    .map_err(|e| e.context(RowContext(meta, index)))
 }
 
 struct RowContext<'a>(&'a SeriesMeta, u64);

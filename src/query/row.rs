@@ -299,7 +299,12 @@ impl Row {
     /// As [`Row::deserialize`].
     #[inline]
     pub fn into_deserialize<T: serde::de::DeserializeOwned>(self) -> Result<T, DecodeError> {
-        de::from_row_owned(self)
+        let Row {
+            meta,
+            mut values,
+            index,
+        } = self;
+        de::from_row_owned(&meta, &mut values, index)
     }
 }
 
