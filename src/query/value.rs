@@ -232,9 +232,8 @@ const INLINE: usize = 22;
 
 #[derive(Clone)]
 enum Repr {
-    /// `buf[..len]` is always a whole `&str` copied in (`as_str` relies on
-    /// it); built only by [`Text::new`], `Text::inline_from` and
-    /// `Text::default`.
+    /// `buf[..len]` is always a whole `&str` copied in; `as_str` still
+    /// checks it, so the crate stays free of `unsafe`.
     Inline {
         len: u8,
         buf: [u8; INLINE],
@@ -285,14 +284,9 @@ impl Text {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Inline { len, buf } => {
-                let bytes = buf.get(..usize::from(*len)).unwrap_or_default();
-                // SAFETY: `Inline` is only built by `Text::new`, which copies
-                // the whole of a `&str` into `buf[..len]`, by `inline_from`,
-                // which checks that `buf[..len]` is a whole `&str` of the
-                // text it copies from, and by `default` (`len` 0); it is never
-                // changed after. So `buf[..len]` is valid UTF-8. (Checking them again on
-                // every access cost 10-15% of typed-row decoding.)
-                unsafe { std::str::from_utf8_unchecked(bytes) }
+                // Always valid: the bytes were copied from a `&str`.
+                std::str::from_utf8(buf.get(..usize::from(*len)).unwrap_or_default())
+                    .unwrap_or_default()
             }
             Repr::Heap(s) => s,
         }
