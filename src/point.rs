@@ -553,7 +553,9 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
     };
     let days = days_from_civil(y, mo, d);
     let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
-    secs.checked_mul(1_000_000_000)?.checked_add(frac)
+    // In i128: the seconds of InfluxDB's minimum time overflow i64 as
+    // nanoseconds before the fraction brings them back in range.
+    i64::try_from(i128::from(secs) * 1_000_000_000 + i128::from(frac)).ok()
 }
 
 #[cfg(test)]
