@@ -109,11 +109,17 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
     });
 
     let mut members = Vec::new();
+    // A member whose attributes could not be read has no known role: the
+    // checks on the whole struct would only add confusing errors.
+    let mut unknown_roles = false;
     for f in fields {
         let ident = f.ident.as_ref().expect("named fields have names");
         match member(ident, &f.ty, &f.attrs) {
             Ok(m) => members.push(m),
-            Err(e) => push(e),
+            Err(e) => {
+                unknown_roles = true;
+                push(e);
+            }
         }
     }
 
@@ -140,6 +146,7 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
     }
     let measurement_member = members.iter().find(|m| m.role == Role::Measurement);
     match (&struct_measurement, measurement_member) {
+        (None, None) if unknown_roles => {}
         (None, None) => push(Error::new_spanned(
             name,
             format!(
@@ -154,7 +161,7 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
     }
 
     // Tag and field keys: at least one field, no key twice, none InfluxDB refuses.
-    if !members.iter().any(|m| m.role == Role::Field) {
+    if !unknown_roles && !members.iter().any(|m| m.role == Role::Field) {
         push(Error::new_spanned(
             name,
             format!(
@@ -344,7 +351,7 @@ fn member<'a>(ident: &'a Ident, ty: &'a Type, attrs: &[Attribute]) -> Result<Mem
 }
 
 /// Refuses at compile time the keys `PointWriter` would refuse at run time.
-fn check_key(m: &Member) -> Result<()> {
+fn check_key(m: &Member<'_>) -> Result<()> {
     let what = m.role.word();
     let problem = if m.key.is_empty() {
         format!("the {what} key is empty")
@@ -365,7 +372,7 @@ fn check_key(m: &Member) -> Result<()> {
 }
 
 /// The statement writing one tag.
-fn write_tag(m: &Member) -> TokenStream2 {
+fn write_tag(m: &Member<'_>) -> TokenStream2 {
     let (ident, key) = (m.ident, &m.key);
     let span = m.ty.span();
     match option_inner(m.ty) {
@@ -389,7 +396,7 @@ fn write_tag(m: &Member) -> TokenStream2 {
 }
 
 /// The where-clause predicate a generic member needs.
-fn bound(m: &Member) -> Option<WherePredicate> {
+fn bound(m: &Member<'_>) -> Option<WherePredicate> {
     let ty = m.ty;
     let pred = match m.role {
         Role::Field => quote!(#ty: ::influx_stream::__private::Field),
