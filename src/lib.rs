@@ -20,6 +20,35 @@
 //! Programs without async use the [`blocking`] client (feature `blocking`,
 //! on by default), which mirrors this one.
 //!
+//! # Your own types
+//! Anything implementing [`ToLineProtocol`] can be written. For a struct,
+//! [`#[derive(LineProtocol)]`](LineProtocol) (feature `derive`, on by
+//! default) implements it, writing straight into the batch buffer:
+//!
+//! ```no_run
+//! use futures::{stream, StreamExt};
+//! use influx_stream::{Client, LineProtocol, WriteOptions};
+//!
+//! #[derive(LineProtocol)]
+//! #[influx(measurement = "cpu")]
+//! struct Cpu {
+//!     #[influx(tag)]
+//!     host: String,
+//!     usage: f64,
+//!     #[influx(time)]
+//!     time: i64,
+//! }
+//!
+//! # async fn run() -> Result<(), influx_stream::Error> {
+//! let client = Client::builder("http://127.0.0.1:8086").database("telemetry").build()?;
+//! let writer = client.writer(WriteOptions::new())?;
+//! stream::iter(0..1_000)
+//!     .map(|i| Ok(Cpu { host: format!("host_{}", i % 10), usage: i as f64 / 1e3, time: i }))
+//!     .forward(writer)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Cancel safety
 //! Every future here may be dropped to cancel it. A write dropped after its
 //! request was sent may or may not have reached the server; the connection it

@@ -19,8 +19,7 @@ use syn::{
     Result, Type, WherePredicate,
 };
 
-/// Implements `influx_stream::ToLineProtocol` for a struct; see the
-/// documentation of `influx_stream::LineProtocol`.
+/// (The macro itself lives in the `influx-stream-derive` crate.)
 #[proc_macro_derive(LineProtocol, attributes(influx))]
 pub fn derive_line_protocol(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as DeriveInput);
