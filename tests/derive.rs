@@ -149,10 +149,12 @@ struct RenameSkipOrder {
     _not_writable: std::collections::HashMap<String, String>,
     #[influx(field)]
     last: bool,
+    #[influx(tag)]
+    r#type: &'static str,
 }
 
 #[test]
-fn rename_skip_and_tags_in_key_order() -> Result<(), Error> {
+fn rename_skip_raw_names_and_tags_in_key_order() -> Result<(), Error> {
     let r = RenameSkipOrder {
         zeta: "z",
         _cache: vec![1, 2],
@@ -160,8 +162,9 @@ fn rename_skip_and_tags_in_key_order() -> Result<(), Error> {
         a: "a",
         _not_writable: Default::default(),
         last: false,
+        r#type: "t",
     };
-    assert_eq!(line(&r)?, "m,alpha=a,zeta=z value=-1i,last=false\n");
+    assert_eq!(line(&r)?, "m,alpha=a,type=t,zeta=z value=-1i,last=false\n");
     Ok(())
 }
 
