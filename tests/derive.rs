@@ -465,3 +465,44 @@ async fn round_trip_through_the_writer_and_query_as() -> TestResult {
     }
     Ok(())
 }
+
+/// A struct a `macro_rules!` macro declares, with the derive given by the
+/// caller: the member types carry the macro's hygiene, the derive the
+/// caller's. The generated code must not mix them up in its own locals.
+macro_rules! declare {
+    ($(#[$attr:meta])* $name:ident, $value:ty) => {
+        $(#[$attr])*
+        struct $name {
+            #[influx(tag)]
+            host: String,
+            #[influx(tag)]
+            zone: Option<u8>,
+            #[influx(measurement)]
+            kind: &'static str,
+            value: $value,
+            text: Option<String>,
+            #[influx(time)]
+            time: Option<i64>,
+        }
+    };
+}
+
+declare!(
+    #[derive(LineProtocol)]
+    FromMacro,
+    f64
+);
+
+#[test]
+fn structs_declared_by_macro_rules() -> Result<(), Error> {
+    let m = FromMacro {
+        host: "h".into(),
+        zone: Some(1),
+        kind: "from_macro",
+        value: 1.5,
+        text: None,
+        time: Some(2),
+    };
+    assert_eq!(line(&m)?, "from_macro,host=h,zone=1 value=1.5 2\n");
+    Ok(())
+}

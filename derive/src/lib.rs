@@ -193,7 +193,7 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
         (Some(lit), _) => quote!(__out.point(#lit)?),
         (None, Some(m)) => {
             let ident = m.ident;
-            quote_spanned!(m.ty.span()=>
+            quote_spanned!(at_type(m)=>
                 __out.point(::influx_stream::__private::Measurement::measurement(&self.#ident))?
             )
         }
@@ -206,14 +206,14 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
     let tags = tags.iter().map(|m| write_tag(m));
     let fields = members.iter().filter(|m| m.role == Role::Field).map(|m| {
         let (ident, key) = (m.ident, &m.key);
-        quote_spanned!(m.ty.span()=>
+        quote_spanned!(at_type(m)=>
             ::influx_stream::__private::Field::write_field(&self.#ident, &mut __p, #key)?;
         )
     });
     let time = match members.iter().find(|m| m.role == Role::Time) {
         Some(m) => {
             let ident = m.ident;
-            quote_spanned!(m.ty.span()=> ::influx_stream::__private::Time::nanos(&self.#ident))
+            quote_spanned!(at_type(m)=> ::influx_stream::__private::Time::nanos(&self.#ident))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -373,7 +373,7 @@ fn check_key(m: &Member<'_>) -> Result<()> {
 /// The statement writing one tag.
 fn write_tag(m: &Member<'_>) -> TokenStream2 {
     let (ident, key) = (m.ident, &m.key);
-    let span = m.ty.span();
+    let span = at_type(m);
     match option_inner(m.ty) {
         Some(inner) if is_text(inner) => quote_spanned!(span=>
             if let ::core::option::Option::Some(__v) = &self.#ident {
@@ -392,6 +392,13 @@ fn write_tag(m: &Member<'_>) -> TokenStream2 {
             ::influx_stream::__private::DisplayTag::write_tag(&self.#ident, &mut __p, #key)?;
         ),
     }
+}
+
+/// A span for generated code about member `m`: errors point at its type,
+/// while names (`self`, the locals) resolve as in the rest of the impl,
+/// even when the struct comes out of a `macro_rules!` macro.
+fn at_type(m: &Member<'_>) -> Span {
+    m.ty.span().resolved_at(Span::call_site())
 }
 
 /// The where-clause predicate a generic member needs.
