@@ -5,14 +5,17 @@
 //! 1,000,000 points are generated up front, then each iteration encodes all
 //! of them into one reused buffer (cleared, capacity kept):
 //! - `point`: pre-built [`Point`](influx_stream::Point)s through `LineWriter::write`;
-//! - `struct`: the workload's row struct through its `ToLineProtocol` impl;
+//! - `struct`: the workload's row struct through its hand-written
+//!   `ToLineProtocol` impl;
+//! - `derive` (narrow only): a struct with the same members through
+//!   `#[derive(LineProtocol)]`;
 //! - `copy`: the baseline, a plain copy of the same pre-encoded body.
 //!
 //! Besides criterion's report (points/s through `Throughput::Elements`), a
 //! summary line per case goes to stderr: points/s, MB/s and the time
 //! relative to the copy.
 //!
-//! Run with `cargo bench --bench encode`.
+//! Run with `cargo bench --bench encode` (or `-- narrow` for one workload).
 
 #[path = "../tests/support/workload.rs"]
 mod workload;
@@ -22,7 +25,42 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use influx_stream::{EncodeOptions, LineWriter, ToLineProtocol};
+use influx_stream::{EncodeOptions, LineProtocol, LineWriter, ToLineProtocol};
+
+/// The narrow workload's row with a derived impl: `NarrowRow`'s members.
+#[derive(LineProtocol)]
+#[influx(measurement = "cpu")]
+struct DerivedNarrow {
+    #[influx(skip)]
+    _i: u64,
+    #[influx(tag)]
+    host: &'static str,
+    #[influx(tag)]
+    region: &'static str,
+    #[influx(tag)]
+    service: &'static str,
+    usage_user: f64,
+    usage_system: f64,
+    requests: i64,
+    status: &'static str,
+    #[influx(time)]
+    time: i64,
+}
+
+fn derived_narrow(i: u64) -> DerivedNarrow {
+    let r = workload::narrow(i);
+    DerivedNarrow {
+        _i: r.i,
+        host: r.host,
+        region: r.region,
+        service: r.service,
+        usage_user: r.usage_user,
+        usage_system: r.usage_system,
+        requests: r.requests,
+        status: r.status,
+        time: r.time,
+    }
+}
 
 /// Per-iteration times of every measured batch of one case.
 #[derive(Default)]
@@ -102,11 +140,12 @@ struct Data<R> {
     body: Vec<u8>,
 }
 
-fn bench_workload<R: ToLineProtocol>(
+fn bench_workload<R: ToLineProtocol, D: ToLineProtocol>(
     c: &mut Criterion,
     name: &str,
     row: impl Fn(u64) -> R,
     point: impl Fn(u64) -> influx_stream::Point,
+    derived: Option<fn(u64) -> D>,
     measurement_time: Duration,
 ) {
     let data_cell = OnceCell::new();
@@ -134,9 +173,27 @@ fn bench_workload<R: ToLineProtocol>(
             points
         })
     };
+    let derived_cell = OnceCell::new();
+    let derived_rows = |make: fn(u64) -> D| {
+        derived_cell.get_or_init(|| {
+            let rows: Vec<D> = (0..workload::POINTS).map(make).collect();
+            let mut buf = Vec::new();
+            encode_all(&mut buf, &rows, 1);
+            assert!(
+                buf == data().body,
+                "{name}: derived and struct bodies differ"
+            );
+            rows
+        })
+    };
     let mut buf = Vec::new();
 
-    let (t_point, t_struct, t_copy) = (Times::default(), Times::default(), Times::default());
+    let (t_point, t_struct, t_derive, t_copy) = (
+        Times::default(),
+        Times::default(),
+        Times::default(),
+        Times::default(),
+    );
     let mut g = c.benchmark_group(format!("encode/{name}"));
     g.throughput(Throughput::Elements(workload::POINTS))
         .sample_size(10)
@@ -151,6 +208,12 @@ fn bench_workload<R: ToLineProtocol>(
         let rows = &data().rows;
         b.iter_custom(|n| t_struct.record(encode_all(&mut buf, rows, n), n))
     });
+    if let Some(make) = derived {
+        g.bench_function("derive", |b| {
+            let rows = derived_rows(make);
+            b.iter_custom(|n| t_derive.record(encode_all(&mut buf, rows, n), n))
+        });
+    }
     g.bench_function("copy", |b| {
         let body = &data().body;
         b.iter_custom(|n| t_copy.record(copy_all(&mut buf, body, n), n))
@@ -163,6 +226,7 @@ fn bench_workload<R: ToLineProtocol>(
             &[
                 ("point", &t_point),
                 ("struct", &t_struct),
+                ("derive", &t_derive),
                 ("copy", &t_copy),
             ],
         );
@@ -175,6 +239,7 @@ fn encode(c: &mut Criterion) {
         "narrow",
         workload::narrow,
         workload::narrow_point,
+        Some(derived_narrow),
         Duration::from_secs(3),
     );
     bench_workload(
@@ -182,6 +247,7 @@ fn encode(c: &mut Criterion) {
         "wide",
         workload::wide,
         workload::wide_point,
+        None::<fn(u64) -> workload::WideRow>,
         Duration::from_secs(6),
     );
 }

@@ -20,6 +20,35 @@
 //! Programs without async use the [`blocking`] client (feature `blocking`,
 //! on by default), which mirrors this one.
 //!
+//! # Your own types
+//! Anything implementing [`ToLineProtocol`] can be written. For a struct,
+//! [`#[derive(LineProtocol)]`](LineProtocol) (feature `derive`, on by
+//! default) implements it, writing straight into the batch buffer:
+//!
+//! ```no_run
+//! use futures::{stream, StreamExt};
+//! use influx_stream::{Client, LineProtocol, WriteOptions};
+//!
+//! #[derive(LineProtocol)]
+//! #[influx(measurement = "cpu")]
+//! struct Cpu {
+//!     #[influx(tag)]
+//!     host: String,
+//!     usage: f64,
+//!     #[influx(time)]
+//!     time: i64,
+//! }
+//!
+//! # async fn run() -> Result<(), influx_stream::Error> {
+//! let client = Client::builder("http://127.0.0.1:8086").database("telemetry").build()?;
+//! let writer = client.writer(WriteOptions::new())?;
+//! stream::iter(0..1_000)
+//!     .map(|i| Ok(Cpu { host: format!("host_{}", i % 10), usage: i as f64 / 1e3, time: i }))
+//!     .forward(writer)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Cancel safety
 //! Every future here may be dropped to cancel it. A write dropped after its
 //! request was sent may or may not have reached the server; the connection it
@@ -33,6 +62,7 @@ mod admin;
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
 mod client;
+mod derive;
 mod early_answer;
 mod error;
 mod http;
@@ -53,6 +83,95 @@ pub use crate::point::{FieldValue, Point, Precision, Timestamp};
 pub use crate::query::{QueryStream, Row, Value};
 pub use crate::retry::RetryPolicy;
 pub use crate::write::{FailedBatch, OnFailure, WriteOptions, WriteStats, Writer};
+
+/// Derives [`ToLineProtocol`] for a struct with named fields.
+///
+/// ```
+/// use influx_stream::{EncodeOptions, LineProtocol, LineWriter};
+///
+/// #[derive(LineProtocol)]
+/// #[influx(measurement = "cpu")]
+/// struct Cpu<'a> {
+///     #[influx(tag)]
+///     host: &'a str,
+///     #[influx(tag, rename = "dc")]
+///     datacenter: Option<String>,
+///     usage: f64,
+///     requests: u32,
+///     note: Option<String>,
+///     #[influx(skip)]
+///     _seen_by: Vec<String>,
+///     #[influx(time)]
+///     time: i64,
+/// }
+///
+/// let cpu = Cpu {
+///     host: "web 1",
+///     datacenter: None,
+///     usage: 0.5,
+///     requests: 12,
+///     note: Some("ok".into()),
+///     _seen_by: vec![],
+///     time: 1_600_000_000_000_000_000,
+/// };
+/// let mut buf = Vec::new();
+/// LineWriter::new(&mut buf, EncodeOptions::default()).write(&cpu)?;
+/// assert_eq!(
+///     String::from_utf8_lossy(&buf),
+///     "cpu,host=web\\ 1 usage=0.5,requests=12i,note=\"ok\" 1600000000000000000\n"
+/// );
+/// # Ok::<(), influx_stream::Error>(())
+/// ```
+///
+/// # Attributes
+/// On the struct:
+/// - `#[influx(measurement = "cpu")]`: the measurement of every point.
+///
+/// On a member (one role each; members are fields unless marked):
+/// - `#[influx(field)]` (the default): a field. `f32`, `f64` (an `f32` is
+///   widened exactly: `0.1f32` is written as `0.10000000149011612`), signed
+///   integers (`i` suffix), `u8`..`u32` (as signed integers, losslessly),
+///   `u64` and `usize` (as unsigned, see
+///   [`EncodeOptions::unsigned_as_integer`]), `bool`, `String`, `&str`,
+///   `Cow<str>`, [`FieldValue`], or an `Option` of those: `None` leaves the
+///   field out. A point whose fields are all `None` is an encoding error.
+/// - `#[influx(tag)]`: a tag. `String`, `&str`, `Cow<str>`, `Box<str>`,
+///   `Arc<str>` and `Rc<str>` are written as they are; any other type
+///   through its `Display` impl, formatted into a 128-byte buffer on the
+///   stack (longer text into a temporary `String`). An `Option` that is
+///   `None`, or an empty value, leaves the tag out. Tags are written in key
+///   order, as InfluxDB stores them, whatever the member order. The type is
+///   recognised by how it is spelled: a type alias for `String` is written
+///   through `Display`, with the same result.
+/// - `#[influx(time)]`: the timestamp: `i64` nanoseconds since the epoch,
+///   [`SystemTime`](std::time::SystemTime), [`Timestamp`], or an `Option` of
+///   those. Without one (or with `None`) the server stamps the point.
+/// - `#[influx(measurement)]`: a `String` or `&str` member holding the
+///   measurement, for records that carry their own (instead of the struct
+///   attribute).
+/// - `#[influx(rename = "key")]`, with `tag` or `field`: the key written
+///   instead of the member's name.
+/// - `#[influx(skip)]`: not written.
+///
+/// Points are written straight into the caller's buffer by the same
+/// [`LineWriter`] as hand-written impls: the same escaping and number
+/// formatting, and no allocation for text tags and fields.
+///
+/// # Compile errors
+/// Enums, unions and tuple structs; a struct without any field to write;
+/// no measurement, or two; two time members; a member named `time` that is
+/// not `#[influx(time)]` (InfluxDB drops such fields); a key used twice;
+/// and a member whose type its role cannot write, with the error at the
+/// member.
+#[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
+pub use influx_stream_derive::LineProtocol;
+
+/// For the code `#[derive(LineProtocol)]` generates; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::derive::{DisplayTag, Field, Measurement, Time};
+}
 
 /// The README's examples, compiled as doc tests so they stay true.
 #[cfg(doctest)]

@@ -6,7 +6,8 @@
 //! text (`str`, `String`, [`Bytes`](bytes::Bytes)), references, slices and
 //! vectors of writable things. Your own types can implement it with
 //! [`LineWriter::point`], which checks and escapes as it goes and never
-//! allocates.
+//! allocates, or derive it: `#[derive(LineProtocol)]` (feature `derive`)
+//! generates exactly such an impl for a struct.
 //!
 //! # The rules, and what is refused
 //! - Measurements escape `,` and space; tag keys, tag values and field keys
