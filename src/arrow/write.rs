@@ -13,7 +13,10 @@ use arrow_array::{
 use arrow_schema::{DataType, TimeUnit};
 
 use crate::error::{self, Error};
-use crate::line_protocol::{LineWriter, ToLineProtocol};
+use crate::line_protocol::{LineWriter, PointWriter, ToLineProtocol};
+
+/// `half::f16`, named through arrow.
+type F16 = <Float16Type as arrow_array::ArrowPrimitiveType>::Native;
 
 /// Where the measurement name comes from.
 #[derive(Debug, Clone)]
@@ -219,78 +222,204 @@ impl ToLineProtocol for ArrowWrite {
     }
 }
 
-/// The string values of a `Utf8`, `LargeUtf8` or `Utf8View` array.
-#[derive(Clone, Copy)]
-enum Strings<'a> {
+/// A string column, downcast once per batch: plain, or a dictionary whose
+/// keys and values are resolved once per batch.
+enum StrColumn<'a> {
     Utf8(&'a StringArray),
     Large(&'a LargeStringArray),
     View(&'a StringViewArray),
+    Dict {
+        keys: Keys<'a>,
+        /// The keys' array, when some keys are null.
+        key_nulls: Option<&'a dyn Array>,
+        /// The dictionary's values (`None` for a null value).
+        values: Vec<Option<&'a str>>,
+    },
 }
 
-impl<'a> Strings<'a> {
-    fn of(array: &'a dyn Array) -> Option<Self> {
-        Some(match array.data_type() {
-            DataType::Utf8 => Strings::Utf8(array.as_string::<i32>()),
-            DataType::LargeUtf8 => Strings::Large(array.as_string::<i64>()),
-            DataType::Utf8View => Strings::View(array.as_string_view()),
-            _ => return None,
-        })
-    }
+/// Dictionary keys, read in place.
+#[derive(Clone, Copy)]
+enum Keys<'a> {
+    I8(&'a [i8]),
+    I16(&'a [i16]),
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+    U64(&'a [u64]),
+}
 
-    #[inline]
-    fn get(self, i: usize) -> Option<&'a str> {
+impl Keys<'_> {
+    /// The value position of row `i` (`usize::MAX` when out of range, which
+    /// then reads as null).
+    #[inline(always)]
+    fn get(self, i: usize) -> usize {
+        fn at<K: Copy + TryInto<usize>>(k: &[K], i: usize) -> usize {
+            k.get(i)
+                .and_then(|k| (*k).try_into().ok())
+                .unwrap_or(usize::MAX)
+        }
         match self {
-            Strings::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
-            Strings::Large(a) => a.is_valid(i).then(|| a.value(i)),
-            Strings::View(a) => a.is_valid(i).then(|| a.value(i)),
+            Keys::I8(k) => at(k, i),
+            Keys::I16(k) => at(k, i),
+            Keys::I32(k) => at(k, i),
+            Keys::I64(k) => at(k, i),
+            Keys::U8(k) => at(k, i),
+            Keys::U16(k) => at(k, i),
+            Keys::U32(k) => at(k, i),
+            Keys::U64(k) => at(k, i),
         }
     }
-}
-
-/// A string column, plain or dictionary-encoded (keys decoded once per
-/// batch).
-enum StrColumn<'a> {
-    Plain(Strings<'a>),
-    Dict {
-        keys: &'a dyn Array,
-        index: Vec<usize>,
-        values: Strings<'a>,
-    },
 }
 
 impl<'a> StrColumn<'a> {
     fn of(array: &'a dyn Array) -> Option<Self> {
-        if let Some(s) = Strings::of(array) {
-            return Some(StrColumn::Plain(s));
-        }
-        let dict = array.as_any_dictionary_opt()?;
-        Some(StrColumn::Dict {
-            keys: dict.keys(),
-            index: dict.normalized_keys(),
-            values: Strings::of(dict.values().as_ref())?,
+        Some(match array.data_type() {
+            DataType::Utf8 => StrColumn::Utf8(array.as_string::<i32>()),
+            DataType::LargeUtf8 => StrColumn::Large(array.as_string::<i64>()),
+            DataType::Utf8View => StrColumn::View(array.as_string_view()),
+            DataType::Dictionary(key, _) => {
+                let keys = match **key {
+                    DataType::Int8 => Keys::I8(array.as_dictionary::<Int8Type>().keys().values()),
+                    DataType::Int16 => {
+                        Keys::I16(array.as_dictionary::<Int16Type>().keys().values())
+                    }
+                    DataType::Int32 => {
+                        Keys::I32(array.as_dictionary::<Int32Type>().keys().values())
+                    }
+                    DataType::Int64 => {
+                        Keys::I64(array.as_dictionary::<Int64Type>().keys().values())
+                    }
+                    DataType::UInt8 => Keys::U8(array.as_dictionary::<UInt8Type>().keys().values()),
+                    DataType::UInt16 => {
+                        Keys::U16(array.as_dictionary::<UInt16Type>().keys().values())
+                    }
+                    DataType::UInt32 => {
+                        Keys::U32(array.as_dictionary::<UInt32Type>().keys().values())
+                    }
+                    DataType::UInt64 => {
+                        Keys::U64(array.as_dictionary::<UInt64Type>().keys().values())
+                    }
+                    _ => return None,
+                };
+                let dict = array.as_any_dictionary_opt()?;
+                let strings = StrColumn::of(dict.values().as_ref())?;
+                if matches!(strings, StrColumn::Dict { .. }) {
+                    return None;
+                }
+                let values = (0..dict.values().len()).map(|k| strings.get(k)).collect();
+                let key_nulls = (dict.keys().null_count() > 0).then(|| dict.keys());
+                StrColumn::Dict {
+                    keys,
+                    key_nulls,
+                    values,
+                }
+            }
+            _ => return None,
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, i: usize) -> Option<&'a str> {
         match self {
-            StrColumn::Plain(s) => s.get(i),
+            StrColumn::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
+            StrColumn::Large(a) => a.is_valid(i).then(|| a.value(i)),
+            StrColumn::View(a) => a.is_valid(i).then(|| a.value(i)),
             StrColumn::Dict {
                 keys,
-                index,
+                key_nulls,
                 values,
             } => {
-                if keys.is_valid(i) {
-                    values.get(*index.get(i)?)
-                } else {
-                    None
+                if key_nulls.is_some_and(|k| k.is_null(i)) {
+                    return None;
                 }
+                values.get(keys.get(i)).copied().flatten()
             }
         }
     }
 
     fn is_valid(&self, i: usize) -> bool {
         self.get(i).is_some()
+    }
+
+    /// For a dictionary column, the value position of row `i` (`None` for a
+    /// null key).
+    #[inline(always)]
+    fn dict_index(&self, i: usize) -> Option<usize> {
+        match self {
+            StrColumn::Dict {
+                keys, key_nulls, ..
+            } => {
+                if key_nulls.is_some_and(|k| k.is_null(i)) {
+                    None
+                } else {
+                    Some(keys.get(i))
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A tag column, with its dictionary's tags encoded once per batch.
+struct TagColumn<'a> {
+    key: &'a str,
+    strings: StrColumn<'a>,
+    /// `,key=value` of each dictionary value, back to back.
+    encoded: Vec<u8>,
+    /// Each dictionary value's span of `encoded`; empty when the value is
+    /// null, empty or refused (then `PointWriter::tag` decides, per row).
+    spans: Vec<(u32, u32)>,
+}
+
+impl<'a> TagColumn<'a> {
+    fn new(key: &'a str, strings: StrColumn<'a>, rows: usize) -> TagColumn<'a> {
+        let mut encoded = Vec::new();
+        let mut spans = Vec::new();
+        if let StrColumn::Dict { values, .. } = &strings {
+            // Worth it when values repeat: not for a slice of a batch whose
+            // dictionary is far larger than the slice.
+            if values.len() <= rows && values.len() < u32::MAX as usize / 64 {
+                spans = values
+                    .iter()
+                    .map(|v| {
+                        let start = encoded.len();
+                        match v {
+                            Some(v) if crate::line_protocol::encode_tag(&mut encoded, key, v) => {}
+                            _ => return (0, 0),
+                        }
+                        if encoded.len() > u32::MAX as usize {
+                            encoded.truncate(start);
+                            return (0, 0);
+                        }
+                        (start as u32, encoded.len() as u32)
+                    })
+                    .collect();
+            }
+        }
+        TagColumn {
+            key,
+            strings,
+            encoded,
+            spans,
+        }
+    }
+
+    #[inline(always)]
+    fn write(&self, p: &mut PointWriter<'_, '_>, row: usize) -> Result<(), Error> {
+        if !self.spans.is_empty() {
+            if let Some(&(s, e)) = self.strings.dict_index(row).and_then(|k| self.spans.get(k)) {
+                if e > s {
+                    p.tag_encoded(&self.encoded[s as usize..e as usize])?;
+                    return Ok(());
+                }
+            }
+        }
+        if let Some(v) = self.strings.get(row) {
+            p.tag(self.key, v)?;
+        }
+        Ok(())
     }
 }
 
@@ -364,9 +493,9 @@ impl<'a> Values<'a> {
             Values::U32(a) => a.null_count() > 0,
             Values::U64(a) => a.null_count() > 0,
             Values::Bool(a) => a.null_count() > 0,
-            Values::Str(StrColumn::Plain(Strings::Utf8(a))) => a.null_count() > 0,
-            Values::Str(StrColumn::Plain(Strings::Large(a))) => a.null_count() > 0,
-            Values::Str(StrColumn::Plain(Strings::View(a))) => a.null_count() > 0,
+            Values::Str(StrColumn::Utf8(a)) => a.null_count() > 0,
+            Values::Str(StrColumn::Large(a)) => a.null_count() > 0,
+            Values::Str(StrColumn::View(a)) => a.null_count() > 0,
             // Nulls may hide in the dictionary's values.
             Values::Str(StrColumn::Dict { .. }) => true,
         }
@@ -381,7 +510,7 @@ struct Columns<'a> {
     time_scale: i64,
     time_name: &'a str,
     /// Sorted by key.
-    tags: Vec<(&'a str, StrColumn<'a>)>,
+    tags: Vec<TagColumn<'a>>,
     fields: Vec<(&'a str, Values<'a>)>,
     /// False when some field column has no nulls: no row can be skipped.
     fields_may_all_be_null: bool,
@@ -506,9 +635,13 @@ impl<'a> Columns<'a> {
                     "a tag column is named \"time\", which InfluxDB refuses; rename it".into(),
                 ));
             }
-            tags.push((schema.field(i).name().as_str(), strings));
+            tags.push(TagColumn::new(
+                schema.field(i).name().as_str(),
+                strings,
+                batch.num_rows(),
+            ));
         }
-        tags.sort_by(|a, b| a.0.cmp(b.0));
+        tags.sort_by(|a, b| a.key.cmp(b.key));
 
         // Fields: everything else.
         let mut fields = Vec::new();
@@ -570,33 +703,37 @@ impl<'a> Columns<'a> {
             ))
         })?;
         let mut p = out.point(measurement)?;
-        for (key, col) in &self.tags {
-            if let Some(v) = col.get(row) {
-                p.tag(key, v)?;
-            }
+        for tag in &self.tags {
+            tag.write(&mut p, row)?;
         }
         for (key, col) in &self.fields {
-            if !col.is_valid(row) {
-                continue;
+            // One match per value: check and read in the same arm.
+            macro_rules! put {
+                ($a:expr, $method:ident, $conv:expr) => {
+                    if $a.is_valid(row) {
+                        p.$method(key, $conv($a.value(row)))?;
+                    }
+                };
             }
             match col {
-                Values::F16(a) => p.field_f64(key, a.value(row).to_f64()),
-                Values::F32(a) => p.field_f64(key, f64::from(a.value(row))),
-                Values::F64(a) => p.field_f64(key, a.value(row)),
-                Values::I8(a) => p.field_i64(key, i64::from(a.value(row))),
-                Values::I16(a) => p.field_i64(key, i64::from(a.value(row))),
-                Values::I32(a) => p.field_i64(key, i64::from(a.value(row))),
-                Values::I64(a) => p.field_i64(key, a.value(row)),
-                Values::U8(a) => p.field_i64(key, i64::from(a.value(row))),
-                Values::U16(a) => p.field_i64(key, i64::from(a.value(row))),
-                Values::U32(a) => p.field_i64(key, i64::from(a.value(row))),
-                Values::U64(a) => p.field_u64(key, a.value(row)),
-                Values::Bool(a) => p.field_bool(key, a.value(row)),
-                Values::Str(s) => match s.get(row) {
-                    Some(v) => p.field_str(key, v),
-                    None => continue,
-                },
-            }?;
+                Values::F16(a) => put!(a, field_f64, |v: F16| v.to_f64()),
+                Values::F32(a) => put!(a, field_f64, f64::from),
+                Values::F64(a) => put!(a, field_f64, |v| v),
+                Values::I8(a) => put!(a, field_i64, i64::from),
+                Values::I16(a) => put!(a, field_i64, i64::from),
+                Values::I32(a) => put!(a, field_i64, i64::from),
+                Values::I64(a) => put!(a, field_i64, |v| v),
+                Values::U8(a) => put!(a, field_i64, i64::from),
+                Values::U16(a) => put!(a, field_i64, i64::from),
+                Values::U32(a) => put!(a, field_i64, i64::from),
+                Values::U64(a) => put!(a, field_u64, |v| v),
+                Values::Bool(a) => put!(a, field_bool, |v| v),
+                Values::Str(s) => {
+                    if let Some(v) = s.get(row) {
+                        p.field_str(key, v)?;
+                    }
+                }
+            }
         }
         p.finish(Some(ts))
     }
@@ -726,6 +863,45 @@ mod tests {
         assert!(e.to_string().contains("row 1"), "{e}");
         // The writer keeps the rows before; Client::write and Writer drop them.
         assert_eq!(buf, b"keep\nm x=1.0 1\n");
+    }
+
+    #[test]
+    fn dictionary_tags_encoded_once_behave_as_tag() -> Result<(), Error> {
+        use arrow_array::types::UInt8Type;
+        // Keys: 0 1 2 3 null 0; values: "a,b", "", null, "bad\n" (the last
+        // only used where said).
+        let values = StringArray::from(vec![Some("a,b"), Some(""), None, Some("bad\n")]);
+        let dict = |keys: Vec<Option<u8>>| -> ArrayRef {
+            let keys = arrow_array::UInt8Array::from(keys);
+            Arc::new(
+                DictionaryArray::<UInt8Type>::try_new(keys, Arc::new(values.clone()))
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+        };
+        let rows = |tags: ArrayRef| {
+            let n = tags.len() as i64;
+            batch(vec![
+                (
+                    "time",
+                    Arc::new(Int64Array::from((0..n).collect::<Vec<_>>())),
+                ),
+                ("t", tags),
+                ("x", Arc::new(Int64Array::from((0..n).collect::<Vec<_>>()))),
+            ])
+        };
+        let ok = rows(dict(vec![Some(0), Some(1), Some(2), None, Some(0)]));
+        assert_eq!(
+            encode(&ArrowWrite::new(&ok).measurement("m").tag_columns(["t"]))?,
+            "m,t=a\\,b x=0i 0\nm x=1i 1\nm x=2i 2\nm x=3i 3\nm,t=a\\,b x=4i 4\n"
+        );
+        let bad = rows(dict(vec![Some(0), Some(3), Some(0), Some(0)]));
+        let e = encode(&ArrowWrite::new(&bad).measurement("m").tag_columns(["t"]))
+            .expect_err("a newline in a tag");
+        assert!(
+            e.to_string().contains("row 1") && e.to_string().contains("newline"),
+            "{e}"
+        );
+        Ok(())
     }
 
     #[test]
