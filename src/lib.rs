@@ -20,6 +20,10 @@
 //! Programs without async use the [`blocking`] client (feature `blocking`,
 //! on by default), which mirrors this one.
 //!
+//! With the feature `arrow` (off by default), `arrow::ArrowWrite` writes
+//! Arrow `RecordBatch`es and `Client::query_arrow` reads query results as
+//! `RecordBatch`es.
+//!
 //! # Cancel safety
 //! Every future here may be dropped to cancel it. A write dropped after its
 //! request was sent may or may not have reached the server; the connection it
