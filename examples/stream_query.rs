@@ -10,7 +10,8 @@
 //! bash tests/support/with-influxd.sh cargo run --release --example stream_query -- --load 1000000 > /dev/null
 //! ```
 //!
-//! Progress and a summary go to standard error.
+//! `--count` only counts the rows (to measure the stream alone). Progress
+//! and a summary go to standard error.
 
 #[path = "../tests/support/influxd.rs"]
 mod influxd;
@@ -27,12 +28,14 @@ use influx_stream::{Client, Error, Query, Value, WriteOptions};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mut csv = false;
+    let mut count_only = false;
     let mut load: Option<u64> = None;
     let mut query = None;
     let mut chunk_size = 10_000;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--csv" => csv = true,
+            "--count" => count_only = true,
             "--load" => load = args.next().and_then(|n| n.parse().ok()),
             "--chunk-size" => {
                 chunk_size = args
@@ -76,7 +79,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut count = 0u64;
     let mut header_for: Option<std::sync::Arc<influx_stream::query::SeriesMeta>> = None;
     while let Some(row) = rows.try_next().await? {
-        if csv {
+        if count_only {
+            // Only count: measures the stream itself, without formatting.
+        } else if csv {
             // A header whenever the columns change (a new statement or series shape).
             let columns_changed = match &header_for {
                 Some(m) => m.columns() != row.columns(),

@@ -29,6 +29,7 @@
 //! request was sent may or may not have reached the server; the connection it
 //! used is closed rather than reused.
 #![deny(missing_docs, missing_debug_implementations)]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admin;

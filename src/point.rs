@@ -186,36 +186,63 @@ impl From<Timestamp> for SystemTime {
 /// "time": "2009-11-10T23:00:00Z"}`, where `time` is integer nanoseconds or
 /// RFC 3339 text and may be absent. JSON numbers with a decimal point or
 /// exponent are floats, other numbers integers (unsigned above `i64::MAX`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Point {
-    measurement: String,
-    tags: Vec<(String, String)>,
-    fields: Vec<(String, FieldValue)>,
+    /// The measurement, then every tag key, tag value and field key, back
+    /// to back: one allocation for all of a point's names, however many
+    /// tags and fields it has. Spans below index into it.
+    text: String,
+    measurement_len: u32,
+    tags: Vec<(Span, Span)>,
+    fields: Vec<(Span, FieldValue)>,
     timestamp: Option<i64>,
 }
 
+/// A range of `Point::text`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Span(u32, u32);
+
 impl Point {
     /// A point of `measurement`, without tags, fields or timestamp yet.
-    pub fn new(measurement: impl Into<String>) -> Self {
+    pub fn new(measurement: impl AsRef<str>) -> Self {
+        let m = measurement.as_ref();
+        let mut text = String::with_capacity(m.len() + 96);
+        text.push_str(m);
         Point {
-            measurement: measurement.into(),
+            measurement_len: m.len() as u32,
+            text,
             tags: Vec::new(),
             fields: Vec::new(),
             timestamp: None,
         }
     }
 
+    fn push_text(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Span(start as u32, self.text.len() as u32)
+    }
+
+    fn span(&self, span: Span) -> &str {
+        self.text
+            .get(span.0 as usize..span.1 as usize)
+            .unwrap_or("")
+    }
+
     /// Adds a tag. Tags are written in the order added; InfluxDB stores
     /// them sorted by key, so adding them sorted saves the server work.
-    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.tags.push((key.into(), value.into()));
+    pub fn tag(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        let k = self.push_text(key.as_ref());
+        let v = self.push_text(value.as_ref());
+        self.tags.push((k, v));
         self
     }
 
     /// Adds a field: any of `f64`, `f32`, `i64` (and smaller), `u64` (and
     /// smaller), `bool`, `String`, `&str`, or a [`FieldValue`].
-    pub fn field(mut self, key: impl Into<String>, value: impl Into<FieldValue>) -> Self {
-        self.fields.push((key.into(), value.into()));
+    pub fn field(mut self, key: impl AsRef<str>, value: impl Into<FieldValue>) -> Self {
+        let k = self.push_text(key.as_ref());
+        self.fields.push((k, value.into()));
         self
     }
 
@@ -229,30 +256,29 @@ impl Point {
 
     /// The measurement.
     pub fn measurement(&self) -> &str {
-        &self.measurement
+        self.text.get(..self.measurement_len as usize).unwrap_or("")
     }
 
-    /// The tags, in the order added.
-    pub fn tags(&self) -> &[(String, String)] {
-        &self.tags
+    /// The tags `(key, value)`, in the order added.
+    pub fn tags(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.tags
+            .iter()
+            .map(|(k, v)| (self.span(*k), self.span(*v)))
     }
 
-    /// The fields, in the order added.
-    pub fn fields(&self) -> &[(String, FieldValue)] {
-        &self.fields
+    /// The fields `(key, value)`, in the order added.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = (&str, &FieldValue)> + '_ {
+        self.fields.iter().map(|(k, v)| (self.span(*k), v))
     }
 
     /// The value of field `key`, if present.
     pub fn field_value(&self, key: &str) -> Option<&FieldValue> {
-        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.fields().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// The value of tag `key`, if present.
     pub fn tag_value(&self, key: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.tags().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// The timestamp in nanoseconds, if set.
@@ -261,14 +287,25 @@ impl Point {
     }
 }
 
+impl fmt::Debug for Point {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Point")
+            .field("measurement", &self.measurement())
+            .field("tags", &self.tags().collect::<Vec<_>>())
+            .field("fields", &self.fields().collect::<Vec<_>>())
+            .field("timestamp", &self.timestamp)
+            .finish()
+    }
+}
+
 impl ToLineProtocol for Point {
     fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error> {
-        let mut p = out.point(&self.measurement)?;
-        for (k, v) in &self.tags {
-            p.tag(k, v)?;
+        let mut p = out.point(self.measurement())?;
+        for &(k, v) in &self.tags {
+            p.tag(self.span(k), self.span(v))?;
         }
         for (k, v) in &self.fields {
-            p.field(k, v)?;
+            p.field(self.span(*k), v)?;
         }
         p.finish(self.timestamp)
     }
@@ -338,13 +375,15 @@ impl<'de> Deserialize<'de> for FieldValue {
     }
 }
 
-struct Pairs<'a, V>(&'a [(String, V)]);
+/// Serializes `(key, value)` pairs as a map.
+struct Pairs<I>(std::cell::Cell<Option<I>>);
 
-impl<V: Serialize> Serialize for Pairs<'_, V> {
+impl<'a, V: Serialize + 'a, I: ExactSizeIterator<Item = (&'a str, V)>> Serialize for Pairs<I> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            m.serialize_entry(k, v)?;
+        let items = self.0.take();
+        let mut m = s.serialize_map(items.as_ref().map(ExactSizeIterator::len))?;
+        for (k, v) in items.into_iter().flatten() {
+            m.serialize_entry(k, &v)?;
         }
         m.end()
     }
@@ -354,9 +393,9 @@ impl Serialize for Point {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let len = 3 + usize::from(self.timestamp.is_some());
         let mut m = s.serialize_map(Some(len))?;
-        m.serialize_entry("measurement", &self.measurement)?;
-        m.serialize_entry("tags", &Pairs(&self.tags))?;
-        m.serialize_entry("fields", &Pairs(&self.fields))?;
+        m.serialize_entry("measurement", self.measurement())?;
+        m.serialize_entry("tags", &Pairs(std::cell::Cell::new(Some(self.tags()))))?;
+        m.serialize_entry("fields", &Pairs(std::cell::Cell::new(Some(self.fields()))))?;
         if let Some(t) = self.timestamp {
             m.serialize_entry("time", &t)?;
         }
@@ -459,13 +498,18 @@ impl<'de> Deserialize<'de> for Point {
                         }
                     }
                 }
-                Ok(Point {
-                    measurement: measurement
-                        .ok_or_else(|| de::Error::missing_field("measurement"))?,
-                    tags,
-                    fields: fields.ok_or_else(|| de::Error::missing_field("fields"))?,
-                    timestamp,
-                })
+                let measurement =
+                    measurement.ok_or_else(|| de::Error::missing_field("measurement"))?;
+                let fields = fields.ok_or_else(|| de::Error::missing_field("fields"))?;
+                let mut p = Point::new(measurement);
+                for (k, v) in tags {
+                    p = p.tag(k, v);
+                }
+                for (k, v) in fields {
+                    p = p.field(k, v);
+                }
+                p.timestamp = timestamp;
+                Ok(p)
             }
         }
         d.deserialize_map(V)
@@ -553,7 +597,9 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
     };
     let days = days_from_civil(y, mo, d);
     let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
-    secs.checked_mul(1_000_000_000)?.checked_add(frac)
+    // In i128: the seconds of InfluxDB's minimum time overflow i64 as
+    // nanoseconds before the fraction brings them back in range.
+    i64::try_from(i128::from(secs) * 1_000_000_000 + i128::from(frac)).ok()
 }
 
 #[cfg(test)]

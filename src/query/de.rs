@@ -78,14 +78,18 @@ pub(crate) fn from_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, De
     .map_err(|e| e.context(RowContext(row.meta(), row.index())))
 }
 
-pub(crate) fn from_row_owned<T: de::DeserializeOwned>(mut row: Row) -> Result<T, DecodeError> {
-    let meta = std::sync::Arc::clone(row.meta());
-    let index = row.index();
+/// Like [`from_row`], moving strings out of `values` (the parts of a row:
+/// no `Arc` clone just to split the borrow).
+pub(crate) fn from_row_owned<T: de::DeserializeOwned>(
+    meta: &SeriesMeta,
+    values: &mut [Value],
+    index: u64,
+) -> Result<T, DecodeError> {
     T::deserialize(RowDe {
-        meta: &meta,
-        values: Values::Owned(row.values_mut().iter_mut()),
+        meta,
+        values: Values::Owned(values.iter_mut()),
     })
-    .map_err(|e| e.context(RowContext(&meta, index)))
+    .map_err(|e| e.context(RowContext(meta, index)))
 }
 
 struct RowContext<'a>(&'a SeriesMeta, u64);
@@ -316,8 +320,12 @@ struct ValueDe<'a> {
 impl<'de> ValueDe<'de> {
     fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self.value {
-            ValueRef::Shared(Value::String(s)) => visitor.visit_borrowed_str(s),
-            ValueRef::Owned(Value::String(s)) => visitor.visit_string(std::mem::take(s)),
+            ValueRef::Shared(Value::String(s)) => visitor.visit_borrowed_str(s.as_str()),
+            ValueRef::Owned(Value::String(s)) => match std::mem::take(s).into_heap() {
+                Ok(s) => visitor.visit_string(s),
+                // Inline: the visitor copies what it keeps.
+                Err(t) => visitor.visit_str(t.as_str()),
+            },
             _ => Err(DecodeError::new("not a string")),
         }
     }
@@ -417,10 +425,11 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
     ) -> Result<V::Value, DecodeError> {
         match self.value {
             ValueRef::Shared(Value::String(s)) => {
-                BorrowedStrDeserializer::new(s).deserialize_enum(name, variants, visitor)
+                BorrowedStrDeserializer::new(s.as_str()).deserialize_enum(name, variants, visitor)
             }
             ValueRef::Owned(Value::String(s)) => {
-                let s: StringDeserializer<DecodeError> = std::mem::take(s).into_deserializer();
+                let s: StringDeserializer<DecodeError> =
+                    std::mem::take(s).into_string().into_deserializer();
                 s.deserialize_enum(name, variants, visitor)
             }
             _ => self.deserialize_any(visitor),

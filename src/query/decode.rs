@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use super::row::{SeriesChunk, SeriesMeta, SeriesRows};
 use super::wire::{self, Settings, WireDoc};
-use super::{DecodeError, Row, TimeFormat};
+use super::{DecodeError, Row, TimeFormat, Value};
 
 /// Options of a [`Decoder`], fixed for one response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -198,6 +198,9 @@ struct State {
     /// Documents parsed so far (for error messages).
     documents: u64,
     rows_hint: usize,
+    /// An emptied values vector of a finished series, reused for the next
+    /// document (a fresh one costs page faults on every use).
+    spare: Vec<Value>,
 }
 
 impl Default for Decoder {
@@ -219,6 +222,7 @@ impl Decoder {
                 next_row: 0,
                 documents: 0,
                 rows_hint: 0,
+                spare: Vec::new(),
             },
             rows: None,
         }
@@ -274,7 +278,9 @@ impl Decoder {
                 if let Some(row) = rows.next() {
                     return Some(Ok(Event::Row(row)));
                 }
-                self.rows = None;
+                if let Some((rows, _)) = self.rows.take() {
+                    rows.recycle(&mut self.state.spare);
+                }
             }
             let chunk = match self.pull() {
                 Some(Ok(Item::Series { rows, partial })) => {
@@ -322,11 +328,15 @@ impl Decoder {
     pub fn next_chunk(&mut self) -> Option<Result<Chunk, DecodeError>> {
         if let Some((rows, partial)) = self.rows.take() {
             if rows.len() > 0 {
-                return Some(Ok(Chunk::Series(rows.into_chunk(partial))));
+                let chunk = rows.into_chunk(partial, &mut self.state.spare);
+                return Some(Ok(Chunk::Series(chunk)));
             }
+            rows.recycle(&mut self.state.spare);
         }
         Some(self.pull()?.map(|item| match item {
-            Item::Series { rows, partial } => Chunk::Series(rows.into_chunk(partial)),
+            Item::Series { rows, partial } => {
+                Chunk::Series(rows.into_chunk(partial, &mut self.state.spare))
+            }
             Item::Other(chunk) => chunk,
         }))
     }
@@ -347,7 +357,7 @@ impl Decoder {
                 time_mult: self.options.time_format.nanos_per_unit(),
                 rows_hint: self.state.rows_hint,
             };
-            match wire::parse_doc(bytes, settings) {
+            match wire::parse_doc(bytes, settings, &mut self.state.spare) {
                 Ok(parsed) => self.state.push_doc(parsed),
                 Err(e) if e.is_eof() && !doc.multi_line && !doc.last => {
                     // A line that is only the start of a document: indented
@@ -643,7 +653,6 @@ fn find_newline(hay: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::Value;
 
     #[test]
     fn newline_search() {

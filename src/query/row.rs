@@ -299,7 +299,12 @@ impl Row {
     /// As [`Row::deserialize`].
     #[inline]
     pub fn into_deserialize<T: serde::de::DeserializeOwned>(self) -> Result<T, DecodeError> {
-        de::from_row_owned(self)
+        let Row {
+            meta,
+            mut values,
+            index,
+        } = self;
+        de::from_row_owned(&meta, &mut values, index)
     }
 }
 
@@ -347,8 +352,12 @@ pub struct SeriesRows {
 #[derive(Debug)]
 enum Source {
     Nested(std::vec::IntoIter<Vec<Value>>),
+    /// All values in one vector, taken out row by row (leaving `Null`s), so
+    /// that the vector can go back to the decoder for the next document.
     Flat {
-        values: std::vec::IntoIter<Value>,
+        values: Vec<Value>,
+        /// Index of the next row's first value.
+        pos: usize,
         width: usize,
         rows: usize,
         lens: Option<std::vec::IntoIter<usize>>,
@@ -365,7 +374,8 @@ impl SeriesRows {
         SeriesRows {
             meta,
             source: Source::Flat {
-                values: flat.values.into_iter(),
+                values: flat.values,
+                pos: 0,
                 width: flat.width,
                 rows: flat.rows,
                 lens: flat.lens.map(Vec::into_iter),
@@ -374,15 +384,29 @@ impl SeriesRows {
         }
     }
 
-    /// The rows not yielded yet, as a chunk.
-    pub(crate) fn into_chunk(self, partial: bool) -> SeriesChunk {
+    /// The rows not yielded yet, as a chunk; the flat vector, emptied, goes
+    /// to `spare`.
+    pub(crate) fn into_chunk(mut self, partial: bool, spare: &mut Vec<Value>) -> SeriesChunk {
         let first_row = self.next_index;
         let meta = Arc::clone(&self.meta);
+        let values = self.by_ref().map(Row::into_values).collect();
+        self.recycle(spare);
         SeriesChunk {
             meta,
-            values: self.map(Row::into_values).collect(),
+            values,
             partial,
             first_row,
+        }
+    }
+
+    /// Gives the flat vector, emptied, to `spare` (to parse the next
+    /// document into), if it is the larger.
+    pub(crate) fn recycle(self, spare: &mut Vec<Value>) {
+        if let Source::Flat { mut values, .. } = self.source {
+            if values.capacity() > spare.capacity() {
+                values.clear();
+                *spare = values;
+            }
         }
     }
 }
@@ -396,6 +420,7 @@ impl Iterator for SeriesRows {
             Source::Nested(rows) => rows.next()?,
             Source::Flat {
                 values,
+                pos,
                 width,
                 rows,
                 lens,
@@ -408,7 +433,15 @@ impl Iterator for SeriesRows {
                     Some(lens) => lens.next().unwrap_or(0),
                     None => *width,
                 };
-                values.by_ref().take(n).collect()
+                let start = *pos;
+                let end = start.saturating_add(n).min(values.len());
+                *pos = end;
+                values
+                    .get_mut(start..end)
+                    .unwrap_or_default()
+                    .iter_mut()
+                    .map(|v| std::mem::replace(v, Value::Null))
+                    .collect()
             }
         };
         let index = self.next_index;

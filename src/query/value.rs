@@ -1,6 +1,9 @@
 //! [`Value`]: one cell of a query result, and [`TimeFormat`]: how times arrive.
 
+use std::borrow::Borrow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 
 /// One cell of a query result, as decoded from the JSON the server sent.
 ///
@@ -40,8 +43,9 @@ pub enum Value {
     /// literal too large for `u64`.
     Float(f64),
     /// A JSON string: a string field, a tag value selected as a column, or an
-    /// RFC 3339 time under [`TimeFormat::Rfc3339`].
-    String(String),
+    /// RFC 3339 time under [`TimeFormat::Rfc3339`]. A [`Text`] derefs to
+    /// `str`; short ones are stored inline, without an allocation.
+    String(Text),
     /// The `time` column under an epoch [`TimeFormat`]: nanoseconds since the
     /// Unix epoch, converted from the requested unit.
     Time(i64),
@@ -99,7 +103,7 @@ impl Value {
     #[inline]
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Value::String(s) => Some(s),
+            Value::String(s) => Some(s.as_str()),
             _ => None,
         }
     }
@@ -131,7 +135,7 @@ impl Value {
     #[inline]
     pub fn take_string(&mut self) -> Option<String> {
         match self {
-            Value::String(s) => Some(std::mem::take(s)),
+            Value::String(s) => Some(std::mem::take(s).into_string()),
             _ => None,
         }
     }
@@ -161,7 +165,7 @@ impl fmt::Display for Value {
             Value::Integer(i) | Value::Time(i) => write!(f, "{i}"),
             Value::UInteger(u) => write!(f, "{u}"),
             Value::Float(x) => write!(f, "{x}"),
-            Value::String(s) => f.write_str(s),
+            Value::String(s) => f.write_str(s.as_str()),
         }
     }
 }
@@ -186,13 +190,239 @@ impl From<f64> for Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::String(s.to_owned())
+        Value::String(Text::from(s))
     }
 }
 
 impl From<String> for Value {
     fn from(s: String) -> Self {
+        Value::String(Text::from(s))
+    }
+}
+
+impl From<Text> for Value {
+    fn from(s: Text) -> Self {
         Value::String(s)
+    }
+}
+
+/// The string of a [`Value::String`]: an immutable string that keeps up to
+/// 22 bytes inline (tag values, statuses, short labels: no allocation) and
+/// longer ones in a `Box<str>`.
+///
+/// It derefs to `str`, compares with `str` and `String`, and converts into
+/// a `String` ([`Text::into_string`], free for long strings).
+///
+/// ```
+/// use influx_stream::query::{Text, Value};
+///
+/// let v = Value::from("us-east-1");
+/// let Value::String(t) = &v else { unreachable!() };
+/// assert_eq!(t, "us-east-1");
+/// assert!(t.starts_with("us-"));
+/// assert_eq!(String::from(t.clone()), "us-east-1");
+/// assert_eq!(Text::from("x").as_str(), "x");
+/// ```
+#[derive(Clone)]
+pub struct Text(Repr);
+
+/// Bytes kept inline: with the length and the variant tag, 24 bytes, the
+/// size of a `String`.
+const INLINE: usize = 22;
+
+#[derive(Clone)]
+enum Repr {
+    /// `buf[..len]` is always a whole `&str` copied in; `as_str` still
+    /// checks it, so the crate stays free of `unsafe`.
+    Inline {
+        len: u8,
+        buf: [u8; INLINE],
+    },
+    Heap(Box<str>),
+}
+
+impl Text {
+    /// A text holding a copy of `s`.
+    #[inline]
+    pub fn new(s: &str) -> Self {
+        let bytes = s.as_bytes();
+        if bytes.len() <= INLINE {
+            let mut buf = [0u8; INLINE];
+            buf[..bytes.len()].copy_from_slice(bytes);
+            // `len <= 22` fits a u8.
+            Text(Repr::Inline {
+                len: bytes.len() as u8,
+                buf,
+            })
+        } else {
+            Text(Repr::Heap(Box::from(s)))
+        }
+    }
+
+    /// The text `text[start..start + len]` (`None` unless on char
+    /// boundaries), copied with one fixed-size copy of the 22 bytes at
+    /// `start` (`None` when `text` ends before): no `memcpy` of a variable
+    /// length. Bytes after `len` are kept but never read.
+    #[inline]
+    pub(crate) fn inline_from(text: &str, start: usize, len: usize) -> Option<Self> {
+        if len > INLINE {
+            return None;
+        }
+        let end = start.checked_add(INLINE)?;
+        let window = <[u8; INLINE]>::try_from(text.as_bytes().get(start..end)?).ok()?;
+        // Valid UTF-8 for `as_str`: a whole `&str` of `text`.
+        text.get(start..start + len)?;
+        Some(Text(Repr::Inline {
+            // `len <= 22` fits a u8.
+            len: len as u8,
+            buf: window,
+        }))
+    }
+
+    /// The string.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Inline { len, buf } => {
+                // Always valid: the bytes were copied from a `&str`.
+                std::str::from_utf8(buf.get(..usize::from(*len)).unwrap_or_default())
+                    .unwrap_or_default()
+            }
+            Repr::Heap(s) => s,
+        }
+    }
+
+    /// The string as a `String` (no copy for a string kept on the heap).
+    #[inline]
+    pub fn into_string(self) -> String {
+        match self.0 {
+            Repr::Heap(s) => s.into_string(),
+            Repr::Inline { .. } => self.as_str().to_owned(),
+        }
+    }
+
+    /// The `String` inside, if the text is kept on the heap (long texts):
+    /// moving it out then costs no copy.
+    #[inline]
+    pub(crate) fn into_heap(self) -> Result<String, Text> {
+        match self.0 {
+            Repr::Heap(s) => Ok(s.into_string()),
+            inline => Err(Text(inline)),
+        }
+    }
+}
+
+impl Default for Text {
+    #[inline]
+    fn default() -> Self {
+        Text(Repr::Inline {
+            len: 0,
+            buf: [0; INLINE],
+        })
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    #[inline]
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Text {
+    #[inline]
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Text {
+    #[inline]
+    fn from(s: &str) -> Self {
+        Text::new(s)
+    }
+}
+
+impl From<String> for Text {
+    #[inline]
+    fn from(s: String) -> Self {
+        if s.len() <= INLINE {
+            Text::new(&s)
+        } else {
+            Text(Repr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl From<Text> for String {
+    #[inline]
+    fn from(t: Text) -> Self {
+        t.into_string()
+    }
+}
+
+impl PartialEq for Text {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for Text {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -269,94 +499,8 @@ impl TimeFormat {
 /// Parses an RFC 3339 time (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`) into
 /// nanoseconds since the Unix epoch. `None` when malformed or out of `i64`.
 pub(crate) fn parse_rfc3339_ns(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let mut n = 0i64;
-        for &c in b.get(range)? {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            n = n * 10 + i64::from(c - b'0');
-        }
-        Some(n)
-    };
-    let sep = |i: usize, c: u8| b.get(i) == Some(&c);
-    if !(sep(4, b'-')
-        && sep(7, b'-')
-        && (sep(10, b'T') || sep(10, b't') || sep(10, b' '))
-        && sep(13, b':')
-        && sep(16, b':'))
-    {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut i = 19;
-    let mut nanos = 0i64;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        let mut scale = 100_000_000i64;
-        while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
-            nanos += i64::from(c - b'0') * scale;
-            scale /= 10;
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-    }
-    let offset_secs = match b.get(i)? {
-        b'Z' | b'z' if i + 1 == b.len() => 0,
-        &c @ (b'+' | b'-') if i + 6 == b.len() && sep(i + 3, b':') => {
-            let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let off = oh * 3600 + om * 60;
-            if c == b'+' {
-                off
-            } else {
-                -off
-            }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
-    i64::try_from(i128::from(secs) * 1_000_000_000 + i128::from(nanos)).ok()
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    // One RFC 3339 parser for the crate: the one points use.
+    crate::point::parse_rfc3339(s)
 }
 
 #[cfg(test)]
@@ -384,6 +528,45 @@ mod tests {
         assert_eq!(v.take_string().as_deref(), Some("abc"));
         assert_eq!(Value::Float(-0.0).to_string(), "-0");
         assert_eq!(format!("{:?}", Value::Float(2.0)), "Float(2.0)");
+        assert_eq!(format!("{:?}", Value::from("a\"b")), "String(\"a\\\"b\")");
+    }
+
+    #[test]
+    fn text_inline_and_heap() {
+        assert_eq!(std::mem::size_of::<Text>(), 24);
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        for s in [
+            "",
+            "a",
+            "värde☃",
+            "1234567890123456789012",
+            "12345678901234567890123",
+        ] {
+            let long = String::from(s).repeat(3);
+            for s in [s, long.as_str()] {
+                let t = Text::from(s);
+                assert_eq!(t.as_str(), s);
+                assert_eq!(Text::from(s.to_owned()), t);
+                assert_eq!(t.clone().into_string(), s);
+                assert_eq!(&*t, s);
+                assert_eq!(t.to_string(), s);
+                let mut v = Value::from(s);
+                assert_eq!(v.as_str(), Some(s));
+                assert_eq!(v.take_string().as_deref(), Some(s));
+                assert_eq!(v.as_str(), Some(""));
+            }
+        }
+        assert!(matches!(Text::from("x".repeat(23)).into_heap(), Ok(s) if s.len() == 23));
+        let doc = "\"värde☃\",\"1234567890123456789012\"],[1,2]]";
+        assert_eq!(Text::inline_from(doc, 1, 9).unwrap(), "värde☃");
+        assert_eq!(Text::inline_from(doc, 1, 2), None, "inside a char");
+        assert_eq!(
+            Text::inline_from(doc, 13, 22).unwrap(),
+            "1234567890123456789012"
+        );
+        assert_eq!(Text::inline_from(doc, 13, 23), None, "too long");
+        assert_eq!(Text::inline_from(doc, doc.len() - 4, 2), None, "no room");
+        assert!(Text::from("x".repeat(22)).into_heap().is_err());
     }
 
     #[test]

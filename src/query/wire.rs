@@ -17,7 +17,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::Value;
+use super::{Text, Value};
 
 /// A string borrowed from the document when it has no escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +105,7 @@ pub(crate) struct FlatRows {
 }
 
 impl FlatRows {
-    fn push_len(&mut self, len: usize) {
+    pub(crate) fn push_len(&mut self, len: usize) {
         match &mut self.lens {
             Some(lens) => lens.push(len),
             None if self.rows == 0 => self.width = len,
@@ -143,11 +143,30 @@ pub(crate) struct WireMessage<'a> {
     pub(crate) text: Option<Str<'a>>,
 }
 
-/// Parses one document.
+/// Parses one document: by the hand-written scanner in `scan.rs`, or, when
+/// it gives up (malformed or unusual documents), by the serde seeds below,
+/// which then say what is wrong.
 ///
-/// The document is checked for UTF-8 once, up front, so that serde_json's
-/// `StrRead` need not validate each string again.
-pub(crate) fn parse_doc(
+/// The document is checked for UTF-8 once, up front, so that neither the
+/// scanner nor serde_json's `StrRead` need validate each string again.
+///
+/// `spare` is an empty vector the scanner may fill with the first series'
+/// values (reusing its memory).
+pub(crate) fn parse_doc<'a>(
+    bytes: &'a [u8],
+    settings: Settings,
+    spare: &mut Vec<Value>,
+) -> Result<WireDoc<'a>, serde_json::Error> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if let Some(doc) = super::scan::doc(text, settings, spare) {
+            return Ok(doc);
+        }
+    }
+    parse_doc_serde(bytes, settings)
+}
+
+/// Parses one document with serde_json only.
+pub(crate) fn parse_doc_serde(
     bytes: &[u8],
     settings: Settings,
 ) -> Result<WireDoc<'_>, serde_json::Error> {
@@ -514,11 +533,11 @@ impl<'de> Visitor<'de> for ValueSeed {
     }
     #[inline]
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
+        Ok(Value::String(Text::from(s)))
     }
     #[inline]
     fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
+        Ok(Value::String(Text::from(s)))
     }
     #[inline]
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
@@ -536,6 +555,10 @@ impl<'de> Visitor<'de> for ValueSeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_doc(bytes: &[u8], settings: Settings) -> Result<WireDoc<'_>, serde_json::Error> {
+        super::parse_doc(bytes, settings, &mut Vec::new())
+    }
 
     const NS: Settings = Settings {
         time_mult: Some(1),

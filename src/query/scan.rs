@@ -1,0 +1,965 @@
+//! The fast path of [`wire::parse_doc`](super::wire::parse_doc): a
+//! hand-written scanner over the bytes of one document, plain loops and no
+//! serde, producing the same [`WireDoc`] as the serde seeds in `wire.rs`.
+//!
+//! It understands exactly the shapes InfluxDB 1.x sends and gives up
+//! (`None`) on anything else: a syntax error, an unknown key, a number out
+//! of range, a lone surrogate, `values` before `columns`. The caller then
+//! parses the document again with serde_json, which gives the same result
+//! for anything this scanner accepts, and the error (message, position,
+//! `is_eof`) for anything malformed. So this module only has to be right
+//! when it answers `Some`: it must accept no document serde_json refuses,
+//! and give the same values for the ones it accepts.
+//!
+//! Numbers follow serde_json's rules (see `ValueSeed` in `wire.rs`): an
+//! integer literal is `i64` when it fits, `u64` above `i64::MAX`, `f64`
+//! past `u64::MAX`, and `-0` is `f64`; anything with a fraction or an
+//! exponent is `f64`, correctly rounded (`str::parse`, or an exact
+//! `m / 10^e` when both fit), and out of range (infinite) is an error.
+
+use std::borrow::Cow;
+
+use super::wire::{FlatRows, Settings, Str, WireDoc, WireMessage, WireResult, WireSeries};
+use super::{Text, Value};
+
+/// Scans one document; `None` when the serde path must decide.
+/// `spare` is an empty vector whose memory the first series' values reuse.
+pub(crate) fn doc<'a>(
+    text: &'a str,
+    settings: Settings,
+    spare: &mut Vec<Value>,
+) -> Option<WireDoc<'a>> {
+    let mut s = Scanner {
+        text,
+        b: text.as_bytes(),
+        i: 0,
+        spare,
+    };
+    let mut doc = WireDoc::default();
+    s.open(b'{')?;
+    if !s.close_or_first(b'}')? {
+        loop {
+            let key = s.key()?;
+            match key.as_str() {
+                "results" => {
+                    // Not `null`: serde_json's `deserialize_seq` refuses it.
+                    doc.results = Vec::new();
+                    s.open(b'[')?;
+                    if !s.close_or_first(b']')? {
+                        loop {
+                            let r = s.result(settings)?;
+                            doc.results.push(r);
+                            if !s.next_or_close(b']')? {
+                                break;
+                            }
+                        }
+                    }
+                }
+                "error" => doc.error = s.opt_str()?,
+                _ => return None,
+            }
+            if !s.next_or_close(b'}')? {
+                break;
+            }
+        }
+    }
+    s.ws();
+    (s.i == s.b.len()).then_some(doc)
+}
+
+/// A number as serde_json classifies it (see the module docs).
+#[derive(Clone, Copy)]
+enum Num {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+}
+
+struct Scanner<'a, 's> {
+    text: &'a str,
+    b: &'a [u8],
+    i: usize,
+    spare: &'s mut Vec<Value>,
+}
+
+/// Bytes that end the plain run of a string: `"`, `\` and control bytes.
+/// Bytes from 0x80 are fine: the document was checked for UTF-8 already.
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Exact powers of ten as `f64` (10^22 is the last one).
+static POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The high bit of each byte of `w` (little endian) that is `"`, a
+/// backslash or a control byte; exact up to the first one (later ones may
+/// be missed or spurious).
+#[inline]
+fn string_stops(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    zero(w ^ (ONES * u64::from(b'"')))
+        | zero(w ^ (ONES * u64::from(b'\\')))
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+}
+
+/// Whether the 8 bytes (little endian) are all ASCII digits.
+#[inline]
+fn eight_digits(w: u64) -> bool {
+    const F0: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    (w & F0) | ((w.wrapping_add(0x0606_0606_0606_0606) & F0) >> 4) == 0x3333_3333_3333_3333
+}
+
+/// The value of 8 ASCII digits (little endian, first digit lowest).
+#[inline]
+fn eight_digits_value(w: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 100 + (1_000_000 << 32);
+    const MUL2: u64 = 1 + (10_000 << 32);
+    let v = w.wrapping_sub(0x3030_3030_3030_3030);
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    ((v & MASK)
+        .wrapping_mul(MUL1)
+        .wrapping_add(((v >> 16) & MASK).wrapping_mul(MUL2)))
+        >> 32
+}
+
+/// Scans the digit run at `i`: its end, and `m` extended by its digits
+/// (wrapping past 19 digits in all: callers count digits and do not use
+/// `m` then).
+#[inline]
+fn digits(b: &[u8], mut i: usize, mut m: u64) -> (usize, u64) {
+    while let Some(Ok(w)) = b.get(i..i.wrapping_add(8)).map(<[u8; 8]>::try_from) {
+        let w = u64::from_le_bytes(w);
+        if !eight_digits(w) {
+            break;
+        }
+        m = m
+            .wrapping_mul(100_000_000)
+            .wrapping_add(eight_digits_value(w));
+        i += 8;
+    }
+    while let Some(&d @ b'0'..=b'9') = b.get(i) {
+        m = m.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+        i += 1;
+    }
+    (i, m)
+}
+
+impl<'a> Scanner<'a, '_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// Skips whitespace and returns the next byte, not consuming it.
+    #[inline]
+    fn next_byte(&mut self) -> Option<u8> {
+        self.ws();
+        self.peek()
+    }
+
+    /// Expects `c` (after whitespace) and consumes it.
+    #[inline]
+    fn open(&mut self, c: u8) -> Option<()> {
+        (self.next_byte()? == c).then(|| self.i += 1)
+    }
+
+    /// Just after an opening bracket: consumes `close` and says `true` if
+    /// the container is empty, else says `false` (the first element follows).
+    #[inline]
+    fn close_or_first(&mut self, close: u8) -> Option<bool> {
+        if self.next_byte()? == close {
+            self.i += 1;
+            return Some(true);
+        }
+        Some(false)
+    }
+
+    /// After an element: `true` on `,` (another follows), `false` on
+    /// `close`; both consumed.
+    #[inline]
+    fn next_or_close(&mut self, close: u8) -> Option<bool> {
+        let c = self.next_byte()?;
+        self.i += 1;
+        if c == b',' {
+            Some(true)
+        } else if c == close {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Consumes `null` if it comes next.
+    #[inline]
+    fn null(&mut self) -> Option<bool> {
+        if self.next_byte()? == b'n' {
+            self.literal(b"null")?;
+            return Some(true);
+        }
+        Some(false)
+    }
+
+    #[inline]
+    fn literal(&mut self, lit: &[u8]) -> Option<()> {
+        let end = self.i.checked_add(lit.len())?;
+        (self.b.get(self.i..end)? == lit).then(|| self.i = end)
+    }
+
+    /// An object key and its colon.
+    fn key(&mut self) -> Option<Str<'a>> {
+        if self.next_byte()? != b'"' {
+            return None;
+        }
+        let k = self.string()?;
+        self.open(b':')?;
+        Some(Str(k))
+    }
+
+    /// `null` or a string.
+    fn opt_str(&mut self) -> Option<Option<Str<'a>>> {
+        match self.next_byte()? {
+            b'n' => self.literal(b"null").map(|()| None),
+            b'"' => self.string().map(|s| Some(Str(s))),
+            _ => None,
+        }
+    }
+
+    /// `null` or a boolean (`null` is `false`).
+    fn opt_bool(&mut self) -> Option<bool> {
+        match self.next_byte()? {
+            b'n' => self.literal(b"null").map(|()| false),
+            b't' => self.literal(b"true").map(|()| true),
+            b'f' => self.literal(b"false").map(|()| false),
+            _ => None,
+        }
+    }
+
+    /// A string, the current byte being its opening quote. Borrowed from
+    /// the document unless it has escapes.
+    #[inline]
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.i += 1;
+        let start = self.i;
+        // Eight bytes at a time up to the first stop byte, then one by one.
+        while let Some(Ok(w)) = self
+            .b
+            .get(self.i..self.i.wrapping_add(8))
+            .map(<[u8; 8]>::try_from)
+        {
+            let stops = string_stops(u64::from_le_bytes(w));
+            if stops != 0 {
+                self.i += (stops.trailing_zeros() / 8) as usize;
+                break;
+            }
+            self.i += 8;
+        }
+        loop {
+            let c = self.peek()?;
+            if STRING_STOP[usize::from(c)] {
+                if c == b'"' {
+                    let s = self.text.get(start..self.i)?;
+                    self.i += 1;
+                    return Some(Cow::Borrowed(s));
+                }
+                if c == b'\\' {
+                    return self.escaped(start).map(Cow::Owned);
+                }
+                // A control byte: not allowed in a JSON string.
+                return None;
+            }
+            self.i += 1;
+        }
+    }
+
+    /// The rest of a string with escapes, from `start` (its first byte);
+    /// the current byte is the first backslash.
+    #[cold]
+    fn escaped(&mut self, start: usize) -> Option<String> {
+        let mut out = String::with_capacity(self.i - start + 16);
+        let mut run = start;
+        loop {
+            let c = self.peek()?;
+            if !STRING_STOP[usize::from(c)] {
+                self.i += 1;
+                continue;
+            }
+            out.push_str(self.text.get(run..self.i)?);
+            self.i += 1;
+            match c {
+                b'"' => return Some(out),
+                b'\\' => {}
+                _ => return None,
+            }
+            let e = self.peek()?;
+            self.i += 1;
+            match e {
+                b'"' => out.push('"'),
+                b'\\' => out.push('\\'),
+                b'/' => out.push('/'),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
+                b'u' => {
+                    let hi = self.hex4()?;
+                    let code = match hi {
+                        0xD800..=0xDBFF => {
+                            // A surrogate pair: `\uD83D\uDE00`.
+                            self.literal(b"\\u")?;
+                            let lo = self.hex4()?;
+                            if !(0xDC00..=0xDFFF).contains(&lo) {
+                                return None;
+                            }
+                            0x10000 + ((u32::from(hi) - 0xD800) << 10) + (u32::from(lo) - 0xDC00)
+                        }
+                        0xDC00..=0xDFFF => return None,
+                        _ => u32::from(hi),
+                    };
+                    out.push(char::from_u32(code)?);
+                }
+                _ => return None,
+            }
+            run = self.i;
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u16> {
+        let end = self.i.checked_add(4)?;
+        let digits = self.b.get(self.i..end)?;
+        let mut n = 0u16;
+        for &d in digits {
+            let v = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => return None,
+            };
+            n = (n << 4) | u16::from(v);
+        }
+        self.i = end;
+        Some(n)
+    }
+
+    /// A non-negative integer that fits `u64` (statement ids).
+    fn u64(&mut self) -> Option<u64> {
+        self.ws();
+        match self.number()? {
+            Num::Int(i) => u64::try_from(i).ok(),
+            Num::UInt(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// A JSON number, the current byte being its first (`-` or a digit).
+    /// Integers: `Int`, `UInt` above `i64::MAX`, `Float` past `u64::MAX`
+    /// and for `-0`; others `Float`. `None` for a malformed or infinite
+    /// number.
+    #[inline]
+    fn number(&mut self) -> Option<Num> {
+        let b = self.b;
+        let start = self.i;
+        let mut i = start;
+        let neg = b.get(i) == Some(&b'-');
+        if neg {
+            i += 1;
+        }
+        // Integer part: `0`, or a digit run not starting with 0. Up to 19
+        // digits cannot overflow a u64.
+        let int_start = i;
+        let mut m: u64 = 0;
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => (i, m) = digits(b, i, 0),
+            _ => return None,
+        }
+        let int_digits = i - int_start;
+        let frac = match b.get(i) {
+            Some(b'.') => true,
+            Some(b'e' | b'E') => false,
+            _ => {
+                self.i = i;
+                if int_digits > 19 {
+                    return self.long_integer(start, neg);
+                }
+                return Some(if !neg {
+                    match i64::try_from(m) {
+                        Ok(v) => Num::Int(v),
+                        Err(_) => Num::UInt(m),
+                    }
+                } else {
+                    // serde_json: `-0` and magnitudes past 2^63 are floats.
+                    match 0i64.checked_sub_unsigned(m) {
+                        Some(v) if m != 0 => Num::Int(v),
+                        _ => Num::Float(-(m as f64)),
+                    }
+                });
+            }
+        };
+        // Fraction and exponent: check the syntax and keep the digits in
+        // `m` while there are at most 19 of them, then convert.
+        let mut exp10: i64 = 0;
+        let mut exact = int_digits <= 19;
+        if frac {
+            i += 1;
+            let frac_start = i;
+            let (end, fm) = digits(b, i, m);
+            if end == frac_start {
+                return None;
+            }
+            let n = end - frac_start;
+            exact = exact && int_digits + n <= 19;
+            if exact {
+                m = fm;
+                exp10 = -(n as i64);
+            }
+            i = end;
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            let eneg = match b.get(i) {
+                Some(b'-') => {
+                    i += 1;
+                    true
+                }
+                Some(b'+') => {
+                    i += 1;
+                    false
+                }
+                _ => false,
+            };
+            let exp_start = i;
+            let mut e: i64 = 0;
+            while let Some(&d @ b'0'..=b'9') = b.get(i) {
+                i += 1;
+                e = (e * 10 + i64::from(d - b'0')).min(1 << 20);
+            }
+            if i == exp_start {
+                return None;
+            }
+            exp10 += if eneg { -e } else { e };
+        }
+        self.i = i;
+        // Clinger's fast path: both operands exact, one rounding.
+        if exact && m <= 1 << 53 && (-22..=22).contains(&exp10) {
+            let p = POW10[exp10.unsigned_abs() as usize];
+            let f = if exp10 < 0 {
+                m as f64 / p
+            } else {
+                m as f64 * p
+            };
+            return Some(Num::Float(if neg { -f } else { f }));
+        }
+        self.parse_float(start)
+    }
+
+    /// An integer literal of more than 19 digits (syntax checked), in
+    /// `start..self.i`: `Int`/`UInt` if it fits a u64, else a float.
+    #[cold]
+    fn long_integer(&self, start: usize, neg: bool) -> Option<Num> {
+        if !neg {
+            if let Ok(u) = self.text.get(start..self.i)?.parse::<u64>() {
+                return Some(match i64::try_from(u) {
+                    Ok(v) => Num::Int(v),
+                    Err(_) => Num::UInt(u),
+                });
+            }
+        }
+        // Negative: its magnitude is past 2^63.
+        self.parse_float(start)
+    }
+
+    /// `str::parse` (correctly rounded) of the number in `start..self.i`,
+    /// whose syntax was checked; infinite is out of range.
+    fn parse_float(&self, start: usize) -> Option<Num> {
+        let f: f64 = self.text.get(start..self.i)?.parse().ok()?;
+        f.is_finite().then_some(Num::Float(f))
+    }
+
+    /// One result object.
+    fn result(&mut self, settings: Settings) -> Option<WireResult<'a>> {
+        let mut r = WireResult::default();
+        self.open(b'{')?;
+        if self.close_or_first(b'}')? {
+            return Some(r);
+        }
+        loop {
+            let key = self.key()?;
+            match key.as_str() {
+                "statement_id" => r.statement_id = self.u64()?,
+                "series" => {
+                    // Not `null`, as `results`.
+                    r.series = Vec::new();
+                    self.open(b'[')?;
+                    if !self.close_or_first(b']')? {
+                        loop {
+                            let s = self.series(settings)?;
+                            r.series.push(s);
+                            if !self.next_or_close(b']')? {
+                                break;
+                            }
+                        }
+                    }
+                }
+                "messages" => {
+                    r.messages = Vec::new();
+                    if !self.null()? {
+                        self.open(b'[')?;
+                        if !self.close_or_first(b']')? {
+                            loop {
+                                let m = self.message()?;
+                                r.messages.push(m);
+                                if !self.next_or_close(b']')? {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                "error" => r.error = self.opt_str()?,
+                "partial" => r.partial = self.opt_bool()?,
+                _ => return None,
+            }
+            if !self.next_or_close(b'}')? {
+                return Some(r);
+            }
+        }
+    }
+
+    fn message(&mut self) -> Option<WireMessage<'a>> {
+        let mut m = WireMessage {
+            level: None,
+            text: None,
+        };
+        self.open(b'{')?;
+        if self.close_or_first(b'}')? {
+            return Some(m);
+        }
+        // A derived `Deserialize`: a repeated field is an error there.
+        let (mut level, mut text) = (false, false);
+        loop {
+            let key = self.key()?;
+            match key.as_str() {
+                "level" if !level => {
+                    level = true;
+                    m.level = self.opt_str()?;
+                }
+                "text" if !text => {
+                    text = true;
+                    m.text = self.opt_str()?;
+                }
+                _ => return None,
+            }
+            if !self.next_or_close(b'}')? {
+                return Some(m);
+            }
+        }
+    }
+
+    fn series(&mut self, settings: Settings) -> Option<WireSeries<'a>> {
+        let mut s = WireSeries::default();
+        self.open(b'{')?;
+        if self.close_or_first(b'}')? {
+            return Some(s);
+        }
+        loop {
+            let key = self.key()?;
+            match key.as_str() {
+                "name" => s.name = self.opt_str()?,
+                "tags" => {
+                    s.tags = Vec::new();
+                    if !self.null()? {
+                        self.open(b'{')?;
+                        if !self.close_or_first(b'}')? {
+                            loop {
+                                let k = self.key()?;
+                                let v = self.opt_str()??;
+                                s.tags.push((k, v));
+                                if !self.next_or_close(b'}')? {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                "columns" => {
+                    s.columns = Vec::new();
+                    if !self.null()? {
+                        self.open(b'[')?;
+                        if !self.close_or_first(b']')? {
+                            loop {
+                                s.columns.push(self.opt_str()??);
+                                if !self.next_or_close(b']')? {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                "values" => {
+                    // As the serde path: the time column is known only if
+                    // `columns` came first; otherwise let serde fix it up.
+                    let time = match settings.time_mult {
+                        Some(mult) if !s.columns.is_empty() => s
+                            .columns
+                            .iter()
+                            .position(|c| c.as_str() == "time")
+                            .map(|i| (i, mult)),
+                        Some(_) => return None,
+                        None => None,
+                    };
+                    s.values = self.rows(s.columns.len(), time, settings.rows_hint)?;
+                }
+                "partial" => s.partial = self.opt_bool()?,
+                _ => return None,
+            }
+            if !self.next_or_close(b'}')? {
+                break;
+            }
+        }
+        Some(s)
+    }
+
+    /// `"values"`: `null` or an array of rows.
+    fn rows(
+        &mut self,
+        ncols: usize,
+        time: Option<(usize, i64)>,
+        rows_hint: usize,
+    ) -> Option<FlatRows> {
+        let mut values = std::mem::take(self.spare);
+        values.clear();
+        values.reserve(rows_hint.saturating_mul(ncols));
+        let mut flat = FlatRows {
+            values,
+            ..FlatRows::default()
+        };
+        if self.null()? {
+            return Some(flat);
+        }
+        let (time_idx, mult) = time.unwrap_or((usize::MAX, 1));
+        self.open(b'[')?;
+        if self.close_or_first(b']')? {
+            return Some(flat);
+        }
+        loop {
+            self.open(b'[')?;
+            let before = flat.values.len();
+            if !self.close_or_first(b']')? {
+                let mut col = 0;
+                loop {
+                    let time = (col == time_idx).then_some(mult);
+                    self.push_value(&mut flat.values, time)?;
+                    col += 1;
+                    if !self.next_or_close(b']')? {
+                        break;
+                    }
+                }
+            }
+            flat.push_len(flat.values.len() - before);
+            if !self.next_or_close(b']')? {
+                return Some(flat);
+            }
+        }
+    }
+
+    /// One cell, `null`, a boolean, a number or a string, pushed onto
+    /// `out` (built in place: a `Value` returned through the stack costs
+    /// more than scanning it). Integers become [`Value::Time`] scaled by
+    /// `time` when it is set.
+    #[inline]
+    fn push_value(&mut self, out: &mut Vec<Value>, time: Option<i64>) -> Option<()> {
+        match self.next_byte()? {
+            b'"' => {
+                let start = self.i + 1;
+                match self.string()? {
+                    Cow::Borrowed(s) => {
+                        let t = match Text::inline_from(self.text, start, s.len()) {
+                            Some(t) => t,
+                            None => Text::new(s),
+                        };
+                        out.push(Value::String(t));
+                    }
+                    Cow::Owned(s) => out.push(Value::String(Text::from(s))),
+                }
+            }
+            b'-' | b'0'..=b'9' => match (self.number()?, time) {
+                (Num::Int(i), None) => out.push(Value::Integer(i)),
+                (Num::Int(i), Some(mult)) => out.push(Value::Time(i.checked_mul(mult)?)),
+                (Num::UInt(u), None) => out.push(Value::UInteger(u)),
+                (Num::UInt(_), Some(_)) => return None,
+                (Num::Float(f), _) => out.push(Value::Float(f)),
+            },
+            b't' => {
+                self.literal(b"true")?;
+                out.push(Value::Bool(true));
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                out.push(Value::Bool(false));
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                out.push(Value::Null);
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::wire::{parse_doc, parse_doc_serde};
+
+    const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/influx-1.6.7/");
+
+    fn settings(time_mult: Option<i64>) -> Settings {
+        Settings {
+            time_mult,
+            rows_hint: 0,
+        }
+    }
+
+    /// Whenever the scanner answers, serde_json answers the same; returns
+    /// whether the scanner answered.
+    #[track_caller]
+    fn same(doc: &[u8], time_mult: Option<i64>) -> bool {
+        let st = settings(time_mult);
+        let fast = std::str::from_utf8(doc)
+            .ok()
+            .and_then(|t| super::doc(t, st, &mut Vec::new()));
+        let slow = parse_doc_serde(doc, st);
+        let Some(fast) = fast else { return false };
+        let text = String::from_utf8_lossy(doc);
+        match slow {
+            Ok(slow) => assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text}"),
+            Err(e) => panic!("scanner accepted what serde_json refuses ({e}): {text}"),
+        }
+        true
+    }
+
+    fn series_doc(values: &str) -> String {
+        format!(
+            r#"{{"results":[{{"statement_id":0,"series":[{{"name":"m","columns":["time","v"],"values":[{values}]}}]}}]}}"#
+        )
+    }
+
+    #[test]
+    fn agrees_with_serde_on_every_capture() {
+        let mut answered = 0;
+        for entry in std::fs::read_dir(CAPTURES).expect("captures") {
+            let path = entry.expect("entry").path();
+            if path.extension().and_then(|e| e.to_str()) != Some("body") {
+                continue;
+            }
+            let body = std::fs::read(&path).expect("read");
+            for line in body.split(|&b| b == b'\n') {
+                for mult in [None, Some(1), Some(1000)] {
+                    answered += usize::from(same(line, mult));
+                }
+            }
+        }
+        assert!(answered > 100, "{answered}");
+    }
+
+    #[test]
+    fn numbers_agree_with_serde() {
+        let numbers = [
+            "0", "-0", "1", "-1", "12", "0.5", "-0.0", "1e2", "1E+2", "1e-2", "-1.5e-3", "43.53",
+            "94.67028418376582", "1.7976931348623157e308", "5e-324", "2.2250738585072014e-308",
+            "9007199254740993", "9007199254740993.0", "9223372036854775807",
+            "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+            "18446744073709551615", "18446744073709551616", "-18446744073709551616",
+            "123456789012345678901234567890", "123456789012345678901234567890.5e-3",
+            "0.000000000000000000000000000001", "12345678", "123456789012345678",
+            "1234567890123456789", "12345678901234567890", "99999999999999999999",
+            "-12345678901234567890", "-1234567890123456789", "0.12345678", "1.123456789012345678",
+            "1.1234567890123456789", "12345678.12345678e-5", "1600000417000000000", "1e22", "1e23", "9007199254740992e22",
+            "9007199254740993e-22", "4.35", "0.1", "0.30000000000000004", "1e-400", "-1e-400",
+            "0e999999999999999999999", "1e400", "-1e400", "1e99999999999999999999", "1.",
+            "-", "1e", "1e+", ".5", "01", "-01", "1.5.3", "+1", "0x10", "1.e3", "--1", "1ee2",
+            "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497791.9999999999999999999999999999999999",
+        ];
+        for n in numbers {
+            same(series_doc(&format!("[1,{n}]")).as_bytes(), Some(1));
+            same(series_doc(&format!("[{n},1]")).as_bytes(), Some(1000));
+        }
+        // The common shapes are answered by the scanner itself.
+        for n in [
+            "0",
+            "-0",
+            "12",
+            "0.5",
+            "1e-400",
+            "18446744073709551616",
+            "94.67028418376582",
+        ] {
+            assert!(
+                same(series_doc(&format!("[1,{n}]")).as_bytes(), Some(1)),
+                "{n}"
+            );
+        }
+        for n in ["1e400", "1.", "-", "01", "1e", "1e+", ".5"] {
+            assert!(
+                !same(series_doc(&format!("[1,{n}]")).as_bytes(), Some(1)),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn strings_agree_with_serde() {
+        let strings = [
+            r#""plain""#,
+            r#""""#,
+            r#""a\"b""#,
+            r#""a\\b""#,
+            r#""\/\b\f\n\r\t""#,
+            r#""\u00e9\u2603""#,
+            r#""\ud83d\ude00""#,
+            r#""\uD83D\uDE00x""#,
+            r#""\ud83d""#,
+            r#""\ude00""#,
+            r#""\ud83dx""#,
+            r#""\ud83d\u0041""#,
+            r#""\x""#,
+            r#""\u12""#,
+            r#""\u12g4""#,
+            "\"tab\there\"",
+            "\"värde☃\"",
+            r#""unterminated"#,
+            r#""a\"#,
+            r#""\u0000""#,
+        ];
+        for s in strings {
+            same(series_doc(&format!("[1,{s}]")).as_bytes(), Some(1));
+            let doc = format!(
+                r#"{{"results":[{{"series":[{{"name":{s},"tags":{{{s}:{s}}},"columns":[{s}]}}]}}]}}"#
+            );
+            same(doc.as_bytes(), Some(1));
+        }
+        assert!(same(
+            series_doc(r#"[1,"\ud83d\ude00\n"]"#).as_bytes(),
+            Some(1)
+        ));
+        assert!(!same(series_doc(r#"[1,"\ud83d"]"#).as_bytes(), Some(1)));
+    }
+
+    #[test]
+    fn shapes_agree_with_serde() {
+        let docs = [
+            r#"{}"#,
+            r#"{"results":null}"#,
+            r#"{"results":[]}"#,
+            r#"{"results":[{}]}"#,
+            r#"{"results":[{"series":null}]}"#,
+            r#"{"results":[{"statement_id":-1}]}"#,
+            r#"{"results":[{"statement_id":1.0}]}"#,
+            r#"{"results":[{"statement_id":null}]}"#,
+            r#"{"results":[{"statement_id":18446744073709551615}]}"#,
+            r#"{"results":[{"statement_id":2,"messages":null,"partial":null,"error":null}]}"#,
+            r#"{"results":[{"messages":[{"level":"warning","text":"x"},{}]}]}"#,
+            r#"{"results":[{"messages":[{"level":"a","level":"b"}]}]}"#,
+            r#"{"results":[{"series":[{"tags":null,"columns":null,"values":null}]}]}"#,
+            r#"{"results":[{"series":[{"tags":{"a":null}}]}]}"#,
+            r#"{"results":[{"series":[{"columns":["time",null]}]}]}"#,
+            r#"{"results":[{"series":[{"values":[[1]],"columns":["time"]}]}]}"#,
+            r#"{"results":[{"series":[{"columns":[],"values":[[1]]}]}]}"#,
+            r#"{"results":[{"series":[{"columns":["time"],"values":[[9223372036854775807]]}]}]}"#,
+            r#"{"results":[{"series":[{"columns":["time"],"values":[[1.5],[null],["t"]]}]}]}"#,
+            r#"{"results":[{"series":[{"columns":["a"],"values":[[1],[],[1,2]]}]}]}"#,
+            r#"{"results":[{"series":[{"columns":["a"],"values":[[[1]]]}]}]}"#,
+            r#"{"results":[{"series":[{"columns":["a"],"values":[[{"x":1}]]}]}]}"#,
+            r#"{"results":[{"series":[{"columns":["a"],"values":[[true,false,null,tru]]}]}]}"#,
+            r#"{"results":[{"series":[{"columns":["a"],"values":[[1,]]}]}]}"#,
+            r#"{"results":[{"series":[{"columns":["a"],"values":[[1],]}]}]}"#,
+            r#"{"results":[{"series":[{"columns":["a"],"values":[1]}]}]}"#,
+            r#"{"results":[{"unknown":1}]}"#,
+            r#"{"results":[],"error":"boom"}"#,
+            r#"{"error":"boom"} x"#,
+            " \t\r\n{ \"results\" : [ { \"series\" : [ { \"columns\" : [ \"a\" ] , \"values\" : [ [ 1 , \"x\" ] ] } ] } ] } \n",
+            r#"{"results":[{"series":[{"columns":["a"],"values":[[1]]}]}]"#,
+            r#"{"results":[{"series":[{"columns":["a"],"values":[[1]"#,
+            r#"[]"#,
+            r#""#,
+        ];
+        for d in docs {
+            for mult in [None, Some(1), Some(3_600_000_000_000)] {
+                same(d.as_bytes(), mult);
+            }
+        }
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        same(series_doc(&deep).as_bytes(), Some(1));
+        same(
+            b"{\"results\":[{\"series\":[{\"name\":\"\xff\"}]}]}",
+            Some(1),
+        );
+    }
+
+    /// Malformed input is an error (never a panic), with serde_json's
+    /// message, and decoding goes on with the next document.
+    #[test]
+    fn malformed_documents_are_errors() {
+        let deep = series_doc(&format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)));
+        let mut bad: Vec<Vec<u8>> = vec![
+            series_doc("[1,2.").into_bytes(),
+            series_doc("[1,2.]").into_bytes(),
+            series_doc("[1,-]").into_bytes(),
+            series_doc("[1,1e]").into_bytes(),
+            series_doc("[1,1e400]").into_bytes(),
+            series_doc("[1,-1e99999999999999999999]").into_bytes(),
+            series_doc(r#"[1,"\q"]"#).into_bytes(),
+            series_doc(r#"[1,"\u12"]"#).into_bytes(),
+            series_doc(r#"[1,"\ud800"]"#).into_bytes(),
+            series_doc("[1,\"a\u{1}\"]").into_bytes(),
+            deep.into_bytes(),
+            b"{\"results\":[{\"series\":[{\"name\":\"\xc3\x28\"}]}]}".to_vec(),
+            b"\xff\xfe".to_vec(),
+        ];
+        for doc in &mut bad {
+            assert!(parse_doc(doc, settings(Some(1)), &mut Vec::new()).is_err());
+            doc.push(b'\n');
+            let mut d = crate::query::Decoder::default();
+            d.feed(doc);
+            d.feed(b"{\"results\":[{\"statement_id\":5}]}\n");
+            d.finish();
+            let first = d.next_event().expect("an event");
+            let e = first.expect_err("an error");
+            assert!(e.to_string().starts_with("invalid document 1"), "{e}");
+            assert!(matches!(
+                d.next_event(),
+                Some(Ok(crate::query::Event::StatementEnd { statement_id: 5 }))
+            ));
+            assert!(d.next_event().is_none());
+        }
+        // Cut short at the end of the body: an EOF error.
+        let mut d = crate::query::Decoder::default();
+        d.feed(series_doc("[1,2").as_bytes().split_at(60).0);
+        d.finish();
+        let e = d.next_event().expect("an event").expect_err("an error");
+        assert!(e.to_string().contains("cut short"), "{e}");
+    }
+}
