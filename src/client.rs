@@ -50,6 +50,9 @@ struct ClientRef {
     gzip: bool,
     unsigned_as_integer: bool,
     epoch: Precision,
+    /// Field types and tag keys per measurement, for `query_arrow`.
+    #[cfg(feature = "arrow")]
+    arrow_types: crate::arrow::TypeCache,
 }
 
 impl fmt::Debug for Client {
@@ -223,6 +226,8 @@ impl ClientBuilder {
                 gzip: self.gzip,
                 unsigned_as_integer: self.unsigned_as_integer,
                 epoch: self.epoch,
+                #[cfg(feature = "arrow")]
+                arrow_types: Default::default(),
             }),
             database: self.database.map(Arc::from),
             retention_policy: self.retention_policy.map(Arc::from),
@@ -482,6 +487,12 @@ impl Client {
 
     pub(crate) fn transport(&self) -> &Transport {
         &self.inner.transport
+    }
+
+    /// The field-type cache `query_arrow` shares across clones.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn arrow_types(&self) -> &crate::arrow::TypeCache {
+        &self.inner.arrow_types
     }
 
     /// Runs a query and returns the whole response as JSON, as the server

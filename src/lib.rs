@@ -49,6 +49,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With the feature `arrow` (off by default), `arrow::ArrowWrite` writes
+//! Arrow `RecordBatch`es and `Client::query_arrow` reads query results as
+//! `RecordBatch`es.
+//!
 //! # Cancel safety
 //! Every future here may be dropped to cancel it. A write dropped after its
 //! request was sent may or may not have reached the server; the connection it
@@ -58,6 +62,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admin;
+#[cfg(feature = "arrow")]
+#[cfg_attr(docsrs, doc(cfg(feature = "arrow")))]
+pub mod arrow;
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;

@@ -22,7 +22,7 @@ use crate::query::{Chunk, DecodeError, DecodeOptions, Decoder, Event, Row, TimeF
 /// response's documents hold at most `chunk_size` rows.
 const MAX_DOCUMENT_BYTES: usize = 512 * 1024 * 1024;
 
-type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
+pub(crate) type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
 
 /// A stream of query results, made by [`Client::query`] (rows),
 /// [`Client::query_as`] (your types) or [`Client::query_chunks`] (series
@@ -38,8 +38,8 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
 /// downloaded, and the connection is closed rather than reused.
 #[must_use = "streams do nothing unless polled"]
 pub struct QueryStream<T> {
-    inner: BoxStream<T>,
-    bytes: Arc<AtomicU64>,
+    pub(crate) inner: BoxStream<T>,
+    pub(crate) bytes: Arc<AtomicU64>,
 }
 
 impl<T> QueryStream<T> {
