@@ -5,6 +5,11 @@
 //! series `cpu` without tags, columns `time` then the rest alphabetically,
 //! floats printed as Go does (shortest round trip, `12` for a whole value).
 //!
+//! Cases: `rows` (`Decoder::next_event`), `chunks` (`next_chunk`),
+//! `typed_owned` (`Row::into_deserialize::<Cpu>`), `typed_borrowed`
+//! (`Row::deserialize::<CpuRef>`) and `query_as` (`next_event_as::<Cpu>`,
+//! what `Client::query_as` runs).
+//!
 //! Run: `cargo bench --bench parse`.
 
 use std::fmt::Write as _;
@@ -12,7 +17,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use influx_stream::query::{Chunk, DecodeOptions, Decoder, Event};
+use influx_stream::query::{Chunk, DecodeOptions, Decoder, Event, EventAs};
 use serde::Deserialize;
 
 const POINTS: u64 = 1_000_000;
@@ -161,6 +166,32 @@ fn typed_borrowed(body: &[u8]) -> u64 {
     })
 }
 
+/// The path of `Client::query_as`: rows mapped onto `Cpu` by the decoder,
+/// with no `Row` in between.
+fn query_as(body: &[u8]) -> u64 {
+    let mut d = Decoder::new(DecodeOptions::new());
+    let mut n = 0;
+    let mut pump = |d: &mut Decoder| {
+        while let Some(e) = d.next_event_as::<Cpu>() {
+            match e {
+                Ok(EventAs::Row(cpu)) => {
+                    n += 1;
+                    black_box(cpu);
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    for frame in body.chunks(FRAME) {
+        d.feed(frame);
+        pump(&mut d);
+    }
+    d.finish();
+    pump(&mut d);
+    n
+}
+
 fn chunks(body: &[u8]) -> u64 {
     let mut d = Decoder::new(DecodeOptions::new());
     let mut n = 0;
@@ -197,11 +228,12 @@ fn bench(c: &mut Criterion) {
         POINTS / CHUNK_SIZE
     );
     type Run = fn(&[u8]) -> u64;
-    let runs: [(&str, Run); 4] = [
+    let runs: [(&str, Run); 5] = [
         ("rows", rows),
         ("chunks", chunks),
         ("typed_owned", typed_owned),
         ("typed_borrowed", typed_borrowed),
+        ("query_as", query_as),
     ];
     for (name, run) in runs {
         let start = Instant::now();

@@ -73,7 +73,7 @@ pub fn deserialize_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, De
 pub(crate) fn from_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, DecodeError> {
     T::deserialize(RowDe {
         meta: row.meta(),
-        values: Values::Shared(row.values().iter()),
+        values: row.values().iter(),
     })
     .map_err(|e| e.context(RowContext(row.meta(), row.index())))
 }
@@ -87,7 +87,7 @@ pub(crate) fn from_row_owned<T: de::DeserializeOwned>(
 ) -> Result<T, DecodeError> {
     T::deserialize(RowDe {
         meta,
-        values: Values::Owned(values.iter_mut()),
+        values: values.iter_mut(),
     })
     .map_err(|e| e.context(RowContext(meta, index)))
 }
@@ -108,34 +108,45 @@ impl fmt::Display for RowContext<'_> {
     }
 }
 
-enum Values<'a> {
-    Shared(std::slice::Iter<'a, Value>),
-    Owned(std::slice::IterMut<'a, Value>),
+/// The values of a row, read one by one: shared (`slice::Iter`, strings
+/// are borrowed) or owned (`slice::IterMut`, strings are moved out). A
+/// trait rather than an enum, so each case compiles to its own code.
+trait Values<'a>: Sized {
+    type Cell: Cell<'a>;
+    fn next(&mut self) -> Option<Self::Cell>;
+    fn len(&self) -> usize;
 }
 
-impl<'a> Values<'a> {
+impl<'a> Values<'a> for std::slice::Iter<'a, Value> {
+    type Cell = &'a Value;
     #[inline]
-    fn next(&mut self) -> Option<ValueRef<'a>> {
-        match self {
-            Values::Shared(it) => it.next().map(ValueRef::Shared),
-            Values::Owned(it) => it.next().map(ValueRef::Owned),
-        }
+    fn next(&mut self) -> Option<&'a Value> {
+        Iterator::next(self)
     }
-
+    #[inline]
     fn len(&self) -> usize {
-        match self {
-            Values::Shared(it) => it.len(),
-            Values::Owned(it) => it.len(),
-        }
+        ExactSizeIterator::len(self)
     }
 }
 
-struct RowDe<'a> {
-    meta: &'a SeriesMeta,
-    values: Values<'a>,
+impl<'a> Values<'a> for std::slice::IterMut<'a, Value> {
+    type Cell = &'a mut Value;
+    #[inline]
+    fn next(&mut self) -> Option<&'a mut Value> {
+        Iterator::next(self)
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        ExactSizeIterator::len(self)
+    }
 }
 
-impl<'de> Deserializer<'de> for RowDe<'de> {
+struct RowDe<'a, I> {
+    meta: &'a SeriesMeta,
+    values: I,
+}
+
+impl<'de, I: Values<'de>> Deserializer<'de> for RowDe<'de, I> {
     type Error = DecodeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
@@ -195,20 +206,20 @@ impl<'de> Deserializer<'de> for RowDe<'de> {
     }
 }
 
-enum Pending<'a> {
-    Column(&'a str, ValueRef<'a>, bool),
+enum Pending<'a, C> {
+    Column(&'a str, C, bool),
     Tag(&'a str, &'a str),
 }
 
-struct RowMap<'a> {
+struct RowMap<'a, I: Values<'a>> {
     meta: &'a SeriesMeta,
-    values: Values<'a>,
+    values: I,
     column: usize,
     tag: usize,
-    pending: Option<Pending<'a>>,
+    pending: Option<Pending<'a, I::Cell>>,
 }
 
-impl<'de> MapAccess<'de> for RowMap<'de> {
+impl<'de, I: Values<'de>> MapAccess<'de> for RowMap<'de, I> {
     type Error = DecodeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -262,13 +273,13 @@ impl<'de> MapAccess<'de> for RowMap<'de> {
     }
 }
 
-struct RowSeq<'a> {
+struct RowSeq<'a, I> {
     meta: &'a SeriesMeta,
-    values: Values<'a>,
+    values: I,
     column: usize,
 }
 
-impl<'de> SeqAccess<'de> for RowSeq<'de> {
+impl<'de, I: Values<'de>> SeqAccess<'de> for RowSeq<'de, I> {
     type Error = DecodeError;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(
@@ -294,34 +305,56 @@ impl<'de> SeqAccess<'de> for RowSeq<'de> {
     }
 }
 
-/// A value, shared (strings are borrowed) or owned (strings are moved out).
-enum ValueRef<'a> {
-    Shared(&'a Value),
-    Owned(&'a mut Value),
+/// One value, shared (`&Value`: strings are borrowed) or owned
+/// (`&mut Value`: strings are moved out).
+trait Cell<'de>: Sized {
+    fn get(&self) -> &Value;
+    /// Gives the string of a [`Value::String`] to `visitor`.
+    fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError>;
+    /// A unit-variant enum from a [`Value::String`].
+    fn string_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError>;
 }
 
-impl ValueRef<'_> {
+impl<'de> Cell<'de> for &'de Value {
     #[inline]
     fn get(&self) -> &Value {
+        self
+    }
+
+    #[inline]
+    fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self {
-            ValueRef::Shared(v) => v,
-            ValueRef::Owned(v) => v,
+            Value::String(s) => visitor.visit_borrowed_str(s.as_str()),
+            _ => Err(DecodeError::new("not a string")),
         }
+    }
+
+    fn string_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        let s = self.as_str().unwrap_or_default();
+        BorrowedStrDeserializer::new(s).deserialize_enum(name, variants, visitor)
     }
 }
 
-/// Deserializer of one column value.
-struct ValueDe<'a> {
-    value: ValueRef<'a>,
-    /// The `time` column: an RFC 3339 string may go into an integer.
-    is_time: bool,
-}
+impl<'de> Cell<'de> for &'de mut Value {
+    #[inline]
+    fn get(&self) -> &Value {
+        self
+    }
 
-impl<'de> ValueDe<'de> {
+    #[inline]
     fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.value {
-            ValueRef::Shared(Value::String(s)) => visitor.visit_borrowed_str(s.as_str()),
-            ValueRef::Owned(Value::String(s)) => match std::mem::take(s).into_heap() {
+        match self {
+            Value::String(s) => match std::mem::take(s).into_heap() {
                 Ok(s) => visitor.visit_string(s),
                 // Inline: the visitor copies what it keeps.
                 Err(t) => visitor.visit_str(t.as_str()),
@@ -330,6 +363,26 @@ impl<'de> ValueDe<'de> {
         }
     }
 
+    fn string_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        let s: StringDeserializer<DecodeError> =
+            self.take_string().unwrap_or_default().into_deserializer();
+        s.deserialize_enum(name, variants, visitor)
+    }
+}
+
+/// Deserializer of one column value.
+struct ValueDe<C> {
+    value: C,
+    /// The `time` column: an RFC 3339 string may go into an integer.
+    is_time: bool,
+}
+
+impl<'de, C: Cell<'de>> ValueDe<C> {
     /// Integers: an RFC 3339 time string in the `time` column is parsed.
     #[inline]
     fn integer<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
@@ -358,7 +411,7 @@ impl<'de> ValueDe<'de> {
     }
 }
 
-impl<'de> Deserializer<'de> for ValueDe<'de> {
+impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
     type Error = DecodeError;
 
     #[inline]
@@ -369,7 +422,7 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
             Value::Integer(i) | Value::Time(i) => visitor.visit_i64(i),
             Value::UInteger(u) => visitor.visit_u64(u),
             Value::Float(f) => visitor.visit_f64(f),
-            Value::String(_) => self.visit_string(visitor),
+            Value::String(_) => self.value.visit_string(visitor),
         }
     }
 
@@ -423,15 +476,8 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
-        match self.value {
-            ValueRef::Shared(Value::String(s)) => {
-                BorrowedStrDeserializer::new(s.as_str()).deserialize_enum(name, variants, visitor)
-            }
-            ValueRef::Owned(Value::String(s)) => {
-                let s: StringDeserializer<DecodeError> =
-                    std::mem::take(s).into_string().into_deserializer();
-                s.deserialize_enum(name, variants, visitor)
-            }
+        match self.value.get() {
+            Value::String(_) => self.value.string_enum(name, variants, visitor),
             _ => self.deserialize_any(visitor),
         }
     }

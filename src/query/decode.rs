@@ -23,6 +23,8 @@ use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
+
 use super::row::{SeriesChunk, SeriesMeta, SeriesRows};
 use super::wire::{self, Settings, WireDoc};
 use super::{DecodeError, Row, TimeFormat, Value};
@@ -97,6 +99,17 @@ pub enum Event {
         /// The server's message.
         message: String,
     },
+}
+
+/// What [`Decoder::next_event_as`] yields: a row mapped onto `T`, or any
+/// other [`Event`] (never [`Event::Row`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum EventAs<T> {
+    /// One row of a series, as a `T`.
+    Row(T),
+    /// A statement end, error or message, or a query error.
+    Other(Event),
 }
 
 /// What a response says, one series object at a time, as the server sent it:
@@ -316,6 +329,52 @@ impl Decoder {
                 Chunk::QueryError { message } => Event::QueryError { message },
             }));
         }
+    }
+
+    /// Like [`Decoder::next_event`], but each row comes mapped onto `T` by
+    /// name, as [`Row::into_deserialize`] would map it, without building the
+    /// [`Row`] (no per-row vector): the path of
+    /// [`Client::query_as`](crate::Client::query_as).
+    ///
+    /// # Errors
+    ///
+    /// As [`Decoder::next_event`], and a row that does not fit `T` (as
+    /// [`Row::into_deserialize`]); decoding goes on with the next row.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use influx_stream::query::{Decoder, DecodeOptions, EventAs};
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Cpu { time: i64, usage: f64 }
+    ///
+    /// let mut decoder = Decoder::new(DecodeOptions::new());
+    /// decoder.feed(b"{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\
+    ///     \"columns\":[\"time\",\"usage\"],\"values\":[[1,2],[3,4.5]]}]}]}\n");
+    /// decoder.finish();
+    /// let mut usage = Vec::new();
+    /// while let Some(event) = decoder.next_event_as::<Cpu>() {
+    ///     if let EventAs::Row(cpu) = event? {
+    ///         usage.push(cpu.usage);
+    ///     }
+    /// }
+    /// assert_eq!(usage, [2.0, 4.5]);
+    /// # Ok::<(), influx_stream::query::DecodeError>(())
+    /// ```
+    pub fn next_event_as<T: DeserializeOwned>(
+        &mut self,
+    ) -> Option<Result<EventAs<T>, DecodeError>> {
+        if let Some((rows, _)) = &mut self.rows {
+            if let Some(row) = rows.next_as::<T>() {
+                return Some(row.map(EventAs::Row));
+            }
+        }
+        Some(match self.next_event()? {
+            Ok(Event::Row(row)) => row.into_deserialize().map(EventAs::Row),
+            Ok(other) => Ok(EventAs::Other(other)),
+            Err(e) => Err(e),
+        })
     }
 
     /// The next chunk: the low-level view, one series object at a time.

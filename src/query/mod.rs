@@ -26,7 +26,7 @@ mod wire;
 mod tests;
 
 pub use de::deserialize_row;
-pub use decode::{Chunk, DecodeOptions, Decoder, Event};
+pub use decode::{Chunk, DecodeOptions, Decoder, Event, EventAs};
 pub use error::DecodeError;
 pub use row::{ColumnIndex, Row, SeriesChunk, SeriesMeta, SeriesRows};
 pub(crate) use stream::time_format;

@@ -411,6 +411,46 @@ impl SeriesRows {
     }
 }
 
+impl SeriesRows {
+    /// The next row mapped onto `T` (as [`Row::into_deserialize`]), straight
+    /// from the values: no per-row vector, no `Arc` clone.
+    #[inline]
+    pub(crate) fn next_as<T: serde::de::DeserializeOwned>(
+        &mut self,
+    ) -> Option<Result<T, DecodeError>> {
+        let index = self.next_index;
+        let out = match &mut self.source {
+            Source::Nested(rows) => {
+                let mut values = rows.next()?;
+                de::from_row_owned(&self.meta, &mut values, index)
+            }
+            Source::Flat {
+                values,
+                pos,
+                width,
+                rows,
+                lens,
+            } => {
+                if *rows == 0 {
+                    return None;
+                }
+                *rows -= 1;
+                let n = match lens {
+                    Some(lens) => lens.next().unwrap_or(0),
+                    None => *width,
+                };
+                let start = *pos;
+                let end = start.saturating_add(n).min(values.len());
+                *pos = end;
+                let row = values.get_mut(start..end).unwrap_or_default();
+                de::from_row_owned(&self.meta, row, index)
+            }
+        };
+        self.next_index += 1;
+        Some(out)
+    }
+}
+
 impl Iterator for SeriesRows {
     type Item = Row;
 

@@ -16,7 +16,7 @@ use crate::client::Client;
 use crate::error::{self, Error, Kind};
 use crate::influxql::Query;
 use crate::point::Precision;
-use crate::query::{Chunk, DecodeError, DecodeOptions, Decoder, Event, Row, TimeFormat};
+use crate::query::{Chunk, DecodeError, DecodeOptions, Decoder, Event, EventAs, Row, TimeFormat};
 
 /// Documents larger than this are refused rather than buffered: a chunked
 /// response's documents hold at most `chunk_size` rows.
@@ -174,25 +174,46 @@ impl Pull for Row {
         decoder.next_event().map(|r| {
             r.map(|ev| match ev {
                 Event::Row(row) => Item::Value(row),
-                Event::StatementError {
-                    statement_id,
-                    message,
-                } => Item::StatementError {
-                    statement_id,
-                    message,
-                },
-                Event::QueryError { message } => Item::QueryError(message),
-                Event::Message {
-                    statement_id,
-                    level,
-                    text,
-                } => {
-                    tracing::warn!(statement_id, %level, %text, "message from InfluxDB");
-                    Item::Skip
-                }
-                _ => Item::Skip,
+                other => other_item(other),
             })
         })
+    }
+}
+
+/// Rows mapped onto `T` by the decoder (for [`Client::query_as`]).
+struct As<T>(T);
+
+impl<T: DeserializeOwned + Send + 'static> Pull for As<T> {
+    fn pull(decoder: &mut Decoder) -> Option<Result<Item<As<T>>, DecodeError>> {
+        decoder.next_event_as::<T>().map(|r| {
+            r.map(|ev| match ev {
+                EventAs::Row(t) => Item::Value(As(t)),
+                EventAs::Other(other) => other_item(other),
+            })
+        })
+    }
+}
+
+/// What the stream does with an event that is not a row.
+fn other_item<T>(event: Event) -> Item<T> {
+    match event {
+        Event::StatementError {
+            statement_id,
+            message,
+        } => Item::StatementError {
+            statement_id,
+            message,
+        },
+        Event::QueryError { message } => Item::QueryError(message),
+        Event::Message {
+            statement_id,
+            level,
+            text,
+        } => {
+            tracing::warn!(statement_id, %level, %text, "message from InfluxDB");
+            Item::Skip
+        }
+        _ => Item::Skip,
     }
 }
 
@@ -354,10 +375,9 @@ impl Client {
         query: impl Into<Query>,
     ) -> QueryStream<T> {
         use futures::StreamExt;
-        let rows = self.query(query);
+        let rows = run::<As<T>>(self.clone(), query.into());
         let bytes = rows.bytes.clone();
-        let inner =
-            rows.map(|r| r.and_then(|row| row.into_deserialize::<T>().map_err(decode_error)));
+        let inner = rows.map(|r| r.map(|As(t)| t));
         QueryStream {
             inner: Box::pin(inner),
             bytes,

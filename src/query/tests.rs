@@ -665,3 +665,88 @@ fn floats_round_trip_bit_exact() {
         assert_eq!(g.to_bits(), e.to_bits(), "value {i}: {g} != {e}");
     }
 }
+
+/// `next_event_as` maps every row as `next_event` + `Row::into_deserialize`
+/// would, errors included (same messages), on every capture, fed in parts.
+#[test]
+fn next_event_as_matches_into_deserialize_on_every_capture() {
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Strict {
+        time: i64,
+        value: Option<f64>,
+        host: Option<String>,
+    }
+
+    fn via_rows<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+        options: DecodeOptions,
+        body: &[u8],
+    ) -> Vec<String> {
+        let mut d = Decoder::new(options);
+        let mut out = Vec::new();
+        let mut pump = |d: &mut Decoder| {
+            while let Some(e) = d.next_event() {
+                out.push(match e {
+                    Ok(Event::Row(row)) => match row.into_deserialize::<T>() {
+                        Ok(t) => format!("row {t:?}"),
+                        Err(e) => format!("err {e}"),
+                    },
+                    Ok(other) => format!("{other:?}"),
+                    Err(e) => format!("err {e}"),
+                });
+            }
+        };
+        for part in body.chunks(97) {
+            d.feed(part);
+            pump(&mut d);
+        }
+        d.finish();
+        pump(&mut d);
+        out
+    }
+
+    fn via_as<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+        options: DecodeOptions,
+        body: &[u8],
+    ) -> Vec<String> {
+        let mut d = Decoder::new(options);
+        let mut out = Vec::new();
+        let mut pump = |d: &mut Decoder| {
+            while let Some(e) = d.next_event_as::<T>() {
+                out.push(match e {
+                    Ok(EventAs::Row(t)) => format!("row {t:?}"),
+                    Ok(EventAs::Other(other)) => format!("{other:?}"),
+                    Err(e) => format!("err {e}"),
+                });
+            }
+        };
+        for part in body.chunks(97) {
+            d.feed(part);
+            pump(&mut d);
+        }
+        d.finish();
+        pump(&mut d);
+        out
+    }
+
+    let mut rows = 0;
+    for entry in std::fs::read_dir(CAPTURES).expect("captures") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !name.ends_with(".body") {
+            continue;
+        }
+        let Some(nn) = name.get(..2) else { continue };
+        let body = std::fs::read(&path).expect("read");
+        let options = DecodeOptions::new().time_format(time_format(nn));
+        type Map = BTreeMap<String, serde_json::Value>;
+        let a = via_rows::<Map>(options, &body);
+        assert_eq!(a, via_as::<Map>(options, &body), "{name}");
+        rows += a.iter().filter(|l| l.starts_with("row")).count();
+        let a = via_rows::<Strict>(options, &body);
+        assert_eq!(a, via_as::<Strict>(options, &body), "{name}");
+    }
+    assert!(rows > 100, "{rows}");
+}
