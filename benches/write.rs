@@ -51,12 +51,19 @@ impl Runs {
             v.get(v.len() / 2).copied().unwrap_or(0.0)
         };
         let (pps, cc, sc) = (median(0), median(1), median(2));
+        let server = if sc > 0.0 {
+            format!(
+                ", server CPU {sc:.2} s (client/server {:.1}%)",
+                100.0 * cc / sc
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
-            "SUMMARY {case}: median of {} runs: {:.3} M points/s, {:.0} MB/s, client CPU {cc:.3} s, server CPU {sc:.2} s (client/server {:.1}%)",
+            "SUMMARY {case}: median of {} runs: {:.3} M points/s, {:.0} MB/s, client CPU {cc:.3} s{server}",
             self.0.len(),
             pps / 1e6,
             pps * workload::NARROW_BODY_BYTES as f64 / workload::POINTS as f64 / 1e6,
-            100.0 * cc / sc.max(1e-9),
         );
     }
 }

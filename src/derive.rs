@@ -177,7 +177,7 @@ impl fmt::Write for TagText {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a point's time",
     label = "unsupported time type",
-    note = "the time can be i64 nanoseconds since the epoch, SystemTime, influx_stream::Timestamp, or an Option of those (None lets the server stamp the point)"
+    note = "the time can be i64 nanoseconds since the epoch, SystemTime, influx_stream::Timestamp, chrono's DateTime or NaiveDateTime (feature \"chrono\"), time's OffsetDateTime (feature \"time\"), or an Option of those (None lets the server stamp the point)"
 )]
 pub trait Time {
     /// Nanoseconds since the epoch, or none for the server's clock.
@@ -200,6 +200,33 @@ impl Time for Timestamp {
 
 impl Time for SystemTime {
     /// Saturates at the ends of the `i64` range, as `Timestamp::from`.
+    #[inline]
+    fn nanos(&self) -> Option<i64> {
+        Some(Timestamp::from(*self).0)
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl<Tz: chrono::TimeZone> Time for chrono::DateTime<Tz> {
+    /// Saturates as `Timestamp::from`.
+    #[inline]
+    fn nanos(&self) -> Option<i64> {
+        Some(Timestamp::from(self.clone()).0)
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl Time for chrono::NaiveDateTime {
+    /// Taken as UTC; saturates as `Timestamp::from`.
+    #[inline]
+    fn nanos(&self) -> Option<i64> {
+        Some(Timestamp::from(*self).0)
+    }
+}
+
+#[cfg(feature = "time")]
+impl Time for time::OffsetDateTime {
+    /// Saturates as `Timestamp::from`.
     #[inline]
     fn nanos(&self) -> Option<i64> {
         Some(Timestamp::from(*self).0)

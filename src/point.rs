@@ -158,6 +158,37 @@ impl From<SystemTime> for Timestamp {
     }
 }
 
+#[cfg(feature = "chrono")]
+impl<Tz: chrono::TimeZone> From<chrono::DateTime<Tz>> for Timestamp {
+    /// Saturates at the ends of the `i64` nanosecond range (years 1677 and 2262).
+    fn from(t: chrono::DateTime<Tz>) -> Self {
+        let secs = i128::from(t.timestamp());
+        let ns = secs * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos());
+        Timestamp(saturate(ns))
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl From<chrono::NaiveDateTime> for Timestamp {
+    /// A naive time is taken as UTC. Saturates as the other conversions.
+    fn from(t: chrono::NaiveDateTime) -> Self {
+        Timestamp::from(t.and_utc())
+    }
+}
+
+#[cfg(feature = "time")]
+impl From<time::OffsetDateTime> for Timestamp {
+    /// Saturates at the ends of the `i64` nanosecond range (years 1677 and 2262).
+    fn from(t: time::OffsetDateTime) -> Self {
+        Timestamp(saturate(t.unix_timestamp_nanos()))
+    }
+}
+
+#[cfg(any(feature = "chrono", feature = "time"))]
+fn saturate(ns: i128) -> i64 {
+    i64::try_from(ns).unwrap_or(if ns < 0 { i64::MIN } else { i64::MAX })
+}
+
 impl From<Timestamp> for SystemTime {
     fn from(t: Timestamp) -> Self {
         if t.0 >= 0 {
@@ -649,6 +680,38 @@ mod tests {
         let no_time: Point = serde_json::from_str(r#"{"measurement":"m","fields":{"v":1}}"#)?;
         assert_eq!(no_time.time(), None);
         Ok(())
+    }
+
+    #[cfg(feature = "chrono")]
+    #[test]
+    fn chrono_conversions() {
+        use chrono::{TimeZone, Utc};
+        let t = Utc.timestamp_opt(1_257_894_000, 123_456_789).single();
+        assert_eq!(
+            t.map(|t| Timestamp::from(t).0),
+            Some(1_257_894_000_123_456_789)
+        );
+        let before = Utc.timestamp_opt(-1, 999_999_999).single();
+        assert_eq!(before.map(|t| Timestamp::from(t).0), Some(-1));
+        let far = Utc.with_ymd_and_hms(3000, 1, 1, 0, 0, 0).single();
+        assert_eq!(far.map(|t| Timestamp::from(t).0), Some(i64::MAX));
+        let naive = t.map(|t| t.naive_utc());
+        assert_eq!(
+            naive.map(|n| Timestamp::from(n).0),
+            Some(1_257_894_000_123_456_789)
+        );
+    }
+
+    #[cfg(feature = "time")]
+    #[test]
+    fn time_conversions() {
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(1_257_894_000_123_456_789);
+        assert_eq!(
+            t.map(|t| Timestamp::from(t).0).ok(),
+            Some(1_257_894_000_123_456_789)
+        );
+        let old = time::OffsetDateTime::from_unix_timestamp(-10_000_000_000);
+        assert_eq!(old.map(|t| Timestamp::from(t).0).ok(), Some(i64::MIN));
     }
 
     #[test]

@@ -506,3 +506,91 @@ fn structs_declared_by_macro_rules() -> Result<(), Error> {
     assert_eq!(line(&m)?, "from_macro,host=h,zone=1 value=1.5 2\n");
     Ok(())
 }
+
+#[cfg(all(feature = "chrono", feature = "time"))]
+#[tokio::test]
+async fn chrono_and_time_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
+    use chrono::{TimeZone, Utc};
+
+    #[derive(LineProtocol)]
+    #[influx(measurement = "dates")]
+    struct WithChrono {
+        #[influx(tag)]
+        kind: &'static str,
+        v: i64,
+        #[influx(time)]
+        at: chrono::DateTime<Utc>,
+    }
+
+    #[derive(LineProtocol)]
+    #[influx(measurement = "dates")]
+    struct WithTime {
+        #[influx(tag)]
+        kind: &'static str,
+        v: i64,
+        #[influx(time)]
+        at: time::OffsetDateTime,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Back {
+        time: i64,
+        kind: String,
+        v: i64,
+    }
+
+    let db = unique_db("dates");
+    let client = Client::builder(server().url()).database(&db).build()?;
+    client.create_database(&db).await?;
+    let ns = 1_257_894_000_123_456_789i64;
+    let chrono_at = Utc.timestamp_nanos(ns);
+    let time_at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns + 1))?;
+    client
+        .write(WithChrono {
+            kind: "chrono",
+            v: 1,
+            at: chrono_at,
+        })
+        .await?;
+    client
+        .write(WithTime {
+            kind: "time",
+            v: 2,
+            at: time_at,
+        })
+        .await?;
+    // Points take them too.
+    client
+        .write(
+            influx_stream::Point::new("dates")
+                .tag("kind", "point")
+                .field("v", 3i64)
+                .timestamp(Utc.timestamp_nanos(ns + 2)),
+        )
+        .await?;
+    let back: Vec<Back> = client
+        .query_as("SELECT v, kind FROM dates")
+        .try_collect()
+        .await?;
+    assert_eq!(
+        back,
+        [
+            Back {
+                time: ns,
+                kind: "chrono".into(),
+                v: 1
+            },
+            Back {
+                time: ns + 1,
+                kind: "time".into(),
+                v: 2
+            },
+            Back {
+                time: ns + 2,
+                kind: "point".into(),
+                v: 3
+            },
+        ]
+    );
+    Ok(())
+}
