@@ -129,11 +129,7 @@ impl Inflate {
                 gz.write_all(data).map_err(|e| {
                     error::decode("the gzip response body is corrupt").with_source(e)
                 })?;
-                let out = gz.get_mut();
-                decoder.feed(out);
-                let n = out.len();
-                out.clear();
-                Ok(n)
+                Ok(drain_into(gz, decoder))
             }
         }
     }
@@ -147,14 +143,21 @@ impl Inflate {
                 gz.try_finish().map_err(|e| {
                     error::decode("the gzip response body is truncated").with_source(e)
                 })?;
-                let out = gz.get_mut();
-                decoder.feed(out);
-                let n = out.len();
-                out.clear();
-                Ok(n)
+                Ok(drain_into(gz, decoder))
             }
         }
     }
+}
+
+/// Hands what the gzip decoder has inflated so far to `decoder`; returns
+/// its length.
+#[cfg(feature = "gzip")]
+fn drain_into(gz: &mut flate2::write::GzDecoder<Vec<u8>>, decoder: &mut Decoder) -> usize {
+    let out = gz.get_mut();
+    decoder.feed(out);
+    let n = out.len();
+    out.clear();
+    n
 }
 
 /// What the decoder yields, rows or chunks.
