@@ -1,6 +1,7 @@
 //! `#[derive(LineProtocol)]`: the exact lines it writes, then a round trip
 //! through the batching writer and `query_as` against a real influxd.
 //! Compile errors are in `derive_ui.rs`.
+#![cfg(feature = "derive")]
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! After a deliberate change to a message (or a compiler upgrade), refresh
 //! them with `TRYBUILD=overwrite cargo test --test derive_ui` and read the
 //! result.
+#![cfg(feature = "derive")]
 
 #[test]
 fn misuse_is_a_compile_error_at_the_member() {
