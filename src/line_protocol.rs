@@ -323,12 +323,29 @@ pub struct PointWriter<'w, 'a> {
     fields: u32,
 }
 
+/// `PointWriter::start` once the line is finished: it stays.
+const DONE: usize = usize::MAX - 1;
+/// `PointWriter::start` once the point failed: it was removed.
+const FAILED: usize = usize::MAX;
+
 impl PointWriter<'_, '_> {
+    /// The error for any call after `finish` or after a failure: nothing
+    /// more may be added to the line.
+    #[cold]
+    fn ended(&self) -> Error {
+        let what = if self.start == FAILED {
+            "point already failed"
+        } else {
+            "point already finished"
+        };
+        point_error(self.measurement, what.into())
+    }
+
     #[cold]
     fn fail(&mut self, problem: String) -> Error {
         self.out.buf.truncate(self.start);
         // The point is abandoned: make finish/drop not touch the buffer again.
-        self.start = usize::MAX;
+        self.start = FAILED;
         point_error(self.measurement, problem)
     }
 
@@ -343,7 +360,7 @@ impl PointWriter<'_, '_> {
     pub fn tag(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         // One test for the usual case; with a constant key (a struct's
         // `ToLineProtocol` impl) the key's checks and escaping fold away.
-        if self.start == usize::MAX
+        if self.start >= DONE
             || value.is_empty()
             || self.fields > 0
             || key.is_empty()
@@ -358,8 +375,8 @@ impl PointWriter<'_, '_> {
     #[cold]
     #[inline(never)]
     fn tag_unusual(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
-        if self.start == usize::MAX {
-            return Err(point_error(self.measurement, "point already failed".into()));
+        if self.start >= DONE {
+            return Err(self.ended());
         }
         if value.is_empty() {
             return Ok(self);
@@ -400,8 +417,8 @@ impl PointWriter<'_, '_> {
     #[inline(always)]
     #[cfg_attr(not(feature = "arrow"), allow(dead_code))]
     pub(crate) fn tag_encoded(&mut self, encoded: &[u8]) -> Result<&mut Self, Error> {
-        if self.start == usize::MAX {
-            return Err(point_error(self.measurement, "point already failed".into()));
+        if self.start >= DONE {
+            return Err(self.ended());
         }
         if self.fields > 0 {
             return Err(self.fail("a tag comes after a field; tags go first".into()));
@@ -417,7 +434,7 @@ impl PointWriter<'_, '_> {
 
     #[inline(always)]
     fn field_key(&mut self, key: &str) -> Result<(), Error> {
-        if self.start == usize::MAX || key.is_empty() || key == "time" {
+        if self.start >= DONE || key.is_empty() || key == "time" {
             return Err(self.field_key_refused(key));
         }
         self.out
@@ -434,8 +451,8 @@ impl PointWriter<'_, '_> {
     #[cold]
     #[inline(never)]
     fn field_key_refused(&mut self, key: &str) -> Error {
-        if self.start == usize::MAX {
-            return point_error(self.measurement, "point already failed".into());
+        if self.start >= DONE {
+            return self.ended();
         }
         if key.is_empty() {
             return self.fail("a field key is empty".into());
@@ -566,8 +583,8 @@ impl PointWriter<'_, '_> {
     /// When the point has no fields.
     #[inline]
     pub fn finish(&mut self, timestamp_ns: Option<i64>) -> Result<(), Error> {
-        if self.start == usize::MAX {
-            return Err(point_error(self.measurement, "point already failed".into()));
+        if self.start >= DONE {
+            return Err(self.ended());
         }
         if self.fields == 0 {
             return Err(self.fail("the point has no fields; InfluxDB needs at least one".into()));
@@ -582,7 +599,7 @@ impl PointWriter<'_, '_> {
         buf.push(b'\n');
         self.out.lines += 1;
         // Finished: the line stays.
-        self.start = usize::MAX - 1;
+        self.start = DONE;
         Ok(())
     }
 }
@@ -591,7 +608,7 @@ impl Drop for PointWriter<'_, '_> {
     #[inline]
     fn drop(&mut self) {
         // An unfinished point must not leave half a line in the buffer.
-        if self.start < usize::MAX - 1 {
+        if self.start < DONE {
             self.out.buf.truncate(self.start);
         }
     }
@@ -925,6 +942,22 @@ mod tests {
                 assert!(value.is_empty() || direct.is_err(), "{key:?}={value:?}");
             }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn nothing_is_added_after_finish() -> Result<(), Error> {
+        let mut buf = Vec::new();
+        let mut w = LineWriter::new(&mut buf, EncodeOptions::default());
+        let mut p = w.point("m")?;
+        p.field_i64("a", 1)?.finish(None)?;
+        assert!(p
+            .tag("k", "v")
+            .is_err_and(|e| e.to_string().contains("already finished")));
+        assert!(p.field_i64("b", 2).is_err());
+        assert!(p.finish(None).is_err());
+        drop(p);
+        assert_eq!(buf, b"m a=1i\n");
         Ok(())
     }
 

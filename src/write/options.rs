@@ -154,6 +154,12 @@ impl WriteOptions {
     }
 
     /// How failed requests are retried. Default: [`RetryPolicy::default`].
+    ///
+    /// A retry sends the same lines again. InfluxDB stores a point by its
+    /// series and timestamp, so a batch that had in fact been written before
+    /// its answer was lost is written again without duplicates, as long as
+    /// points carry timestamps; a point without one gets the server's clock
+    /// at each attempt.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
