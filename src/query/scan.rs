@@ -34,6 +34,7 @@ pub(crate) fn doc<'a>(
         b: text.as_bytes(),
         i: 0,
         spare,
+        heap_strings: settings.heap_strings,
     };
     let mut doc = WireDoc::default();
     s.open(b'{')?;
@@ -80,6 +81,8 @@ struct Scanner<'a, 's> {
     b: &'a [u8],
     i: usize,
     spare: &'s mut Vec<Value>,
+    /// [`Settings::heap_strings`].
+    heap_strings: bool,
 }
 
 /// Bytes that end the plain run of a string: `"`, `\` and control bytes.
@@ -694,12 +697,18 @@ impl<'a> Scanner<'a, '_> {
             b'"' => {
                 let start = self.i + 1;
                 match self.string()? {
+                    Cow::Borrowed(s) if self.heap_strings => {
+                        out.push(Value::String(Text::boxed(Box::from(s))));
+                    }
                     Cow::Borrowed(s) => {
                         let t = match Text::inline_from(self.text, start, s.len()) {
                             Some(t) => t,
                             None => Text::new(s),
                         };
                         out.push(Value::String(t));
+                    }
+                    Cow::Owned(s) if self.heap_strings => {
+                        out.push(Value::String(Text::boxed(s.into_boxed_str())));
                     }
                     Cow::Owned(s) => out.push(Value::String(Text::from(s))),
                 }
@@ -740,6 +749,7 @@ mod tests {
         Settings {
             time_mult,
             rows_hint: 0,
+            heap_strings: false,
         }
     }
 
