@@ -190,6 +190,9 @@ pub struct Decoder {
     /// Rows of the series chunk being handed out by `next_event`, and
     /// whether that chunk was partial.
     rows: Option<(SeriesRows, bool)>,
+    /// Documents are parsed for [`Decoder::next_event_as`]: strings kept
+    /// on the heap ([`Settings::heap_strings`]).
+    typed: bool,
 }
 
 /// A queued element: a [`Chunk`], series kept in the flat form.
@@ -238,6 +241,7 @@ impl Decoder {
                 spare: Vec::new(),
             },
             rows: None,
+            typed: false,
         }
     }
 
@@ -286,6 +290,12 @@ impl Decoder {
     /// too large, or cut short at the end of the body; decoding resumes at
     /// the next document.
     pub fn next_event(&mut self) -> Option<Result<Event, DecodeError>> {
+        self.typed = false;
+        self.event()
+    }
+
+    /// [`Decoder::next_event`], documents parsed as `self.typed` says.
+    fn event(&mut self) -> Option<Result<Event, DecodeError>> {
         loop {
             if let Some((rows, _)) = &mut self.rows {
                 if let Some(row) = rows.next() {
@@ -370,7 +380,8 @@ impl Decoder {
                 return Some(row.map(EventAs::Row));
             }
         }
-        Some(match self.next_event()? {
+        self.typed = true;
+        Some(match self.event()? {
             Ok(Event::Row(row)) => row.into_deserialize().map(EventAs::Row),
             Ok(other) => Ok(EventAs::Other(other)),
             Err(e) => Err(e),
@@ -385,6 +396,7 @@ impl Decoder {
     ///
     /// As [`Decoder::next_event`].
     pub fn next_chunk(&mut self) -> Option<Result<Chunk, DecodeError>> {
+        self.typed = false;
         if let Some((rows, partial)) = self.rows.take() {
             if rows.len() > 0 {
                 let chunk = rows.into_chunk(partial, &mut self.state.spare);
@@ -415,6 +427,7 @@ impl Decoder {
             let settings = Settings {
                 time_mult: self.options.time_format.nanos_per_unit(),
                 rows_hint: self.state.rows_hint,
+                heap_strings: self.typed,
             };
             match wire::parse_doc(bytes, settings, &mut self.state.spare) {
                 Ok(parsed) => self.state.push_doc(parsed),

@@ -750,3 +750,53 @@ fn next_event_as_matches_into_deserialize_on_every_capture() {
     }
     assert!(rows > 100, "{rows}");
 }
+
+/// Strings parsed for `next_event_as` (kept on the heap) read the same
+/// through every accessor, also when the caller switches to `next_event`
+/// or `next_chunk` within the document.
+#[test]
+fn typed_path_strings_mixed_with_rows_and_chunks() {
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct R {
+        s: String,
+        t: Option<String>,
+    }
+    let body = "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"m\",\"columns\":[\"s\",\"t\"],\"values\":[[\"a\",\"x\\\"y\"],[\"\",null],[\"\\u00e9t\\u00e9\",\"a string longer than twenty-two bytes\"],[\"b\",\"c\"]]}]}]}\n";
+    let mut d = Decoder::default();
+    d.feed(body.as_bytes());
+    d.finish();
+    let Some(Ok(EventAs::Row(first))) = d.next_event_as::<R>() else {
+        panic!("row")
+    };
+    assert_eq!(
+        first,
+        R {
+            s: "a".into(),
+            t: Some("x\"y".into())
+        }
+    );
+    let Some(Ok(Event::Row(row))) = d.next_event() else {
+        panic!("row")
+    };
+    assert_eq!(row.get("s"), Some(&Value::from("")));
+    assert_eq!(row.get("t"), Some(&Value::Null));
+    let Some(Ok(Chunk::Series(chunk))) = d.next_chunk() else {
+        panic!("chunk")
+    };
+    assert_eq!(
+        chunk.values,
+        vec![
+            vec![
+                Value::from("été"),
+                Value::from("a string longer than twenty-two bytes")
+            ],
+            vec![Value::from("b"), Value::from("c")],
+        ]
+    );
+    let Value::String(t) = &chunk.values[1][0] else {
+        panic!("string")
+    };
+    assert_eq!(t.as_str(), "b");
+    assert_eq!(t.clone().into_string(), "b");
+    assert_eq!(format!("{t:?} {t}"), "\"b\" b");
+}

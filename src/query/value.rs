@@ -208,7 +208,9 @@ impl From<Text> for Value {
 
 /// The string of a [`Value::String`]: an immutable string that keeps up to
 /// 22 bytes inline (tag values, statuses, short labels: no allocation) and
-/// longer ones in a `Box<str>`.
+/// longer ones in a `Box<str>` (the decoder's typed path,
+/// [`Decoder::next_event_as`](super::Decoder::next_event_as), keeps short
+/// ones there too, to move them into `String` fields).
 ///
 /// It derefs to `str`, compares with `str` and `String`, and converts into
 /// a `String` ([`Text::into_string`], free for long strings).
@@ -277,6 +279,13 @@ impl Text {
             len: len as u8,
             buf: window,
         }))
+    }
+
+    /// A text kept on the heap whatever its length (for strings about to
+    /// move into `String`s: [`Text::into_heap`] then costs nothing).
+    #[inline]
+    pub(crate) fn boxed(s: Box<str>) -> Self {
+        Text(Repr::Heap(s))
     }
 
     /// The string.

@@ -64,6 +64,10 @@ pub(crate) struct Settings {
     pub(crate) time_mult: Option<i64>,
     /// Expected number of rows in a series (from the previous one).
     pub(crate) rows_hint: usize,
+    /// Keep string values on the heap even when short: the rows go to
+    /// typed `String` fields, into which a heap text moves without a copy
+    /// (an inline one is checked for UTF-8 again and copied).
+    pub(crate) heap_strings: bool,
 }
 
 /// One JSON document of a response.
@@ -563,6 +567,7 @@ mod tests {
     const NS: Settings = Settings {
         time_mult: Some(1),
         rows_hint: 0,
+        heap_strings: false,
     };
 
     #[test]
@@ -600,6 +605,7 @@ mod tests {
             Settings {
                 time_mult: Some(10),
                 rows_hint: 0,
+                heap_strings: false,
             },
         )
         .unwrap();
@@ -617,6 +623,7 @@ mod tests {
             Settings {
                 time_mult: Some(1000),
                 rows_hint: 4,
+                heap_strings: false,
             },
         )
         .unwrap();
@@ -635,6 +642,7 @@ mod tests {
             Settings {
                 time_mult: Some(3_600_000_000_000),
                 rows_hint: 0,
+                heap_strings: false,
             },
         )
         .unwrap_err();
