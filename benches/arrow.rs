@@ -13,6 +13,7 @@
 //! `cargo bench --features arrow --bench arrow` (add `-- encode` or
 //! `-- query` to run one part).
 
+mod common;
 #[path = "../tests/support/influxd.rs"]
 mod influxd;
 #[path = "../tests/support/workload.rs"]
@@ -22,16 +23,14 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use influx_stream::arrow::arrow_array::types::Int32Type;
 use influx_stream::arrow::arrow_array::{
     ArrayRef, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
     TimestampNanosecondArray,
 };
 use influx_stream::arrow::ArrowWrite;
-use influx_stream::{
-    Client, EncodeOptions, Error, LineWriter, Point, Query, ToLineProtocol, WriteOptions,
-};
+use influx_stream::{Client, EncodeOptions, LineWriter, Point, Query, ToLineProtocol};
 
 const QUERY: &str = "SELECT * FROM cpu";
 const CHUNK: usize = 10_000;
@@ -39,14 +38,6 @@ const CHUNK: usize = 10_000;
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// The narrow workload as one RecordBatch; tags dictionary-encoded or not.
@@ -153,29 +144,14 @@ fn encode() {
 }
 
 fn query() {
-    let server = influxd::Influxd::start_with(&[
-        ("INFLUXDB_MONITOR_STORE_ENABLED", "false"),
-        ("INFLUXDB_DATA_QUERY_LOG_ENABLED", "false"),
-        ("INFLUXDB_HTTP_LOG_ENABLED", "false"),
-    ])
-    .unwrap_or_else(|e| panic!("{e}"));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let server = common::start_server();
+    let rt = common::runtime();
     let client = Client::builder(server.url())
         .database("bench")
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let t = Instant::now();
-    rt.block_on(async {
-        client.create_database("bench").await?;
-        let writer = client.writer(WriteOptions::new().max_points(5_000).max_in_flight(2))?;
-        stream::iter((0..workload::POINTS).map(|i| Ok::<_, Error>(workload::narrow(i))))
-            .forward(writer)
-            .await
-    })
-    .unwrap_or_else(|e| panic!("loading the workload failed: {e}"));
+    common::load_narrow(&rt, &client, "bench");
     eprintln!(
         "query: loaded {} points in {:.1?}",
         workload::POINTS,
@@ -186,7 +162,7 @@ fn query() {
     let mut runs: Vec<Vec<[f64; 2]>> = vec![Vec::new(); cases.len()];
     for round in 0..6 {
         for (k, case) in cases.iter().enumerate() {
-            let c0 = cpu_seconds();
+            let c0 = common::cpu_seconds("self");
             let t = Instant::now();
             let n = rt.block_on(async {
                 let q = Query::new(QUERY).chunk_size(CHUNK);
@@ -210,7 +186,7 @@ fn query() {
             let el = t.elapsed().as_secs_f64();
             // The first round warms the server's caches and the field-type cache.
             if round > 0 {
-                runs[k].push([el, cpu_seconds() - c0]);
+                runs[k].push([el, common::cpu_seconds("self") - c0]);
             }
         }
     }

@@ -10,6 +10,7 @@
 //!
 //! `cargo bench --bench query`
 
+mod common;
 #[path = "../tests/support/influxd.rs"]
 mod influxd;
 #[path = "../tests/support/workload.rs"]
@@ -19,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
-use influx_stream::{Client, Error, Query, WriteOptions};
+use influx_stream::{Client, Query};
 
 const QUERY: &str = "SELECT * FROM cpu";
 const CHUNK: usize = 10_000;
@@ -39,14 +40,6 @@ struct Cpu {
     usage_system: f64,
     requests: i64,
     status: String,
-}
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 #[derive(Default)]
@@ -87,28 +80,13 @@ async fn plain_read(url: &str) -> u64 {
 }
 
 fn query(c: &mut Criterion) {
-    let server = influxd::Influxd::start_with(&[
-        ("INFLUXDB_MONITOR_STORE_ENABLED", "false"),
-        ("INFLUXDB_DATA_QUERY_LOG_ENABLED", "false"),
-        ("INFLUXDB_HTTP_LOG_ENABLED", "false"),
-    ])
-    .unwrap_or_else(|e| panic!("{e}"));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let server = common::start_server();
+    let rt = common::runtime();
     let client = Client::builder(server.url())
         .database("bench")
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    rt.block_on(async {
-        client.create_database("bench").await?;
-        let writer = client.writer(WriteOptions::new().max_points(5_000).max_in_flight(2))?;
-        stream::iter((0..workload::POINTS).map(|i| Ok::<_, Error>(workload::narrow(i))))
-            .forward(writer)
-            .await
-    })
-    .unwrap_or_else(|e| panic!("loading the workload failed: {e}"));
+    common::load_narrow(&rt, &client, "bench");
 
     let mut g = c.benchmark_group("query_influxd");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
@@ -120,7 +98,7 @@ fn query(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let c0 = cpu_seconds();
+                    let c0 = common::cpu_seconds("self");
                     let t = Instant::now();
                     let n = rt.block_on(async {
                         match case {
@@ -141,7 +119,8 @@ fn query(c: &mut Criterion) {
                     if case != "plain_http_read" {
                         assert_eq!(n, workload::POINTS);
                     }
-                    runs.0.push([el.as_secs_f64(), cpu_seconds() - c0]);
+                    runs.0
+                        .push([el.as_secs_f64(), common::cpu_seconds("self") - c0]);
                     total += el;
                 }
                 total

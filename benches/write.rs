@@ -13,6 +13,7 @@
 //!
 //! `cargo bench --bench write` (`-- discard` or `-- influxd` for one part).
 
+mod common;
 #[path = "../tests/support/influxd.rs"]
 mod influxd;
 #[path = "../tests/support/workload.rs"]
@@ -71,17 +72,6 @@ impl Runs {
 fn rows() -> &'static [NarrowRow] {
     static ROWS: std::sync::OnceLock<Vec<NarrowRow>> = std::sync::OnceLock::new();
     ROWS.get_or_init(|| (0..workload::POINTS).map(workload::narrow).collect())
-}
-
-/// CPU seconds (user + system) of a process, from /proc.
-fn cpu_seconds(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th fields of the whole line.
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// A server that answers every request with 204 after reading its body.
@@ -233,12 +223,12 @@ fn discard(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let cpu0 = cpu_seconds("thread-self");
+                    let cpu0 = common::cpu_seconds("thread-self");
                     let t = Instant::now();
                     rt.block_on(write_through_writer(&client, in_flight))
                         .unwrap_or_else(|e| panic!("{e}"));
                     let el = t.elapsed();
-                    runs.record(el, cpu_seconds("thread-self") - cpu0, 0.0);
+                    runs.record(el, common::cpu_seconds("thread-self") - cpu0, 0.0);
                     total += el;
                 }
                 total
@@ -252,12 +242,7 @@ fn discard(c: &mut Criterion) {
 }
 
 fn influxd(c: &mut Criterion) {
-    let server = influxd::Influxd::start_with(&[
-        ("INFLUXDB_MONITOR_STORE_ENABLED", "false"),
-        ("INFLUXDB_DATA_QUERY_LOG_ENABLED", "false"),
-        ("INFLUXDB_HTTP_LOG_ENABLED", "false"),
-    ])
-    .unwrap_or_else(|e| panic!("{e}"));
+    let server = common::start_server();
     let server_pid = server.pid().map(|p| p.to_string()).unwrap_or_default();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -285,7 +270,10 @@ fn influxd(c: &mut Criterion) {
                         rt.block_on(admin.create_database(&db))
                             .unwrap_or_else(|e| panic!("{e}"));
                         let client = admin.with_database(&db);
-                        let (c0, s0) = (cpu_seconds("self"), cpu_seconds(&server_pid));
+                        let (c0, s0) = (
+                            common::cpu_seconds("self"),
+                            common::cpu_seconds(&server_pid),
+                        );
                         let t = Instant::now();
                         if plain {
                             rt.block_on(plain_writer(&server.url(), &db, in_flight));
@@ -294,7 +282,11 @@ fn influxd(c: &mut Criterion) {
                                 .unwrap_or_else(|e| panic!("{e}"));
                         }
                         let el = t.elapsed();
-                        runs.record(el, cpu_seconds("self") - c0, cpu_seconds(&server_pid) - s0);
+                        runs.record(
+                            el,
+                            common::cpu_seconds("self") - c0,
+                            common::cpu_seconds(&server_pid) - s0,
+                        );
                         total += el;
                         rt.block_on(admin.drop_database(&db))
                             .unwrap_or_else(|e| panic!("{e}"));

@@ -411,6 +411,36 @@ impl SeriesRows {
     }
 }
 
+impl Source {
+    /// The next row's values of a flat source, to be taken out; `None` at
+    /// the end (or for a nested source).
+    #[inline]
+    fn next_flat(&mut self) -> Option<&mut [Value]> {
+        let Source::Flat {
+            values,
+            pos,
+            width,
+            rows,
+            lens,
+        } = self
+        else {
+            return None;
+        };
+        if *rows == 0 {
+            return None;
+        }
+        *rows -= 1;
+        let n = match lens {
+            Some(lens) => lens.next().unwrap_or(0),
+            None => *width,
+        };
+        let start = *pos;
+        let end = start.saturating_add(n).min(values.len());
+        *pos = end;
+        values.get_mut(start..end)
+    }
+}
+
 impl SeriesRows {
     /// The next row mapped onto `T` (as [`Row::into_deserialize`]), straight
     /// from the values: no per-row vector, no `Arc` clone.
@@ -424,25 +454,8 @@ impl SeriesRows {
                 let mut values = rows.next()?;
                 de::from_row_owned(&self.meta, &mut values, index)
             }
-            Source::Flat {
-                values,
-                pos,
-                width,
-                rows,
-                lens,
-            } => {
-                if *rows == 0 {
-                    return None;
-                }
-                *rows -= 1;
-                let n = match lens {
-                    Some(lens) => lens.next().unwrap_or(0),
-                    None => *width,
-                };
-                let start = *pos;
-                let end = start.saturating_add(n).min(values.len());
-                *pos = end;
-                let row = values.get_mut(start..end).unwrap_or_default();
+            Source::Flat { .. } => {
+                let row = self.source.next_flat()?;
                 de::from_row_owned(&self.meta, row, index)
             }
         };
@@ -458,31 +471,12 @@ impl Iterator for SeriesRows {
     fn next(&mut self) -> Option<Row> {
         let values = match &mut self.source {
             Source::Nested(rows) => rows.next()?,
-            Source::Flat {
-                values,
-                pos,
-                width,
-                rows,
-                lens,
-            } => {
-                if *rows == 0 {
-                    return None;
-                }
-                *rows -= 1;
-                let n = match lens {
-                    Some(lens) => lens.next().unwrap_or(0),
-                    None => *width,
-                };
-                let start = *pos;
-                let end = start.saturating_add(n).min(values.len());
-                *pos = end;
-                values
-                    .get_mut(start..end)
-                    .unwrap_or_default()
-                    .iter_mut()
-                    .map(|v| std::mem::replace(v, Value::Null))
-                    .collect()
-            }
+            Source::Flat { .. } => self
+                .source
+                .next_flat()?
+                .iter_mut()
+                .map(|v| std::mem::replace(v, Value::Null))
+                .collect(),
         };
         let index = self.next_index;
         self.next_index += 1;
