@@ -5,6 +5,7 @@
 //! `#[derive(Deserialize)]` struct picks fields by name, with no map built
 //! per row. A row also reads as a sequence of its values (for tuples).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
@@ -13,6 +14,7 @@ use serde::de::{
 };
 use serde::forward_to_deserialize_any;
 
+use super::scan::{RowCells, Scanned};
 use super::value::parse_rfc3339_ns;
 use super::{DecodeError, Row, SeriesMeta, Value};
 
@@ -89,7 +91,26 @@ pub(crate) fn from_row_owned<T: de::DeserializeOwned>(
         meta,
         values: values.iter_mut(),
     })
-    .map_err(|e| e.context(RowContext(meta, index)))
+    .map_err(|e| row_error(e, meta, index))
+}
+
+/// Maps the row whose cells `cells` scans onto `T`, as [`from_row_owned`]
+/// would map the same values. An error lacks the row's place: see
+/// [`row_error`].
+#[inline]
+pub(crate) fn from_cells<T: de::DeserializeOwned>(
+    meta: &SeriesMeta,
+    cells: &mut RowCells<'_, '_>,
+) -> Result<T, DecodeError> {
+    T::deserialize(RowDe {
+        meta,
+        values: cells,
+    })
+}
+
+/// Says which row of which series `e` is about.
+pub(crate) fn row_error(e: DecodeError, meta: &SeriesMeta, index: u64) -> DecodeError {
+    e.context(RowContext(meta, index))
 }
 
 struct RowContext<'a>(&'a SeriesMeta, u64);
@@ -126,6 +147,19 @@ impl<'a> Values<'a> for std::slice::Iter<'a, Value> {
     #[inline]
     fn len(&self) -> usize {
         ExactSizeIterator::len(self)
+    }
+}
+
+impl<'a, 'd> Values<'a> for &mut RowCells<'_, 'd> {
+    type Cell = Scanned<'d>;
+    #[inline]
+    fn next(&mut self) -> Option<Scanned<'d>> {
+        self.next_cell()
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        // A hint: rows as wide as their columns.
+        0
     }
 }
 
@@ -305,13 +339,18 @@ impl<'de, I: Values<'de>> SeqAccess<'de> for RowSeq<'de, I> {
     }
 }
 
-/// One value, shared (`&Value`: strings are borrowed) or owned
-/// (`&mut Value`: strings are moved out).
+/// One value: shared (`&Value`: strings are borrowed), owned (`&mut
+/// Value`: strings are moved out) or just scanned ([`Scanned`]: strings
+/// still in the document).
 trait Cell<'de>: Sized {
-    fn get(&self) -> &Value;
-    /// Gives the string of a [`Value::String`] to `visitor`.
+    /// What the value is (strings without their text, which is read only
+    /// when needed).
+    fn kind(&self) -> Kind;
+    /// The text of a string value (`""` for others).
+    fn text(&self) -> &str;
+    /// Gives the string of a string value to `visitor`.
     fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError>;
-    /// A unit-variant enum from a [`Value::String`].
+    /// A unit-variant enum from a string value.
     fn string_enum<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -320,10 +359,40 @@ trait Cell<'de>: Sized {
     ) -> Result<V::Value, DecodeError>;
 }
 
+/// A value as [`ValueDe`] dispatches on it.
+#[derive(Clone, Copy)]
+enum Kind {
+    Null,
+    Bool(bool),
+    /// An integer or a time.
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str,
+}
+
+impl Kind {
+    #[inline]
+    fn of(value: &Value) -> Kind {
+        match *value {
+            Value::Null => Kind::Null,
+            Value::Bool(b) => Kind::Bool(b),
+            Value::Integer(i) | Value::Time(i) => Kind::Int(i),
+            Value::UInteger(u) => Kind::UInt(u),
+            Value::Float(f) => Kind::Float(f),
+            Value::String(_) => Kind::Str,
+        }
+    }
+}
+
 impl<'de> Cell<'de> for &'de Value {
     #[inline]
-    fn get(&self) -> &Value {
-        self
+    fn kind(&self) -> Kind {
+        Kind::of(self)
+    }
+
+    fn text(&self) -> &str {
+        self.as_str().unwrap_or_default()
     }
 
     #[inline]
@@ -347,8 +416,12 @@ impl<'de> Cell<'de> for &'de Value {
 
 impl<'de> Cell<'de> for &'de mut Value {
     #[inline]
-    fn get(&self) -> &Value {
-        self
+    fn kind(&self) -> Kind {
+        Kind::of(self)
+    }
+
+    fn text(&self) -> &str {
+        self.as_str().unwrap_or_default()
     }
 
     #[inline]
@@ -375,6 +448,46 @@ impl<'de> Cell<'de> for &'de mut Value {
     }
 }
 
+impl<'de> Cell<'de> for Scanned<'_> {
+    #[inline]
+    fn kind(&self) -> Kind {
+        match self {
+            Scanned::Str(_) => Kind::Str,
+            Scanned::Other(v) => Kind::of(v),
+        }
+    }
+
+    fn text(&self) -> &str {
+        match self {
+            Scanned::Str(s) => s,
+            Scanned::Other(_) => "",
+        }
+    }
+
+    #[inline]
+    fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self {
+            Scanned::Str(Cow::Borrowed(s)) => visitor.visit_str(s),
+            Scanned::Str(Cow::Owned(s)) => visitor.visit_string(s),
+            Scanned::Other(_) => Err(DecodeError::new("not a string")),
+        }
+    }
+
+    fn string_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        let s = match self {
+            Scanned::Str(s) => s.into_owned(),
+            Scanned::Other(_) => String::new(),
+        };
+        let s: StringDeserializer<DecodeError> = s.into_deserializer();
+        s.deserialize_enum(name, variants, visitor)
+    }
+}
+
 /// Deserializer of one column value.
 struct ValueDe<C> {
     value: C,
@@ -387,7 +500,8 @@ impl<'de, C: Cell<'de>> ValueDe<C> {
     #[inline]
     fn integer<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         if self.is_time {
-            if let Value::String(s) = self.value.get() {
+            if let Kind::Str = self.value.kind() {
+                let s = self.value.text();
                 return match parse_rfc3339_ns(s) {
                     Some(ns) => visitor.visit_i64(ns),
                     None => Err(de::Error::invalid_value(
@@ -402,10 +516,10 @@ impl<'de, C: Cell<'de>> ValueDe<C> {
 
     #[inline]
     fn float<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match *self.value.get() {
-            Value::Float(f) => visitor.visit_f64(f),
-            Value::Integer(i) => visitor.visit_f64(i as f64),
-            Value::UInteger(u) => visitor.visit_f64(u as f64),
+        match self.value.kind() {
+            Kind::Float(f) => visitor.visit_f64(f),
+            Kind::Int(i) => visitor.visit_f64(i as f64),
+            Kind::UInt(u) => visitor.visit_f64(u as f64),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -416,19 +530,19 @@ impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
 
     #[inline]
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match *self.value.get() {
-            Value::Null => visitor.visit_unit(),
-            Value::Bool(b) => visitor.visit_bool(b),
-            Value::Integer(i) | Value::Time(i) => visitor.visit_i64(i),
-            Value::UInteger(u) => visitor.visit_u64(u),
-            Value::Float(f) => visitor.visit_f64(f),
-            Value::String(_) => self.value.visit_string(visitor),
+        match self.value.kind() {
+            Kind::Null => visitor.visit_unit(),
+            Kind::Bool(b) => visitor.visit_bool(b),
+            Kind::Int(i) => visitor.visit_i64(i),
+            Kind::UInt(u) => visitor.visit_u64(u),
+            Kind::Float(f) => visitor.visit_f64(f),
+            Kind::Str => self.value.visit_string(visitor),
         }
     }
 
     #[inline]
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        if self.value.get().is_null() {
+        if let Kind::Null = self.value.kind() {
             visitor.visit_none()
         } else {
             visitor.visit_some(self)
@@ -476,8 +590,8 @@ impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
-        match self.value.get() {
-            Value::String(_) => self.value.string_enum(name, variants, visitor),
+        match self.value.kind() {
+            Kind::Str => self.value.string_enum(name, variants, visitor),
             _ => self.deserialize_any(visitor),
         }
     }

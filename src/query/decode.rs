@@ -19,14 +19,18 @@
 //! `next_chunk`) drained after each `feed`, memory stays bounded by the
 //! largest document, whatever the body size.
 
+use std::any::Any;
 use std::collections::VecDeque;
+use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use super::de;
 use super::row::{SeriesChunk, SeriesMeta, SeriesRows};
-use super::wire::{self, Settings, WireDoc};
+use super::scan::{self, RowCells, TypedRows};
+use super::wire::{self, Settings, WireDoc, WireSeries};
 use super::{DecodeError, Row, TimeFormat, Value};
 
 /// Options of a [`Decoder`], fixed for one response.
@@ -191,15 +195,68 @@ pub struct Decoder {
     /// whether that chunk was partial.
     rows: Option<(SeriesRows, bool)>,
     /// Documents are parsed for [`Decoder::next_event_as`]: strings kept
-    /// on the heap ([`Settings::heap_strings`]).
+    /// on the heap ([`Settings::heap_strings`]) when the serde path parses.
     typed: bool,
+    /// Rows already mapped by [`Decoder::next_event_as`], of the documents
+    /// parsed so far: a `VecDeque<Result<T, DecodeError>>`.
+    mapped: Option<Box<dyn MappedRows>>,
+    /// The series whose mapped rows are being handed out.
+    mapped_series: Option<MappedSeries>,
 }
 
-/// A queued element: a [`Chunk`], series kept in the flat form.
+/// A queued element: a [`Chunk`], series kept in the flat form or already
+/// mapped.
 #[derive(Debug)]
 enum Item {
-    Series { rows: SeriesRows, partial: bool },
+    Series {
+        rows: SeriesRows,
+        partial: bool,
+    },
+    /// `rows` rows waiting in [`Decoder::mapped`].
+    Mapped(MappedSeries),
     Other(Chunk),
+}
+
+/// Mapped rows of one series chunk.
+#[derive(Debug)]
+struct MappedSeries {
+    meta: Arc<SeriesMeta>,
+    rows: usize,
+    next_row: u64,
+}
+
+/// The queue of rows mapped onto some `T`, its type erased so that the
+/// decoder need not be generic.
+trait MappedRows: Send {
+    fn is_empty(&self) -> bool;
+    /// Drops the first `n` rows.
+    fn discard(&mut self, n: usize);
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Send + 'static> MappedRows for VecDeque<Result<T, DecodeError>> {
+    fn is_empty(&self) -> bool {
+        VecDeque::is_empty(self)
+    }
+
+    fn discard(&mut self, n: usize) {
+        self.drain(..n.min(self.len()));
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+impl fmt::Debug for dyn MappedRows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MappedRows")
+    }
 }
 
 /// What survives from one document to the next.
@@ -242,6 +299,8 @@ impl Decoder {
             },
             rows: None,
             typed: false,
+            mapped: None,
+            mapped_series: None,
         }
     }
 
@@ -274,6 +333,7 @@ impl Decoder {
             && self.splitter.start == self.splitter.buf.len()
             && self.state.queue.is_empty()
             && self.rows.as_ref().map_or(true, |(r, _)| r.len() == 0)
+            && self.mapped_series.as_ref().map_or(true, |m| m.rows == 0)
     }
 
     /// Bytes fed but not yet consumed (the start of a document).
@@ -294,8 +354,11 @@ impl Decoder {
         self.event()
     }
 
-    /// [`Decoder::next_event`], documents parsed as `self.typed` says.
+    /// [`Decoder::next_event`].
     fn event(&mut self) -> Option<Result<Event, DecodeError>> {
+        if let Some(e) = self.skip_mapped_series() {
+            return Some(Err(e));
+        }
         loop {
             if let Some((rows, _)) = &mut self.rows {
                 if let Some(row) = rows.next() {
@@ -305,46 +368,82 @@ impl Decoder {
                     rows.recycle(&mut self.state.spare);
                 }
             }
-            let chunk = match self.pull() {
+            let chunk = match self.pull(&mut Flat) {
                 Some(Ok(Item::Series { rows, partial })) => {
                     self.rows = Some((rows, partial));
                     continue;
                 }
+                Some(Ok(Item::Mapped(series))) => return Some(Err(self.skip_mapped(series))),
                 Some(Ok(Item::Other(chunk))) => chunk,
                 Some(Err(e)) => return Some(Err(e)),
                 None => return None,
             };
-            return Some(Ok(match chunk {
-                Chunk::Series(series) => {
+            return Some(Ok(match other_event(chunk) {
+                Ok(event) => event,
+                Err(series) => {
                     self.rows = Some((series.rows(), false));
                     continue;
                 }
-                Chunk::StatementError {
-                    statement_id,
-                    message,
-                } => Event::StatementError {
-                    statement_id,
-                    message,
-                },
-                Chunk::StatementEnd { statement_id } => Event::StatementEnd { statement_id },
-                Chunk::Message {
-                    statement_id,
-                    level,
-                    text,
-                } => Event::Message {
-                    statement_id,
-                    level,
-                    text,
-                },
-                Chunk::QueryError { message } => Event::QueryError { message },
             }));
         }
     }
 
+    /// Drops the mapped rows left of the current series (the caller went
+    /// from [`Decoder::next_event_as`] to another way of reading), saying
+    /// so.
+    fn skip_mapped_series(&mut self) -> Option<DecodeError> {
+        let series = self.mapped_series.take()?;
+        (series.rows > 0).then(|| self.skip_mapped(series))
+    }
+
+    /// Drops the rows of a mapped series, with the error that says so.
+    fn skip_mapped(&mut self, series: MappedSeries) -> DecodeError {
+        if let Some(mapped) = &mut self.mapped {
+            mapped.discard(series.rows);
+        }
+        let e = DecodeError::new(format!(
+            "{} rows skipped: they were mapped onto another type by next_event_as",
+            series.rows
+        ));
+        de::row_error(e, &series.meta, series.next_row)
+    }
+}
+
+/// The event of a chunk, unless it is a series.
+fn other_event(chunk: Chunk) -> Result<Event, SeriesChunk> {
+    Ok(match chunk {
+        Chunk::Series(series) => return Err(series),
+        Chunk::StatementError {
+            statement_id,
+            message,
+        } => Event::StatementError {
+            statement_id,
+            message,
+        },
+        Chunk::StatementEnd { statement_id } => Event::StatementEnd { statement_id },
+        Chunk::Message {
+            statement_id,
+            level,
+            text,
+        } => Event::Message {
+            statement_id,
+            level,
+            text,
+        },
+        Chunk::QueryError { message } => Event::QueryError { message },
+    })
+}
+
+impl Decoder {
     /// Like [`Decoder::next_event`], but each row comes mapped onto `T` by
     /// name, as [`Row::into_deserialize`] would map it, without building the
-    /// [`Row`] (no per-row vector): the path of
-    /// [`Client::query_as`](crate::Client::query_as).
+    /// [`Row`]: the path of [`Client::query_as`](crate::Client::query_as).
+    ///
+    /// Rows are mapped while the document holding them is scanned, straight
+    /// from its bytes (no [`Value`] in between), and wait in the decoder
+    /// until asked for. So switching within a document to `next_event`,
+    /// `next_chunk` or another `T` cannot give the rows already mapped:
+    /// they are skipped, and one `Err` says how many.
     ///
     /// # Errors
     ///
@@ -372,20 +471,69 @@ impl Decoder {
     /// assert_eq!(usage, [2.0, 4.5]);
     /// # Ok::<(), influx_stream::query::DecodeError>(())
     /// ```
-    pub fn next_event_as<T: DeserializeOwned>(
+    pub fn next_event_as<T: DeserializeOwned + Send + 'static>(
         &mut self,
     ) -> Option<Result<EventAs<T>, DecodeError>> {
-        if let Some((rows, _)) = &mut self.rows {
-            if let Some(row) = rows.next_as::<T>() {
-                return Some(row.map(EventAs::Row));
-            }
-        }
         self.typed = true;
-        Some(match self.event()? {
-            Ok(Event::Row(row)) => row.into_deserialize().map(EventAs::Row),
-            Ok(other) => Ok(EventAs::Other(other)),
-            Err(e) => Err(e),
-        })
+        loop {
+            // Rows of a document the scanner left to serde.
+            if let Some((rows, _)) = &mut self.rows {
+                if let Some(row) = rows.next_as::<T>() {
+                    return Some(row.map(EventAs::Row));
+                }
+                if let Some((rows, _)) = self.rows.take() {
+                    rows.recycle(&mut self.state.spare);
+                }
+            }
+            if let Some(series) = &mut self.mapped_series {
+                if series.rows > 0 {
+                    let Some(queue) = self.mapped.as_mut().and_then(mapped_queue::<T>) else {
+                        // Mapped onto another type by an earlier call.
+                        return self.skip_mapped_series().map(Err);
+                    };
+                    series.rows -= 1;
+                    let index = series.next_row;
+                    series.next_row += 1;
+                    return Some(match queue.pop_front() {
+                        Some(Ok(row)) => Ok(EventAs::Row(row)),
+                        Some(Err(e)) => Err(de::row_error(e, &series.meta, index)),
+                        None => Err(DecodeError::new("mapped row missing")),
+                    });
+                }
+                self.mapped_series = None;
+            }
+            let mut mapped = self.mapped.take().filter(|q| {
+                // A queue of another type is replaced once its rows are
+                // skipped (with an error, see `skip_mapped`).
+                !q.is_empty() || q.as_any().is::<VecDeque<Result<T, DecodeError>>>()
+            });
+            let queue =
+                mapped.get_or_insert_with(|| Box::new(VecDeque::<Result<T, DecodeError>>::new()));
+            let item = match mapped_queue::<T>(queue) {
+                Some(queue) => self.pull(&mut Mapped(queue)),
+                None => self.pull(&mut Flat),
+            };
+            self.mapped = mapped;
+            let chunk = match item? {
+                Ok(Item::Series { rows, partial }) => {
+                    self.rows = Some((rows, partial));
+                    continue;
+                }
+                Ok(Item::Mapped(series)) => {
+                    self.mapped_series = Some(series);
+                    continue;
+                }
+                Ok(Item::Other(chunk)) => chunk,
+                Err(e) => return Some(Err(e)),
+            };
+            return Some(Ok(match other_event(chunk) {
+                Ok(event) => EventAs::Other(event),
+                Err(series) => {
+                    self.rows = Some((series.rows(), false));
+                    continue;
+                }
+            }));
+        }
     }
 
     /// The next chunk: the low-level view, one series object at a time.
@@ -397,6 +545,9 @@ impl Decoder {
     /// As [`Decoder::next_event`].
     pub fn next_chunk(&mut self) -> Option<Result<Chunk, DecodeError>> {
         self.typed = false;
+        if let Some(e) = self.skip_mapped_series() {
+            return Some(Err(e));
+        }
         if let Some((rows, partial)) = self.rows.take() {
             if rows.len() > 0 {
                 let chunk = rows.into_chunk(partial, &mut self.state.spare);
@@ -404,16 +555,18 @@ impl Decoder {
             }
             rows.recycle(&mut self.state.spare);
         }
-        Some(self.pull()?.map(|item| match item {
-            Item::Series { rows, partial } => {
-                Chunk::Series(rows.into_chunk(partial, &mut self.state.spare))
-            }
-            Item::Other(chunk) => chunk,
-        }))
+        Some(match self.pull(&mut Flat)? {
+            Ok(Item::Series { rows, partial }) => Ok(Chunk::Series(
+                rows.into_chunk(partial, &mut self.state.spare),
+            )),
+            Ok(Item::Mapped(series)) => Err(self.skip_mapped(series)),
+            Ok(Item::Other(chunk)) => Ok(chunk),
+            Err(e) => Err(e),
+        })
     }
 
-    /// The next queued chunk, parsing documents as needed.
-    fn pull(&mut self) -> Option<Result<Item, DecodeError>> {
+    /// The next queued chunk, parsing documents with `parser` as needed.
+    fn pull(&mut self, parser: &mut impl ParseDoc) -> Option<Result<Item, DecodeError>> {
         loop {
             if let Some(chunk) = self.state.queue.pop_front() {
                 return Some(Ok(chunk));
@@ -429,7 +582,7 @@ impl Decoder {
                 rows_hint: self.state.rows_hint,
                 heap_strings: self.typed,
             };
-            match wire::parse_doc(bytes, settings, &mut self.state.spare) {
+            match parser.parse(bytes, settings, &mut self.state) {
                 Ok(parsed) => self.state.push_doc(parsed),
                 Err(e) if e.is_eof() && !doc.multi_line && !doc.last => {
                     // A line that is only the start of a document: indented
@@ -453,6 +606,126 @@ impl Decoder {
     }
 }
 
+/// How [`Decoder::pull`] parses a document.
+trait ParseDoc {
+    fn parse<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        settings: Settings,
+        state: &mut State,
+    ) -> Result<WireDoc<'b>, serde_json::Error>;
+}
+
+/// Rows into [`Value`]s.
+struct Flat;
+
+impl ParseDoc for Flat {
+    fn parse<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        settings: Settings,
+        state: &mut State,
+    ) -> Result<WireDoc<'b>, serde_json::Error> {
+        wire::parse_doc(bytes, settings, &mut state.spare)
+    }
+}
+
+/// Rows mapped onto `T` as they are scanned, into the queue; documents
+/// the scanner leaves to serde are parsed into [`Value`]s.
+struct Mapped<'q, T>(&'q mut VecDeque<Result<T, DecodeError>>);
+
+impl<T: DeserializeOwned + Send + 'static> ParseDoc for Mapped<'_, T> {
+    fn parse<'b>(
+        &mut self,
+        bytes: &'b [u8],
+        settings: Settings,
+        state: &mut State,
+    ) -> Result<WireDoc<'b>, serde_json::Error> {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            let queue = &mut *self.0;
+            let before = queue.len();
+            let mut sink = MapRows {
+                queue: &mut *queue,
+                last_meta: state.last_meta.clone(),
+                rows: 0,
+            };
+            if let Some(doc) = scan::doc_typed(text, settings, &mut sink) {
+                return Ok(doc);
+            }
+            queue.truncate(before);
+        }
+        wire::parse_doc_serde(bytes, settings)
+    }
+}
+
+/// The queue of rows mapped onto `T`, when that is the type of the queue.
+fn mapped_queue<T: Send + 'static>(
+    mapped: &mut Box<dyn MappedRows>,
+) -> Option<&mut VecDeque<Result<T, DecodeError>>> {
+    mapped.as_any_mut().downcast_mut()
+}
+
+/// Maps rows onto `T` for [`scan::doc_typed`].
+struct MapRows<'q, T> {
+    queue: &'q mut VecDeque<Result<T, DecodeError>>,
+    /// The series of the previous series chunk, kept when the next one is
+    /// the same series.
+    last_meta: Option<Arc<SeriesMeta>>,
+    /// Rows of the current series.
+    rows: usize,
+}
+
+impl<'a, T: DeserializeOwned> TypedRows<'a> for MapRows<'_, T> {
+    fn begin(&mut self, statement_id: Option<u64>, series: &WireSeries<'a>) -> Option<()> {
+        let statement_id = statement_id?;
+        let same = self.last_meta.as_ref().is_some_and(|m| {
+            m.same_as(
+                statement_id,
+                series.name.as_ref(),
+                &series.tags,
+                &series.columns,
+            )
+        });
+        if !same {
+            self.last_meta = Some(Arc::new(new_meta(statement_id, series)));
+        }
+        self.rows = 0;
+        Some(())
+    }
+
+    #[inline]
+    fn row(&mut self, cells: &mut RowCells<'_, 'a>) {
+        if let Some(meta) = &self.last_meta {
+            self.queue.push_back(de::from_cells(meta, cells));
+            self.rows += 1;
+        }
+    }
+
+    fn end(&mut self, series: &mut WireSeries<'a>) {
+        if let Some(meta) = &self.last_meta {
+            series.typed = Some((Arc::clone(meta), self.rows));
+        }
+    }
+}
+
+/// The [`SeriesMeta`] of a series as sent.
+fn new_meta(statement_id: u64, series: &WireSeries<'_>) -> SeriesMeta {
+    SeriesMeta::new(
+        statement_id,
+        series.name.as_ref().map(|n| n.as_str().to_owned()),
+        series
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.as_str().to_owned()))
+            .collect(),
+        series
+            .columns
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect(),
+    )
+}
+
 impl State {
     fn push_doc(&mut self, doc: WireDoc<'_>) {
         if let Some(message) = doc.error {
@@ -463,6 +736,25 @@ impl State {
         for result in doc.results {
             let statement_id = result.statement_id;
             for series in result.series {
+                if let Some((meta, rows)) = series.typed {
+                    if !self
+                        .last_meta
+                        .as_ref()
+                        .is_some_and(|m| Arc::ptr_eq(m, &meta))
+                    {
+                        self.last_partial = false;
+                        self.last_meta = Some(Arc::clone(&meta));
+                    }
+                    let next_row = if self.last_partial { self.next_row } else { 0 };
+                    self.next_row = next_row + rows as u64;
+                    self.last_partial = series.partial;
+                    self.queue.push_back(Item::Mapped(MappedSeries {
+                        meta,
+                        rows,
+                        next_row,
+                    }));
+                    continue;
+                }
                 let meta = match &self.last_meta {
                     Some(m)
                         if m.same_as(
@@ -476,20 +768,7 @@ impl State {
                     }
                     _ => {
                         self.last_partial = false;
-                        let meta = Arc::new(SeriesMeta::new(
-                            statement_id,
-                            series.name.map(wire::Str::into_owned),
-                            series
-                                .tags
-                                .into_iter()
-                                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                                .collect(),
-                            series
-                                .columns
-                                .into_iter()
-                                .map(wire::Str::into_owned)
-                                .collect(),
-                        ));
+                        let meta = Arc::new(new_meta(statement_id, &series));
                         self.last_meta = Some(Arc::clone(&meta));
                         meta
                     }

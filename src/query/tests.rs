@@ -707,7 +707,7 @@ fn next_event_as_matches_into_deserialize_on_every_capture() {
         out
     }
 
-    fn via_as<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+    fn via_as<T: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static>(
         options: DecodeOptions,
         body: &[u8],
     ) -> Vec<String> {
@@ -751,52 +751,122 @@ fn next_event_as_matches_into_deserialize_on_every_capture() {
     assert!(rows > 100, "{rows}");
 }
 
-/// Strings parsed for `next_event_as` (kept on the heap) read the same
-/// through every accessor, also when the caller switches to `next_event`
-/// or `next_chunk` within the document.
+/// Strings of every kind (escaped, empty, non-ASCII, long, null) map onto
+/// `String` fields; a caller switching from `next_event_as` to
+/// `next_event` or `next_chunk` within a document is told how many mapped
+/// rows it skips, and goes on with the next series.
 #[test]
-fn typed_path_strings_mixed_with_rows_and_chunks() {
+fn typed_path_strings_and_switching_ways_of_reading() {
     #[derive(Debug, PartialEq, serde::Deserialize)]
     struct R {
         s: String,
         t: Option<String>,
     }
-    let body = "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"m\",\"columns\":[\"s\",\"t\"],\"values\":[[\"a\",\"x\\\"y\"],[\"\",null],[\"\\u00e9t\\u00e9\",\"a string longer than twenty-two bytes\"],[\"b\",\"c\"]]}]}]}\n";
+    let series = "{\"name\":\"m\",\"columns\":[\"s\",\"t\"],\"values\":[[\"a\",\"x\\\"y\"],[\"\",null],[\"\\u00e9t\\u00e9\",\"a string longer than twenty-two bytes\"],[\"b\",\"c\"]]}";
+    let body = format!("{{\"results\":[{{\"statement_id\":0,\"series\":[{series},{series}]}}]}}\n");
+    let mut d = Decoder::default();
+    d.feed(body.as_bytes());
+    d.finish();
+    let mut rows = Vec::new();
+    while let Some(e) = d.next_event_as::<R>() {
+        if let EventAs::Row(r) = e.unwrap() {
+            rows.push(r);
+        }
+    }
+    let r = |s: &str, t: Option<&str>| R {
+        s: s.into(),
+        t: t.map(Into::into),
+    };
+    let one = [
+        r("a", Some("x\"y")),
+        r("", None),
+        r("été", Some("a string longer than twenty-two bytes")),
+        r("b", Some("c")),
+    ];
+    assert_eq!(rows.len(), 8);
+    assert_eq!(rows[..4], one);
+    assert_eq!(rows[4..], one);
+
     let mut d = Decoder::default();
     d.feed(body.as_bytes());
     d.finish();
     let Some(Ok(EventAs::Row(first))) = d.next_event_as::<R>() else {
         panic!("row")
     };
+    assert_eq!(first, one[0]);
+    let e = d.next_event().unwrap().unwrap_err().to_string();
     assert_eq!(
-        first,
-        R {
-            s: "a".into(),
-            t: Some("x\"y".into())
+        e,
+        "row 1 of series `m` (statement 0): 3 rows skipped: they were mapped onto another type by next_event_as"
+    );
+    let e = d.next_chunk().unwrap().unwrap_err().to_string();
+    assert!(
+        e.starts_with("row 0 of series `m` (statement 0): 4 rows skipped"),
+        "{e}"
+    );
+    assert_eq!(
+        d.next_event().unwrap().unwrap(),
+        Event::StatementEnd { statement_id: 0 }
+    );
+    assert!(d.next_event().is_none());
+}
+
+/// Rows mapped as they are scanned: a row that does not fit is an error
+/// naming its place (counted across the partial chunks of a series), the
+/// rows after it still come; a document the scanner leaves to serde
+/// (`columns` after `values`) maps the same.
+#[test]
+fn typed_rows_errors_and_serde_fallback() {
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct R {
+        time: i64,
+        v: f64,
+    }
+    let doc = |values: &str, partial: bool, columns_first: bool| {
+        let (cols, p) = (
+            "\"columns\":[\"time\",\"v\"]",
+            if partial { ",\"partial\":true" } else { "" },
+        );
+        let series = if columns_first {
+            format!("{{\"name\":\"m\",{cols},\"values\":{values}{p}}}")
+        } else {
+            format!("{{\"name\":\"m\",\"values\":{values},{cols}{p}}}")
+        };
+        format!("{{\"results\":[{{\"statement_id\":0,\"series\":[{series}]{p}}}]}}\n")
+    };
+    let body = [
+        doc("[[1,1.5],[2,\"x\"]]", true, true),
+        doc("[[3,3],[4,null],[5,5]]", true, false),
+        doc("[[6,6]]", false, true),
+    ]
+    .concat();
+    for split in [1, 7, body.len()] {
+        let mut d = Decoder::default();
+        let mut out = Vec::new();
+        for part in body.as_bytes().chunks(split) {
+            d.feed(part);
+            while let Some(e) = d.next_event_as::<R>() {
+                out.push(match e {
+                    Ok(EventAs::Row(r)) => format!("{} {}", r.time, r.v),
+                    Ok(EventAs::Other(o)) => format!("{o:?}"),
+                    Err(e) => e.to_string(),
+                });
+            }
         }
-    );
-    let Some(Ok(Event::Row(row))) = d.next_event() else {
-        panic!("row")
-    };
-    assert_eq!(row.get("s"), Some(&Value::from("")));
-    assert_eq!(row.get("t"), Some(&Value::Null));
-    let Some(Ok(Chunk::Series(chunk))) = d.next_chunk() else {
-        panic!("chunk")
-    };
-    assert_eq!(
-        chunk.values,
-        vec![
-            vec![
-                Value::from("été"),
-                Value::from("a string longer than twenty-two bytes")
+        d.finish();
+        assert!(d.next_event_as::<R>().is_none());
+        assert_eq!(
+            out,
+            [
+                "1 1.5",
+                "row 1 of series `m` (statement 0): column `v`: invalid type: string \"x\", expected f64",
+                "3 3",
+                "row 3 of series `m` (statement 0): column `v`: invalid type: unit value, expected f64",
+                "5 5",
+                "6 6",
+                "StatementEnd { statement_id: 0 }",
             ],
-            vec![Value::from("b"), Value::from("c")],
-        ]
-    );
-    let Value::String(t) = &chunk.values[1][0] else {
-        panic!("string")
-    };
-    assert_eq!(t.as_str(), "b");
-    assert_eq!(t.clone().into_string(), "b");
-    assert_eq!(format!("{t:?} {t}"), "\"b\" b");
+            "split {split}"
+        );
+    }
 }

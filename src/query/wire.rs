@@ -13,11 +13,12 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{Text, Value};
+use super::{SeriesMeta, Text, Value};
 
 /// A string borrowed from the document when it has no escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +93,9 @@ pub(crate) struct WireSeries<'a> {
     pub(crate) tags: Vec<(Str<'a>, Str<'a>)>,
     pub(crate) columns: Vec<Str<'a>>,
     pub(crate) values: FlatRows,
+    /// Rows given to a [`TypedRows`](super::scan::TypedRows) instead of
+    /// `values`: their series and how many.
+    pub(crate) typed: Option<(Arc<SeriesMeta>, usize)>,
     pub(crate) partial: bool,
 }
 
