@@ -208,9 +208,9 @@ impl From<Text> for Value {
 
 /// The string of a [`Value::String`]: an immutable string that keeps up to
 /// 22 bytes inline (tag values, statuses, short labels: no allocation) and
-/// longer ones in a `Box<str>` (the decoder's typed path,
-/// [`Decoder::next_event_as`](super::Decoder::next_event_as), keeps short
-/// ones there too, to move them into `String` fields).
+/// longer ones in a `Box<str>` (when a document is left to serde under
+/// [`Decoder::next_event_as`](super::Decoder::next_event_as), short ones
+/// go there too, to move them into `String` fields).
 ///
 /// It derefs to `str`, compares with `str` and `String`, and converts into
 /// a `String` ([`Text::into_string`], free for long strings).

@@ -67,7 +67,10 @@ pub(crate) struct Settings {
     pub(crate) rows_hint: usize,
     /// Keep string values on the heap even when short: the rows go to
     /// typed `String` fields, into which a heap text moves without a copy
-    /// (an inline one is checked for UTF-8 again and copied).
+    /// (an inline one is checked for UTF-8 again and copied). Only for
+    /// documents parsed into values: the scanner's typed path
+    /// ([`scan::doc_typed`](super::scan::doc_typed)) reads strings straight
+    /// from the document.
     pub(crate) heap_strings: bool,
 }
 
