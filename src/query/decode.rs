@@ -351,11 +351,6 @@ impl Decoder {
     /// the next document.
     pub fn next_event(&mut self) -> Option<Result<Event, DecodeError>> {
         self.typed = false;
-        self.event()
-    }
-
-    /// [`Decoder::next_event`].
-    fn event(&mut self) -> Option<Result<Event, DecodeError>> {
         if let Some(e) = self.skip_mapped_series() {
             return Some(Err(e));
         }
