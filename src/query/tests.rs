@@ -666,6 +666,57 @@ fn floats_round_trip_bit_exact() {
     }
 }
 
+fn via_rows<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+    options: DecodeOptions,
+    body: &[u8],
+) -> Vec<String> {
+    let mut d = Decoder::new(options);
+    let mut out = Vec::new();
+    let mut pump = |d: &mut Decoder| {
+        while let Some(e) = d.next_event() {
+            out.push(match e {
+                Ok(Event::Row(row)) => match row.into_deserialize::<T>() {
+                    Ok(t) => format!("row {t:?}"),
+                    Err(e) => format!("err {e}"),
+                },
+                Ok(other) => format!("{other:?}"),
+                Err(e) => format!("err {e}"),
+            });
+        }
+    };
+    for part in body.chunks(97) {
+        d.feed(part);
+        pump(&mut d);
+    }
+    d.finish();
+    pump(&mut d);
+    out
+}
+
+fn via_as<T: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static>(
+    options: DecodeOptions,
+    body: &[u8],
+) -> Vec<String> {
+    let mut d = Decoder::new(options);
+    let mut out = Vec::new();
+    let mut pump = |d: &mut Decoder| {
+        while let Some(e) = d.next_event_as::<T>() {
+            out.push(match e {
+                Ok(EventAs::Row(t)) => format!("row {t:?}"),
+                Ok(EventAs::Other(other)) => format!("{other:?}"),
+                Err(e) => format!("err {e}"),
+            });
+        }
+    };
+    for part in body.chunks(97) {
+        d.feed(part);
+        pump(&mut d);
+    }
+    d.finish();
+    pump(&mut d);
+    out
+}
+
 /// `next_event_as` maps every row as `next_event` + `Row::into_deserialize`
 /// would, errors included (same messages), on every capture, fed in parts.
 #[test]
@@ -678,57 +729,6 @@ fn next_event_as_matches_into_deserialize_on_every_capture() {
         time: i64,
         value: Option<f64>,
         host: Option<String>,
-    }
-
-    fn via_rows<T: serde::de::DeserializeOwned + std::fmt::Debug>(
-        options: DecodeOptions,
-        body: &[u8],
-    ) -> Vec<String> {
-        let mut d = Decoder::new(options);
-        let mut out = Vec::new();
-        let mut pump = |d: &mut Decoder| {
-            while let Some(e) = d.next_event() {
-                out.push(match e {
-                    Ok(Event::Row(row)) => match row.into_deserialize::<T>() {
-                        Ok(t) => format!("row {t:?}"),
-                        Err(e) => format!("err {e}"),
-                    },
-                    Ok(other) => format!("{other:?}"),
-                    Err(e) => format!("err {e}"),
-                });
-            }
-        };
-        for part in body.chunks(97) {
-            d.feed(part);
-            pump(&mut d);
-        }
-        d.finish();
-        pump(&mut d);
-        out
-    }
-
-    fn via_as<T: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static>(
-        options: DecodeOptions,
-        body: &[u8],
-    ) -> Vec<String> {
-        let mut d = Decoder::new(options);
-        let mut out = Vec::new();
-        let mut pump = |d: &mut Decoder| {
-            while let Some(e) = d.next_event_as::<T>() {
-                out.push(match e {
-                    Ok(EventAs::Row(t)) => format!("row {t:?}"),
-                    Ok(EventAs::Other(other)) => format!("{other:?}"),
-                    Err(e) => format!("err {e}"),
-                });
-            }
-        };
-        for part in body.chunks(97) {
-            d.feed(part);
-            pump(&mut d);
-        }
-        d.finish();
-        pump(&mut d);
-        out
     }
 
     let mut rows = 0;
@@ -869,4 +869,44 @@ fn typed_rows_errors_and_serde_fallback() {
             "split {split}"
         );
     }
+}
+
+/// The same on odd shapes: null and empty parts, ragged rows, escapes,
+/// tags shadowed by columns, several series and statements, errors and
+/// messages, numbers at the edges, malformed documents (the scanner gives
+/// up and serde decides, with the same messages on both paths).
+#[test]
+fn next_event_as_matches_into_deserialize_on_odd_shapes() {
+    use std::collections::BTreeMap;
+    type Map = BTreeMap<String, serde_json::Value>;
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Strict {
+        a: Option<i64>,
+        h: Option<String>,
+        s: Option<String>,
+    }
+    let docs = [
+        r#"{"results":[{"statement_id":0,"series":[{"name":"m","tags":{"h":"x"},"columns":["time","a","s"],"values":[[1,2,"p"],[3,null,"q\"r"],[4],[5,6,"t",7],[]]}]}]}"#,
+        r#"{"results":[{"statement_id":0,"series":[{"name":"m","tags":{"a":"x","h":"y"},"columns":["a","h"],"values":[[1,"col"]]}]},{"statement_id":1,"error":"boom"}]}"#,
+        r#"{"results":[{"statement_id":0,"series":[{"columns":["a"],"values":null},{"columns":["a"],"values":[]},{"name":"n","columns":["a","s"],"values":[[9223372036854775807,"\u00e9"],[18446744073709551615,""],[-9223372036854775808,"\ud83d\ude00"],[1.5,"x"],[1e400,"y"]]}],"messages":[{"level":"warning","text":"w"}]}]}"#,
+        r#"{"results":[{"series":[{"name":"m","columns":["a"],"values":[[1]]}],"statement_id":4}]}"#,
+        r#"{"results":[{"statement_id":0,"series":[{"name":"m","columns":["a"],"values":[[1],[2,]]}]}]}"#,
+        r#"{"results":[{"statement_id":0,"series":[{"name":"m","columns":["a"],"values":[[true],[false],[null],["1"]]}]}]}"#,
+        r#"{"error":"bad query"}"#,
+        r#"{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a"],"values":[[1,1]],"partial":true}],"partial":true}]}"#,
+    ];
+    let body: String = docs.iter().map(|d| format!("{d}\n")).collect();
+    let mut maps = 0;
+    for options in [
+        DecodeOptions::new(),
+        DecodeOptions::new().time_format(TimeFormat::EpochMs),
+    ] {
+        let a = via_rows::<Map>(options, body.as_bytes());
+        assert_eq!(a, via_as::<Map>(options, body.as_bytes()));
+        maps += a.iter().filter(|l| l.starts_with("row")).count();
+        let a = via_rows::<Strict>(options, body.as_bytes());
+        assert_eq!(a, via_as::<Strict>(options, body.as_bytes()));
+    }
+    assert!(maps > 20, "{maps}");
 }
