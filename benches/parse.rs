@@ -125,11 +125,22 @@ struct CpuRef<'a> {
     usage_user: f64,
 }
 
-/// Feeds the body frame by frame, handing every row to `each`.
-fn for_each_row(body: &[u8], mut each: impl FnMut(influx_stream::query::Row)) -> u64 {
+/// Feeds the body to a decoder frame by frame, like HTTP body frames,
+/// calling `drain` after each frame and once after the end.
+fn feed_frames(body: &[u8], mut drain: impl FnMut(&mut Decoder)) {
     let mut d = Decoder::new(DecodeOptions::new());
+    for frame in body.chunks(FRAME) {
+        d.feed(frame);
+        drain(&mut d);
+    }
+    d.finish();
+    drain(&mut d);
+}
+
+/// Hands every row to `each`; returns how many.
+fn for_each_row(body: &[u8], mut each: impl FnMut(influx_stream::query::Row)) -> u64 {
     let mut n = 0;
-    let mut pump = |d: &mut Decoder| {
+    feed_frames(body, |d| {
         while let Some(e) = d.next_event() {
             match e {
                 Ok(Event::Row(row)) => {
@@ -140,13 +151,7 @@ fn for_each_row(body: &[u8], mut each: impl FnMut(influx_stream::query::Row)) ->
                 Err(e) => panic!("{e}"),
             }
         }
-    };
-    for frame in body.chunks(FRAME) {
-        d.feed(frame);
-        pump(&mut d);
-    }
-    d.finish();
-    pump(&mut d);
+    });
     n
 }
 
@@ -181,9 +186,8 @@ struct CpuNumbers {
 /// The path of `Client::query_as`: rows mapped onto `T` by the decoder,
 /// with no `Row` in between.
 fn mapped<T: serde::de::DeserializeOwned + Send + 'static>(body: &[u8]) -> u64 {
-    let mut d = Decoder::new(DecodeOptions::new());
     let mut n = 0;
-    let mut pump = |d: &mut Decoder| {
+    feed_frames(body, |d| {
         while let Some(e) = d.next_event_as::<T>() {
             match e {
                 Ok(EventAs::Row(row)) => {
@@ -194,13 +198,7 @@ fn mapped<T: serde::de::DeserializeOwned + Send + 'static>(body: &[u8]) -> u64 {
                 Err(e) => panic!("{e}"),
             }
         }
-    };
-    for frame in body.chunks(FRAME) {
-        d.feed(frame);
-        pump(&mut d);
-    }
-    d.finish();
-    pump(&mut d);
+    });
     n
 }
 
@@ -213,23 +211,15 @@ fn query_as_numbers(body: &[u8]) -> u64 {
 }
 
 fn chunks(body: &[u8]) -> u64 {
-    let mut d = Decoder::new(DecodeOptions::new());
     let mut n = 0;
-    for frame in body.chunks(FRAME) {
-        d.feed(frame);
+    feed_frames(body, |d| {
         while let Some(c) = d.next_chunk() {
             if let Ok(Chunk::Series(s)) = c {
                 n += s.values.len() as u64;
                 black_box(s);
             }
         }
-    }
-    d.finish();
-    while let Some(c) = d.next_chunk() {
-        if let Ok(Chunk::Series(s)) = c {
-            n += s.values.len() as u64;
-        }
-    }
+    });
     n
 }
 
