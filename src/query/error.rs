@@ -17,6 +17,9 @@ pub struct DecodeError {
 struct Inner {
     message: String,
     source: Option<serde_json::Error>,
+    /// Internal: positional mapping gave up on this row, which is mapped
+    /// again by name (see `layout`). Never reaches users.
+    redo: bool,
 }
 
 impl DecodeError {
@@ -26,6 +29,7 @@ impl DecodeError {
             inner: Box::new(Inner {
                 message: message.into(),
                 source: None,
+                redo: false,
             }),
         }
     }
@@ -36,8 +40,22 @@ impl DecodeError {
             inner: Box::new(Inner {
                 message: format!("{context}: {err}"),
                 source: Some(err),
+                redo: false,
             }),
         }
+    }
+
+    /// The row must be mapped again by name: positional mapping does not
+    /// fit it (see `layout`).
+    pub(crate) fn redo() -> Self {
+        let mut e = DecodeError::new("row to be mapped by name");
+        e.inner.redo = true;
+        e
+    }
+
+    /// Whether this is [`DecodeError::redo`].
+    pub(crate) fn is_redo(&self) -> bool {
+        self.inner.redo
     }
 
     /// Prefixes the message with `context` (`"{context}: {message}"`).

@@ -16,6 +16,7 @@
 mod de;
 mod decode;
 mod error;
+mod layout;
 mod row;
 mod scan;
 mod stream;

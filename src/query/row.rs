@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use super::layout::Layouts;
 use super::wire::{FlatRows, Str};
 use super::{de, DecodeError, Value};
 
@@ -15,7 +16,7 @@ use super::{de, DecodeError, Value};
 /// and columns (a `partial` series continuing), the same `Arc` is reused, so
 /// [`Arc::ptr_eq`] on [`Row::meta`] tells whether two rows belong to the same
 /// series.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SeriesMeta {
     statement_id: u64,
     name: Option<String>,
@@ -25,6 +26,21 @@ pub struct SeriesMeta {
     time_index: Option<usize>,
     /// Whether some tag key is also a column name (the column wins).
     tag_shadowed: bool,
+    /// How structs line up with the columns (a cache, not compared).
+    layouts: Layouts,
+}
+
+impl std::fmt::Debug for SeriesMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesMeta")
+            .field("statement_id", &self.statement_id)
+            .field("name", &self.name)
+            .field("tags", &self.tags)
+            .field("columns", &self.columns)
+            .field("time_index", &self.time_index)
+            .field("tag_shadowed", &self.tag_shadowed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SeriesMeta {
@@ -45,6 +61,7 @@ impl SeriesMeta {
             columns,
             time_index,
             tag_shadowed,
+            layouts: Layouts::default(),
         }
     }
 
@@ -93,6 +110,12 @@ impl SeriesMeta {
     #[inline]
     pub fn time_index(&self) -> Option<usize> {
         self.time_index
+    }
+
+    /// The positional layouts of the types rows were mapped onto.
+    #[inline]
+    pub(crate) fn layouts(&self) -> &Layouts {
+        &self.layouts
     }
 
     /// Whether statement, name, tags and columns equal the given wire data.

@@ -826,12 +826,15 @@ impl<'a> Scanner<'a> {
         loop {
             self.open(b'[')?;
             let open = !self.close_or_first(b']')?;
+            let state = if open { Cells::Open } else { Cells::Done };
+            let start = (self.i, state);
             let mut cells = RowCells {
                 s: self,
                 col: 0,
                 time_idx,
                 mult,
-                state: if open { Cells::Open } else { Cells::Done },
+                state,
+                start,
             };
             typed.row(&mut cells);
             cells.finish()?;
@@ -842,7 +845,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// One cell, a string left where it is in the document.
-    #[inline]
+    #[inline(always)]
     fn cell(&mut self, time: Option<i64>) -> Option<Scanned<'a>> {
         if self.next_byte()? == b'"' {
             return self.string().map(Scanned::Str);
@@ -954,12 +957,14 @@ pub(crate) struct RowCells<'s, 'a> {
     time_idx: usize,
     mult: i64,
     state: Cells,
+    /// Where the row's first cell is, and the state there.
+    start: (usize, Cells),
 }
 
 impl<'a> RowCells<'_, 'a> {
     /// The next cell, `None` at the end of the row (or when the scanner
     /// gave up, which [`RowCells::finish`] then reports).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next_cell(&mut self) -> Option<Scanned<'a>> {
         if self.state != Cells::Open {
             return None;
@@ -980,6 +985,12 @@ impl<'a> RowCells<'_, 'a> {
                 None
             }
         }
+    }
+
+    /// Back to the first cell, to read the row again.
+    pub(crate) fn rewind(&mut self) {
+        (self.s.i, self.state) = self.start;
+        self.col = 0;
     }
 
     /// Scans the rest of the row; `None` if the scanner gave up.

@@ -910,3 +910,227 @@ fn next_event_as_matches_into_deserialize_on_odd_shapes() {
     }
     assert!(maps > 20, "{maps}");
 }
+
+/// Rows through `next_event` and `f`, printed as `via_rows` prints them.
+fn via_row_fn<T: std::fmt::Debug>(
+    body: &[u8],
+    f: impl Fn(Row) -> Result<T, DecodeError>,
+) -> Vec<String> {
+    let mut d = Decoder::default();
+    let mut out = Vec::new();
+    for part in body.chunks(97).chain([&[][..]]) {
+        if part.is_empty() {
+            d.finish();
+        } else {
+            d.feed(part);
+        }
+        while let Some(e) = d.next_event() {
+            out.push(match e {
+                Ok(Event::Row(row)) => match f(row) {
+                    Ok(t) => format!("row {t:?}"),
+                    Err(e) => format!("err {e}"),
+                },
+                Ok(other) => format!("{other:?}"),
+                Err(e) => format!("err {e}"),
+            });
+        }
+    }
+    out
+}
+
+/// Positional mapping (fields lined up with columns once per series) gives
+/// what mapping by name gives, on every path (`next_event_as`, owned and
+/// borrowed rows), for the shapes that could tell them apart: tags and
+/// shadowed tags, ragged rows, fields out of column order, unknown columns
+/// (ignored, refused or kept), aliases, types that cannot read a sequence.
+#[test]
+fn positional_mapping_agrees_with_mapping_by_name() {
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, MapAccess, Visitor};
+    use serde::Deserialize;
+
+    let s0 = r#"{"name":"m","tags":{"host":"h1","region":"r1"},"columns":["time","a","b","region"],"values":[[1,1.5,"x","c1"],[2,2,null,"c2"],[3,3.25]]}"#;
+    let s1 = r#"{"name":"m","tags":{"host":"h2","region":"r2"},"columns":["time","a","b","region"],"values":[[4,4.5,"y\"q","c3"],[5,6,"z","c4"]]}"#;
+    let s2 = r#"{"name":"n","columns":["time","a","b"],"values":[[6,5.5,"w"]]}"#;
+    let body = format!(
+        "{{\"results\":[{{\"statement_id\":0,\"series\":[{s0},{s1}]}},{{\"statement_id\":1,\"series\":[{s2}]}}]}}\n"
+    );
+    let body = body.as_bytes();
+
+    fn check<T: de::DeserializeOwned + fmt::Debug + Send + 'static>(body: &[u8]) -> Vec<String> {
+        let named = via_row_fn(body, |r| crate::query::de::from_row_by_name::<T>(&r));
+        assert_eq!(named, via_row_fn(body, |r| r.deserialize::<T>()));
+        assert_eq!(named, via_row_fn(body, Row::into_deserialize::<T>));
+        assert_eq!(named, via_as::<T>(DecodeOptions::new(), body));
+        named
+    }
+    let rows = |out: &[String]| -> Vec<String> {
+        out.iter()
+            .filter(|l| l.starts_with("row") || l.starts_with("err"))
+            .cloned()
+            .collect()
+    };
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Exact {
+        time: i64,
+        a: f64,
+        b: Option<String>,
+        region: String,
+        host: String,
+    }
+    let out = rows(&check::<Exact>(body));
+    assert_eq!(out.len(), 6);
+    assert_eq!(
+        out[0],
+        r#"row Exact { time: 1, a: 1.5, b: Some("x"), region: "c1", host: "h1" }"#
+    );
+    assert_eq!(
+        out[1],
+        r#"row Exact { time: 2, a: 2.0, b: None, region: "c2", host: "h1" }"#
+    );
+    assert!(
+        out[2].ends_with("no column or tag named `region`"),
+        "{}",
+        out[2]
+    );
+    assert_eq!(
+        out[3],
+        r#"row Exact { time: 4, a: 4.5, b: Some("y\"q"), region: "c3", host: "h2" }"#
+    );
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Reordered {
+        host: String,
+        b: Option<String>,
+        time: i64,
+        a: f64,
+    }
+    let out = rows(&check::<Reordered>(body));
+    assert_eq!(
+        out[0],
+        r#"row Reordered { host: "h1", b: Some("x"), time: 1, a: 1.5 }"#
+    );
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Subset {
+        a: f64,
+        host: Option<String>,
+    }
+    let out = rows(&check::<Subset>(body));
+    assert_eq!(out[4], r#"row Subset { a: 6.0, host: Some("h2") }"#);
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Denied {
+        a: f64,
+        host: Option<String>,
+    }
+    let out = rows(&check::<Denied>(body));
+    assert!(out.iter().all(|l| l.contains("unknown field")), "{out:?}");
+
+    // `a` and its alias `b` both present: by name a duplicate; by
+    // position `b` would shift every later field.
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Aliased {
+        time: i64,
+        #[serde(alias = "b")]
+        a: serde_json::Value,
+        region: String,
+        host: String,
+    }
+    let out = rows(&check::<Aliased>(body));
+    assert!(out[0].contains("duplicate field `a`"), "{out:?}");
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct AliasOnly {
+        time: i64,
+        #[serde(alias = "b")]
+        bee: Option<String>,
+    }
+    let out = rows(&check::<AliasOnly>(body));
+    assert_eq!(out[0], r#"row AliasOnly { time: 1, bee: Some("x") }"#);
+
+    /// Keeps the columns it has no field for.
+    #[derive(Debug)]
+    #[allow(dead_code)]
+    struct CatchAll {
+        a: f64,
+        rest: BTreeMap<String, serde_json::Value>,
+    }
+    impl<'de> Deserialize<'de> for CatchAll {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = CatchAll;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a row")
+                }
+                fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<CatchAll, M::Error> {
+                    let mut a = None;
+                    let mut rest = BTreeMap::new();
+                    while let Some(k) = m.next_key::<String>()? {
+                        if k == "a" {
+                            a = Some(m.next_value()?);
+                        } else {
+                            rest.insert(k, m.next_value()?);
+                        }
+                    }
+                    Ok(CatchAll {
+                        a: a.ok_or_else(|| de::Error::missing_field("a"))?,
+                        rest,
+                    })
+                }
+                fn visit_seq<S: de::SeqAccess<'de>>(self, mut s: S) -> Result<CatchAll, S::Error> {
+                    let a = s
+                        .next_element()?
+                        .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                    Ok(CatchAll {
+                        a,
+                        rest: BTreeMap::new(),
+                    })
+                }
+            }
+            d.deserialize_struct("CatchAll", &["a"], V)
+        }
+    }
+    let out = rows(&check::<CatchAll>(body));
+    assert!(out[0].contains(r#""host": String("h1")"#), "{out:?}");
+
+    /// Reads a map only.
+    #[derive(Debug)]
+    #[allow(dead_code)]
+    struct MapOnly(BTreeMap<String, serde_json::Value>);
+    impl<'de> Deserialize<'de> for MapOnly {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = MapOnly;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a row")
+                }
+                fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<MapOnly, M::Error> {
+                    let mut out = BTreeMap::new();
+                    while let Some((k, v)) = m.next_entry()? {
+                        out.insert(k, v);
+                    }
+                    Ok(MapOnly(out))
+                }
+            }
+            d.deserialize_struct("MapOnly", &["time", "a", "b", "region", "host"], V)
+        }
+    }
+    let out = rows(&check::<MapOnly>(body));
+    assert!(out[0].contains(r#""region": String("c1")"#), "{out:?}");
+
+    let out = rows(&check::<(i64, f64)>(body));
+    assert_eq!(out[0], "row (1, 1.5)");
+}

@@ -1,0 +1,331 @@
+//! Positional mapping: how a struct's fields line up with a series'
+//! columns and tags, worked out once per series instead of matching every
+//! key of every row by name.
+//!
+//! serde's derived `visit_seq` fills a struct's fields in the order of the
+//! `fields` list it passes to `deserialize_struct`. When every field names
+//! exactly one column or tag of the series, the row can be handed over as a
+//! sequence in that order and give the same struct as the map of
+//! `column → value`, without a key per cell. What could make the two differ
+//! is checked:
+//! - a field with no column or tag (its default or `None` is serde's
+//!   business), duplicate names, or columns out of the fields' order (cells
+//!   are scanned once, in order): no layout, rows go by name;
+//! - columns and tags no field names: allowed only when the type ignores
+//!   unknown keys (no `deny_unknown_fields`, no catch-all), which
+//!   [`ignores_unknown`] finds out once;
+//! - a `fields` list longer than what `visit_seq` reads (serde lists a
+//!   field's aliases there too) or a type whose visitor has no `visit_seq`:
+//!   seen on the first row, which is then mapped again by name, and the
+//!   layout is switched off. Paths that move strings out of a row only use
+//!   a layout once a row has confirmed it.
+
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::forward_to_deserialize_any;
+
+use super::{DecodeError, SeriesMeta};
+
+/// Where a field's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The cell of column `n`.
+    Column(usize),
+    /// The value of tag `n` of the series.
+    Tag(usize),
+}
+
+const UNVERIFIED: u8 = 0;
+const VERIFIED: u8 = 1;
+const OFF: u8 = 2;
+
+/// The sources of one struct's fields in one series.
+pub(crate) struct Layout {
+    /// The `fields` list it was made for (compared by address).
+    fields: &'static [&'static str],
+    /// One per field, in the order of `fields`; empty when off.
+    sources: Box<[Source]>,
+    state: AtomicU8,
+}
+
+impl Layout {
+    fn new(meta: &SeriesMeta, fields: &'static [&'static str], probe: fn() -> bool) -> Self {
+        let sources = sources(meta, fields, probe).unwrap_or_default();
+        let state = if sources.is_empty() { OFF } else { UNVERIFIED };
+        Layout {
+            fields,
+            sources,
+            state: AtomicU8::new(state),
+        }
+    }
+
+    /// The sources, one per field.
+    #[inline]
+    pub(crate) fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    /// Whether a row has confirmed the layout.
+    #[inline]
+    pub(crate) fn verified(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == VERIFIED
+    }
+
+    /// A row mapped positionally with every field read.
+    #[inline]
+    pub(crate) fn verify(&self) {
+        if self.state.load(Ordering::Relaxed) == UNVERIFIED {
+            let _ = self.state.compare_exchange(
+                UNVERIFIED,
+                VERIFIED,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Positional mapping does not fit the type: rows go by name from now on.
+    pub(crate) fn switch_off(&self) {
+        self.state.store(OFF, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn on(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != OFF
+    }
+}
+
+/// The sources of `fields` in `meta`, if positional mapping can give what
+/// mapping by name gives.
+fn sources(
+    meta: &SeriesMeta,
+    fields: &'static [&'static str],
+    probe: fn() -> bool,
+) -> Option<Box<[Source]>> {
+    let columns = meta.columns();
+    let tags: Vec<(usize, &str)> = meta
+        .tags()
+        .iter()
+        .enumerate()
+        .filter(|(_, (k, _))| !columns.contains(k))
+        .map(|(i, (k, _))| (i, k.as_str()))
+        .collect();
+    let keys = columns.len() + tags.len();
+    if fields.is_empty() || fields.len() > keys {
+        return None;
+    }
+    let mut names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    names.extend(tags.iter().map(|(_, k)| *k));
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(fields.len());
+    let mut last_column = None;
+    for (i, field) in fields.iter().enumerate() {
+        if fields[..i].contains(field) {
+            return None;
+        }
+        let source = match columns.iter().position(|c| c == field) {
+            Some(c) => {
+                if last_column.is_some_and(|last| c < last) {
+                    return None;
+                }
+                last_column = Some(c);
+                Source::Column(c)
+            }
+            None => Source::Tag(tags.iter().find(|(_, k)| k == field)?.0),
+        };
+        out.push(source);
+    }
+    if fields.len() < keys && !probe() {
+        return None;
+    }
+    Some(out.into_boxed_slice())
+}
+
+/// The layouts a series has been mapped with: one, for the first type
+/// mapped (a query maps all its rows onto one type).
+#[derive(Default)]
+pub(crate) struct Layouts(OnceLock<Layout>);
+
+impl Layouts {
+    /// The layout for `fields`, if positional mapping is on for them.
+    #[inline]
+    pub(crate) fn get(
+        &self,
+        meta: &SeriesMeta,
+        fields: &'static [&'static str],
+        probe: fn() -> bool,
+    ) -> Option<&Layout> {
+        let layout = self.0.get_or_init(|| Layout::new(meta, fields, probe));
+        (std::ptr::eq(layout.fields, fields) && layout.on()).then_some(layout)
+    }
+
+    /// Whether rows may move strings out: no layout waits for a row to
+    /// confirm it.
+    #[inline]
+    pub(crate) fn settled(&self) -> bool {
+        self.0
+            .get()
+            .is_some_and(|l| l.state.load(Ordering::Relaxed) != UNVERIFIED)
+    }
+}
+
+impl Clone for Layouts {
+    fn clone(&self) -> Self {
+        Layouts::default()
+    }
+}
+
+impl PartialEq for Layouts {
+    /// A cache: not part of the series' identity.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Layouts {}
+
+impl fmt::Debug for Layouts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Layouts")
+    }
+}
+
+/// Whether `T`, read as a map, skips a key it has no field for (reading its
+/// value as `IgnoredAny`) rather than refusing it or keeping it.
+pub(crate) fn ignores_unknown<'de, T: de::Deserialize<'de>>() -> bool {
+    let seen = Seen::default();
+    let _ = T::deserialize(Probe {
+        seen: &seen,
+        _de: PhantomData,
+    });
+    seen.struct_read.get() && seen.ignored.get() && !seen.refused.get() && !seen.kept.get()
+}
+
+/// The key no field is expected to have.
+const PROBE_KEY: &str = "\u{0}influx-stream probe";
+
+#[derive(Default)]
+struct Seen {
+    struct_read: Cell<bool>,
+    refused: Cell<bool>,
+    ignored: Cell<bool>,
+    kept: Cell<bool>,
+}
+
+struct Probe<'p, 'de> {
+    seen: &'p Seen,
+    _de: PhantomData<&'de ()>,
+}
+
+fn probe_error() -> DecodeError {
+    DecodeError::new("probe")
+}
+
+impl<'de> Deserializer<'de> for Probe<'_, 'de> {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, DecodeError> {
+        Err(probe_error())
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        if fields.contains(&PROBE_KEY) {
+            return Err(probe_error());
+        }
+        self.seen.struct_read.set(true);
+        visitor.visit_map(ProbeMap {
+            seen: self.seen,
+            sent: false,
+        })
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
+struct ProbeMap<'p> {
+    seen: &'p Seen,
+    sent: bool,
+}
+
+impl<'de> MapAccess<'de> for ProbeMap<'_> {
+    type Error = DecodeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DecodeError> {
+        if self.sent {
+            return Ok(None);
+        }
+        self.sent = true;
+        let key = de::value::StrDeserializer::<DecodeError>::new(PROBE_KEY);
+        match seed.deserialize(key) {
+            Ok(k) => Ok(Some(k)),
+            Err(e) => {
+                self.seen.refused.set(true);
+                Err(e)
+            }
+        }
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, DecodeError> {
+        seed.deserialize(ProbeValue { seen: self.seen })
+    }
+}
+
+/// The value of the unknown key: records whether it was skipped.
+struct ProbeValue<'p> {
+    seen: &'p Seen,
+}
+
+impl<'de> Deserializer<'de> for ProbeValue<'_> {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, DecodeError> {
+        self.seen.kept.set(true);
+        Err(probe_error())
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.seen.ignored.set(true);
+        visitor.visit_unit()
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+        struct enum identifier
+    }
+}
