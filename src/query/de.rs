@@ -17,7 +17,7 @@ use serde::de::{
 use serde::forward_to_deserialize_any;
 
 use super::layout::{ignores_unknown, Layout, Source};
-use super::scan::{RowCells, Scanned};
+use super::scan::{Num, RowCells, Scanned};
 use super::value::parse_rfc3339_ns;
 use super::{DecodeError, Row, SeriesMeta, Value};
 
@@ -183,6 +183,16 @@ trait Values<'a>: Sized {
     fn skip(&mut self) -> bool {
         self.next().is_some()
     }
+    /// The next cell given to `seed`; `None` at the end of the row.
+    #[inline]
+    fn element<S: DeserializeSeed<'a>>(
+        &mut self,
+        seed: S,
+        is_time: bool,
+    ) -> Option<Result<S::Value, DecodeError>> {
+        let value = self.next()?;
+        Some(seed.deserialize(ValueDe { value, is_time }))
+    }
     fn len(&self) -> usize;
 }
 
@@ -203,6 +213,20 @@ impl<'a, 'd> Values<'a> for &mut RowCells<'_, 'd> {
     #[inline(always)]
     fn next(&mut self) -> Option<Scanned<'d>> {
         self.next_cell()
+    }
+    #[inline(always)]
+    fn element<S: DeserializeSeed<'a>>(
+        &mut self,
+        seed: S,
+        is_time: bool,
+    ) -> Option<Result<S::Value, DecodeError>> {
+        if !self.has_cell() {
+            return None;
+        }
+        Some(seed.deserialize(ScanDe {
+            cells: self,
+            is_time,
+        }))
     }
     #[inline]
     fn len(&self) -> usize {
@@ -378,19 +402,17 @@ impl<'de, I: Values<'de>> SeqAccess<'de> for RowFields<'_, 'de, I> {
                     }
                     self.column += 1;
                 }
+                let is_time = Some(c) == self.meta.time_index();
                 // A row shorter than its columns: mapping by name says
                 // which field is missing.
-                let Some(value) = self.values.next() else {
+                let Some(out) = self.values.element(seed, is_time) else {
                     return Err(DecodeError::redo());
                 };
                 self.column += 1;
-                let is_time = Some(c) == self.meta.time_index();
-                seed.deserialize(ValueDe { value, is_time })
-                    .map(Some)
-                    .map_err(|e| match self.meta.columns().get(c) {
-                        Some(name) => e.context(format_args!("column `{name}`")),
-                        None => e,
-                    })
+                out.map(Some).map_err(|e| match self.meta.columns().get(c) {
+                    Some(name) => e.context(format_args!("column `{name}`")),
+                    None => e,
+                })
             }
             Some(Source::Tag(t)) => {
                 let Some((key, value)) = self.meta.tags().get(t) else {
@@ -768,6 +790,140 @@ impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
     forward_to_deserialize_any! {
         bool i8 i16 i32 u8 u16 u32 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+/// Deserializer of the next cell of a row being scanned: numbers and
+/// strings go straight from the document to the visitor when the target
+/// asks for them, anything else through [`ValueDe`], which it agrees with.
+struct ScanDe<'r, 's, 'a> {
+    cells: &'r mut RowCells<'s, 'a>,
+    /// The `time` column, for [`ValueDe`] (RFC 3339 strings into integers).
+    is_time: bool,
+}
+
+impl<'a> ScanDe<'_, '_, 'a> {
+    /// The cell scanned whole, for [`ValueDe`].
+    #[inline]
+    fn value(self) -> Result<ValueDe<Scanned<'a>>, DecodeError> {
+        match self.cells.next_cell() {
+            Some(value) => Ok(ValueDe {
+                value,
+                is_time: self.is_time,
+            }),
+            None => Err(DecodeError::new("malformed row")),
+        }
+    }
+
+    /// The cell as a number, if it is one.
+    #[inline(always)]
+    fn number(&mut self) -> Option<Result<Num, DecodeError>> {
+        if !matches!(self.cells.peek(), Some(b'-' | b'0'..=b'9')) {
+            return None;
+        }
+        Some(
+            self.cells
+                .next_number()
+                .ok_or_else(|| DecodeError::new("malformed number")),
+        )
+    }
+}
+
+impl<'de> Deserializer<'de> for ScanDe<'_, '_, '_> {
+    type Error = DecodeError;
+
+    #[inline]
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.value()?.deserialize_any(visitor)
+    }
+
+    #[inline]
+    fn deserialize_f64<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.number() {
+            Some(Ok(Num::Float(f))) => visitor.visit_f64(f),
+            Some(Ok(Num::Int(i))) => visitor.visit_f64(i as f64),
+            Some(Ok(Num::UInt(u))) => visitor.visit_f64(u as f64),
+            Some(Err(e)) => Err(e),
+            None => self.value()?.deserialize_f64(visitor),
+        }
+    }
+
+    #[inline]
+    fn deserialize_i64<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.number() {
+            Some(Ok(Num::Int(i))) => visitor.visit_i64(i),
+            Some(Ok(Num::UInt(u))) => visitor.visit_u64(u),
+            Some(Ok(Num::Float(f))) => visitor.visit_f64(f),
+            Some(Err(e)) => Err(e),
+            None => self.value()?.deserialize_i64(visitor),
+        }
+    }
+
+    #[inline]
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        if self.cells.peek() != Some(b'"') {
+            return self.value()?.deserialize_string(visitor);
+        }
+        match self.cells.next_string() {
+            Some(Cow::Borrowed(s)) => visitor.visit_str(s),
+            Some(Cow::Owned(s)) => visitor.visit_string(s),
+            None => Err(DecodeError::new("malformed string")),
+        }
+    }
+
+    #[inline]
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_string(visitor)
+    }
+
+    #[inline]
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        if self.cells.peek() == Some(b'n') {
+            return self.value()?.deserialize_option(visitor);
+        }
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.value()?.deserialize_f32(visitor)
+    }
+
+    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.value()?.deserialize_i128(visitor)
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.value()?.deserialize_u64(visitor)
+    }
+
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.value()?.deserialize_u128(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.value()?.deserialize_newtype_struct(name, visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.value()?.deserialize_enum(name, variants, visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.value()?.deserialize_ignored_any(visitor)
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 u8 u16 u32 char bytes byte_buf unit unit_struct seq tuple
+        tuple_struct map struct identifier
     }
 }
 

@@ -111,7 +111,7 @@ fn scan_doc<'a>(text: &'a str, settings: Settings, rows: &mut Rows<'_, 'a>) -> O
 
 /// A number as serde_json classifies it (see the module docs).
 #[derive(Clone, Copy)]
-enum Num {
+pub(crate) enum Num {
     Int(i64),
     UInt(u64),
     Float(f64),
@@ -984,6 +984,60 @@ impl<'a> RowCells<'_, 'a> {
                 self.state = Cells::Failed;
                 None
             }
+        }
+    }
+
+    /// Whether a cell follows.
+    #[inline(always)]
+    pub(crate) fn has_cell(&self) -> bool {
+        self.state == Cells::Open
+    }
+
+    /// The first byte of the next cell (after whitespace), if there is one.
+    #[inline(always)]
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        if self.state != Cells::Open {
+            return None;
+        }
+        self.s.next_byte()
+    }
+
+    /// The next cell as a number (an integer in the time column scaled to
+    /// nanoseconds, as [`Scanner::put_value`] does): the caller has peeked
+    /// `-` or a digit. `None` if the scanner gave up.
+    #[inline(always)]
+    pub(crate) fn next_number(&mut self) -> Option<Num> {
+        let n = match self.s.number() {
+            Some(Num::Int(i)) if self.col == self.time_idx => {
+                i.checked_mul(self.mult).map(Num::Int)
+            }
+            Some(Num::UInt(_)) if self.col == self.time_idx => None,
+            n => n,
+        };
+        self.end_cell(n.is_some());
+        n.filter(|_| self.state != Cells::Failed)
+    }
+
+    /// The next cell as a string: the caller has peeked `"`. `None` if the
+    /// scanner gave up.
+    #[inline(always)]
+    pub(crate) fn next_string(&mut self) -> Option<Cow<'a, str>> {
+        let s = self.s.string();
+        self.end_cell(s.is_some());
+        s.filter(|_| self.state != Cells::Failed)
+    }
+
+    /// After a cell scanned (`ok`) or not: its separator.
+    #[inline(always)]
+    fn end_cell(&mut self, ok: bool) {
+        match (ok, ok.then(|| self.s.next_or_close(b']')).flatten()) {
+            (true, Some(more)) => {
+                self.col += 1;
+                if !more {
+                    self.state = Cells::Done;
+                }
+            }
+            _ => self.state = Cells::Failed,
         }
     }
 

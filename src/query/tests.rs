@@ -913,10 +913,11 @@ fn next_event_as_matches_into_deserialize_on_odd_shapes() {
 
 /// Rows through `next_event` and `f`, printed as `via_rows` prints them.
 fn via_row_fn<T: std::fmt::Debug>(
+    options: DecodeOptions,
     body: &[u8],
     f: impl Fn(Row) -> Result<T, DecodeError>,
 ) -> Vec<String> {
-    let mut d = Decoder::default();
+    let mut d = Decoder::new(options);
     let mut out = Vec::new();
     for part in body.chunks(97).chain([&[][..]]) {
         if part.is_empty() {
@@ -959,12 +960,18 @@ fn positional_mapping_agrees_with_mapping_by_name() {
     );
     let body = body.as_bytes();
 
-    fn check<T: de::DeserializeOwned + fmt::Debug + Send + 'static>(body: &[u8]) -> Vec<String> {
-        let named = via_row_fn(body, |r| crate::query::de::from_row_by_name::<T>(&r));
-        assert_eq!(named, via_row_fn(body, |r| r.deserialize::<T>()));
-        assert_eq!(named, via_row_fn(body, Row::into_deserialize::<T>));
-        assert_eq!(named, via_as::<T>(DecodeOptions::new(), body));
+    fn check_with<T: de::DeserializeOwned + fmt::Debug + Send + 'static>(
+        o: DecodeOptions,
+        body: &[u8],
+    ) -> Vec<String> {
+        let named = via_row_fn(o, body, |r| crate::query::de::from_row_by_name::<T>(&r));
+        assert_eq!(named, via_row_fn(o, body, |r| r.deserialize::<T>()));
+        assert_eq!(named, via_row_fn(o, body, Row::into_deserialize::<T>));
+        assert_eq!(named, via_as::<T>(o, body));
         named
+    }
+    fn check<T: de::DeserializeOwned + fmt::Debug + Send + 'static>(body: &[u8]) -> Vec<String> {
+        check_with::<T>(DecodeOptions::new(), body)
     }
     let rows = |out: &[String]| -> Vec<String> {
         out.iter()
@@ -1133,4 +1140,54 @@ fn positional_mapping_agrees_with_mapping_by_name() {
 
     let out = rows(&check::<(i64, f64)>(body));
     assert_eq!(out[0], "row (1, 1.5)");
+
+    // Times scaled from milliseconds.
+    let out = rows(&check_with::<Exact>(
+        DecodeOptions::new().time_format(TimeFormat::EpochMs),
+        body,
+    ));
+    assert!(out[0].starts_with("row Exact { time: 1000000, "), "{out:?}");
+
+    // Every kind of cell into every kind of target.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum State {
+        Ok,
+        Bad,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Many {
+        time: i64,
+        b: Option<bool>,
+        f: f32,
+        i: i32,
+        s: State,
+        t: Option<String>,
+        u: u64,
+        w: i128,
+    }
+    let series = r#"{"name":"k","columns":["time","b","f","i","s","t","u","w"],"values":[
+        ["2020-09-13T12:26:40.5Z",true,1.5,-3,"ok","x",18446744073709551615,-5],
+        ["2020-09-13T12:26:41Z",null,2,7,"bad",null,0,12],
+        ["2020-09-13T12:26:42Z",false,"x",1.5,"neither",3,-1,2],
+        ["not a time",false,1,1,"ok","y",1,1]]}"#;
+    let body = format!("{{\"results\":[{{\"statement_id\":0,\"series\":[{series}]}}]}}\n");
+    let out = rows(&check_with::<Many>(
+        DecodeOptions::new().time_format(TimeFormat::Rfc3339),
+        body.as_bytes(),
+    ));
+    assert_eq!(out.len(), 4);
+    assert!(
+        out[0].starts_with(
+            "row Many { time: 1600000000500000000, b: Some(true), f: 1.5, i: -3, s: Ok,"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        out[1].starts_with("row Many { time: 1600000001000000000, b: None, f: 2.0, i: 7, s: Bad, t: None, u: 0, w: 12 }"),
+        "{out:?}"
+    );
+    assert!(out[2].starts_with("err"), "{out:?}");
+    assert!(out[3].contains("RFC 3339"), "{out:?}");
 }
