@@ -346,25 +346,24 @@ impl<'de, I: Values<'de>> Deserializer<'de> for RowDe<'de, I> {
             asked: 0,
             column: 0,
         };
+        // `out` is returned whole, not rebuilt from `Ok(v)`: moving a large
+        // `T` out and back costs a store-forwarding stall per row.
         let out = visitor.visit_seq(&mut seq);
         let asked = seq.asked;
-        match out {
-            Ok(v) if asked == layout.sources().len() => {
+        let fits = match &out {
+            Ok(_) => asked == layout.sources().len(),
+            Err(_) => asked > 0,
+        };
+        if fits {
+            if out.is_ok() {
                 layout.verify();
-                Ok(v)
             }
-            // `visit_seq` read fewer fields than listed (aliases) or more,
-            // or the type cannot read a sequence at all.
-            Ok(_) => {
-                layout.switch_off();
-                Err(DecodeError::redo())
-            }
-            Err(_) if asked == 0 => {
-                layout.switch_off();
-                Err(DecodeError::redo())
-            }
-            Err(e) => Err(e),
+            return out;
         }
+        // `visit_seq` read fewer fields than listed (aliases) or more, or
+        // the type cannot read a sequence at all.
+        layout.switch_off();
+        Err(DecodeError::redo())
     }
 
     forward_to_deserialize_any! {
