@@ -9,8 +9,10 @@
 //! `column → value`, without a key per cell. What could make the two differ
 //! is checked:
 //! - a field with no column or tag (its default or `None` is serde's
-//!   business), duplicate names, or columns out of the fields' order (cells
-//!   are scanned once, in order): no layout, rows go by name;
+//!   business) or duplicate names: no layout, rows go by name;
+//! - fields declared out of column order: cells are scanned once, in
+//!   order, so a cell passed over for a later column is kept aside until
+//!   its field comes (up to [`PARKING`] columns in);
 //! - columns and tags no field names: allowed only when the type ignores
 //!   unknown keys (no `deny_unknown_fields`, no catch-all), which
 //!   [`ignores_unknown`] finds out once;
@@ -44,22 +46,34 @@ const UNVERIFIED: u8 = 0;
 const VERIFIED: u8 = 1;
 const OFF: u8 = 2;
 
+/// How many cells a row may hold back for fields declared after others
+/// that come later in the row (see [`Layout::parks`]).
+pub(crate) const PARKING: usize = 16;
+
 /// The sources of one struct's fields in one series.
 pub(crate) struct Layout {
     /// The `fields` list it was made for (compared by address).
     fields: &'static [&'static str],
     /// One per field, in the order of `fields`; empty when off.
     sources: Box<[Source]>,
+    /// Bit `c`: column `c` is passed over to reach a later column and read
+    /// afterwards, so it is kept aside (`c < PARKING`).
+    parks: u64,
     state: AtomicU8,
 }
 
 impl Layout {
     fn new(meta: &SeriesMeta, fields: &'static [&'static str], probe: fn() -> bool) -> Self {
         let sources = sources(meta, fields, probe).unwrap_or_default();
-        let state = if sources.is_empty() { OFF } else { UNVERIFIED };
+        let parks = parks(&sources);
+        let state = match parks {
+            Some(_) if !sources.is_empty() => UNVERIFIED,
+            _ => OFF,
+        };
         Layout {
             fields,
             sources,
+            parks: parks.unwrap_or(0),
             state: AtomicU8::new(state),
         }
     }
@@ -68,6 +82,12 @@ impl Layout {
     #[inline]
     pub(crate) fn sources(&self) -> &[Source] {
         &self.sources
+    }
+
+    /// The columns to keep aside when passed over (bit `c` for column `c`).
+    #[inline]
+    pub(crate) fn parks(&self) -> u64 {
+        self.parks
     }
 
     /// Whether a row has confirmed the layout.
@@ -126,19 +146,12 @@ fn sources(
         return None;
     }
     let mut out = Vec::with_capacity(fields.len());
-    let mut last_column = None;
     for (i, field) in fields.iter().enumerate() {
         if fields[..i].contains(field) {
             return None;
         }
         let source = match columns.iter().position(|c| c == field) {
-            Some(c) => {
-                if last_column.is_some_and(|last| c < last) {
-                    return None;
-                }
-                last_column = Some(c);
-                Source::Column(c)
-            }
+            Some(c) => Source::Column(c),
             None => Source::Tag(tags.iter().find(|(_, k)| k == field)?.0),
         };
         out.push(source);
@@ -147,6 +160,33 @@ fn sources(
         return None;
     }
     Some(out.into_boxed_slice())
+}
+
+/// The columns read after a later one (cells are scanned once, in
+/// order, so these are kept aside when passed over); `None` if one of
+/// them is past [`PARKING`].
+fn parks(sources: &[Source]) -> Option<u64> {
+    let mut parks = 0u64;
+    let mut next = 0;
+    for (i, source) in sources.iter().enumerate() {
+        let Source::Column(c) = *source else { continue };
+        if c < next {
+            continue;
+        }
+        // Passing over `next..c`: keep those a later field reads.
+        for later in &sources[i + 1..] {
+            if let Source::Column(l) = *later {
+                if (next..c).contains(&l) {
+                    if l >= PARKING {
+                        return None;
+                    }
+                    parks |= 1 << l;
+                }
+            }
+        }
+        next = c + 1;
+    }
+    Some(parks)
 }
 
 /// The layouts a series has been mapped with: one, for the first type
@@ -327,5 +367,22 @@ impl<'de> Deserializer<'de> for ProbeValue<'_> {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
         struct enum identifier
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parks_what_a_later_field_reads() {
+        use Source::{Column as C, Tag as T};
+        assert_eq!(parks(&[C(0), C(1), T(0), C(5)]), Some(0));
+        // `c15` first passes over 0 and 3, which come later.
+        assert_eq!(parks(&[C(15), C(3), C(19), C(0)]), Some(1 << 3 | 1));
+        assert_eq!(parks(&[C(2), C(0), C(1)]), Some(0b11));
+        // Column 17 would be kept aside: past PARKING.
+        assert_eq!(parks(&[C(18), C(17)]), None);
+        assert_eq!(parks(&[C(17), C(18)]), Some(0));
     }
 }

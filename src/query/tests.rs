@@ -1141,6 +1141,34 @@ fn positional_mapping_agrees_with_mapping_by_name() {
     let out = rows(&check::<(i64, f64)>(body));
     assert_eq!(out[0], "row (1, 1.5)");
 
+    // A field declared before one of a later column is kept aside up to
+    // column 16; past that, rows go by name. Both agree.
+    let columns: Vec<String> = (0..20).map(|c| format!("\"c{c:02}\"")).collect();
+    let values: Vec<String> = (0..20).map(|c| c.to_string()).collect();
+    let wide = format!(
+        "{{\"results\":[{{\"statement_id\":0,\"series\":[{{\"name\":\"w\",\"columns\":[{}],\"values\":[[{}]]}}]}}]}}\n",
+        columns.join(","),
+        values.join(",")
+    );
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Near {
+        c15: i64,
+        c03: i64,
+        c19: i64,
+        c00: i64,
+    }
+    let out = rows(&check::<Near>(wide.as_bytes()));
+    assert_eq!(out, ["row Near { c15: 15, c03: 3, c19: 19, c00: 0 }"]);
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Far {
+        c18: i64,
+        c17: i64,
+    }
+    let out = rows(&check::<Far>(wide.as_bytes()));
+    assert_eq!(out, ["row Far { c18: 18, c17: 17 }"]);
+
     // Times scaled from milliseconds.
     let out = rows(&check_with::<Exact>(
         DecodeOptions::new().time_format(TimeFormat::EpochMs),
