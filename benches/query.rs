@@ -2,8 +2,9 @@
 //! (../shared/WORKLOAD.md) from a real influxd, chunk size 10,000, epoch=ns:
 //! the `Row` stream and the `query_as` stream beside a plain streaming HTTP
 //! read of the same response (hyper, counting body bytes: the ceiling the
-//! server allows). Printed per case: rows/s, wall time relative to the plain
-//! read, client CPU seconds.
+//! server allows). Criterion times each reader on its own; the `SUMMARY`
+//! lines then compare them in interleaved rounds (rows/s, wall time
+//! relative to the plain read, client and server CPU seconds: medians).
 //!
 //! Peak memory is measured per process, outside this bench:
 //! `/usr/bin/time -v target/release/examples/stream_query --load N > /dev/null`.
@@ -43,7 +44,7 @@ struct Cpu {
 }
 
 #[derive(Default)]
-struct Runs(Vec<[f64; 2]>);
+struct Runs(Vec<[f64; 3]>);
 
 impl Runs {
     fn median(&self, k: usize) -> f64 {
@@ -88,56 +89,71 @@ fn query(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("{e}"));
     common::load_narrow(&rt, &client, "bench");
 
+    let server_pid = server.pid().map(|p| p.to_string()).unwrap_or_default();
+    let read = |case: &str| -> [f64; 3] {
+        let s0 = common::cpu_seconds(&server_pid);
+        let c0 = common::cpu_seconds("self");
+        let t = Instant::now();
+        let n = rt.block_on(async {
+            match case {
+                "plain_http_read" => plain_read(&server.url()).await,
+                "rows" => client
+                    .query(Query::new(QUERY).chunk_size(CHUNK))
+                    .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}")),
+                _ => client
+                    .query_as::<Cpu>(Query::new(QUERY).chunk_size(CHUNK))
+                    .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}")),
+            }
+        });
+        let wall = t.elapsed().as_secs_f64();
+        if case != "plain_http_read" {
+            assert_eq!(n, workload::POINTS);
+        }
+        let cpu = common::cpu_seconds("self") - c0;
+        [wall, cpu, common::cpu_seconds(&server_pid) - s0]
+    };
+    const CASES: [&str; 3] = ["plain_http_read", "rows", "query_as"];
+
     let mut g = c.benchmark_group("query_influxd");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Elements(workload::POINTS));
-    let mut results = Vec::new();
-    for case in ["plain_http_read", "rows", "query_as"] {
-        let mut runs = Runs::default();
+    for case in CASES {
         g.bench_function(case, |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let c0 = common::cpu_seconds("self");
-                    let t = Instant::now();
-                    let n = rt.block_on(async {
-                        match case {
-                            "plain_http_read" => plain_read(&server.url()).await,
-                            "rows" => client
-                                .query(Query::new(QUERY).chunk_size(CHUNK))
-                                .try_fold(0u64, |n, _| async move { Ok(n + 1) })
-                                .await
-                                .unwrap_or_else(|e| panic!("{e}")),
-                            _ => client
-                                .query_as::<Cpu>(Query::new(QUERY).chunk_size(CHUNK))
-                                .try_fold(0u64, |n, _| async move { Ok(n + 1) })
-                                .await
-                                .unwrap_or_else(|e| panic!("{e}")),
-                        }
-                    });
-                    let el = t.elapsed();
-                    if case != "plain_http_read" {
-                        assert_eq!(n, workload::POINTS);
-                    }
-                    runs.0
-                        .push([el.as_secs_f64(), common::cpu_seconds("self") - c0]);
-                    total += el;
-                }
-                total
+                (0..iters)
+                    .map(|_| Duration::from_secs_f64(read(case)[0]))
+                    .sum()
             })
         });
-        results.push((case, runs.median(0), runs.median(1)));
     }
     g.finish();
-    let plain = results.first().map(|r| r.1).unwrap_or(1.0);
-    for (case, wall, cpu) in &results {
+
+    // The summary compares the readers in rounds, one of each per round,
+    // so that the server's own drift (compactions after the load, cache
+    // snapshots) weighs on all of them alike.
+    let mut runs: [Runs; 3] = Default::default();
+    for _ in 0..ROUNDS {
+        for (case, runs) in CASES.iter().zip(&mut runs) {
+            runs.0.push(read(case));
+        }
+    }
+    let plain = runs[0].median(0);
+    for (case, runs) in CASES.iter().zip(&runs) {
+        let (wall, cpu, server_cpu) = (runs.median(0), runs.median(1), runs.median(2));
         eprintln!(
-            "SUMMARY {case}: median wall {wall:.3} s ({:.0} rows/s, {:+.1}% vs plain read), client CPU {cpu:.2} s",
+            "SUMMARY {case}: median wall {wall:.3} s over {ROUNDS} interleaved rounds ({:.0} rows/s, {:+.1}% vs plain read), client CPU {cpu:.2} s, server CPU {server_cpu:.2} s",
             workload::POINTS as f64 / wall,
             100.0 * (wall / plain - 1.0)
         );
     }
 }
+
+/// Rounds of the interleaved comparison.
+const ROUNDS: usize = 9;
 
 criterion_group!(benches, query);
 criterion_main!(benches);
