@@ -345,7 +345,8 @@ impl<'de, I: Values<'de>> Deserializer<'de> for RowDe<'de, I> {
             values: &mut self.values,
             sources: layout.sources(),
             parks: layout.parks(),
-            parked: Default::default(),
+            // Most layouts keep nothing aside: no array to clear per row.
+            parked: (layout.parks() != 0).then(Parked::default),
             asked: 0,
             column: 0,
         };
@@ -383,7 +384,7 @@ struct RowFields<'r, 'a, I: Values<'a>> {
     /// See [`Layout::parks`].
     parks: u64,
     /// The cells kept aside, by column.
-    parked: Parked<I::Cell>,
+    parked: Option<Parked<I::Cell>>,
     /// Elements asked for.
     asked: usize,
     /// The column `values` is at.
@@ -420,7 +421,8 @@ impl<'de, I: Values<'de>> SeqAccess<'de> for RowFields<'_, 'de, I> {
         self.asked += 1;
         match source {
             Some(Source::Column(c)) if c < self.column => {
-                let Some(value) = self.parked.0.get_mut(c).and_then(Option::take) else {
+                let parked = self.parked.as_mut().and_then(|p| p.0.get_mut(c));
+                let Some(value) = parked.and_then(Option::take) else {
                     return Err(DecodeError::redo());
                 };
                 let is_time = Some(c) == self.meta.time_index();
@@ -431,9 +433,10 @@ impl<'de, I: Values<'de>> SeqAccess<'de> for RowFields<'_, 'de, I> {
             Some(Source::Column(c)) => {
                 while self.column < c {
                     if self.column < PARKING && self.parks >> self.column & 1 == 1 {
-                        let (Some(cell), Some(slot)) =
-                            (self.values.next(), self.parked.0.get_mut(self.column))
-                        else {
+                        let (Some(cell), Some(slot)) = (
+                            self.values.next(),
+                            self.parked.as_mut().and_then(|p| p.0.get_mut(self.column)),
+                        ) else {
                             return Err(DecodeError::redo());
                         };
                         *slot = Some(cell);
