@@ -53,7 +53,9 @@ use super::{DecodeError, Row, SeriesMeta, Value};
 ///
 /// # Errors
 ///
-/// A missing column or tag, or a value of the wrong type. The message names
+/// A missing column or tag, or a value of the wrong type (when several cells
+/// are wrong, the first in column order; [`Row::into_deserialize`] may name
+/// another once it maps by position). The message names
 /// the row (its index within the series), the series and the column, e.g.
 /// ``row 3 of series `cpu` (statement 0): column `usage`: invalid type: string "x", expected f64``.
 ///
@@ -354,19 +356,29 @@ impl<'de, I: Values<'de>> Deserializer<'de> for RowDe<'de, I> {
         // `T` out and back costs a store-forwarding stall per row.
         let out = visitor.visit_seq(&mut seq);
         let asked = seq.asked;
-        let fits = match &out {
-            Ok(_) => asked == layout.sources().len(),
-            Err(_) => asked > 0,
-        };
-        if fits {
-            if out.is_ok() {
+        let verified = layout.verified();
+        match &out {
+            Ok(_) if asked == layout.sources().len() => {
                 layout.verify();
+                return out;
             }
-            return out;
+            // An error in a confirmed layout: a bad cell. Mapping by name
+            // says which one it finds first, unless strings were moved out.
+            Err(_) if verified && I::MOVES => return out,
+            Err(_) if verified => return Err(DecodeError::redo()),
+            // `visit_seq` read fewer fields than listed (aliases: a shifted
+            // field may also fail) or more, or cannot read a sequence at
+            // all; or the first row is bad, which mapping by name tells.
+            _ => layout.switch_off(),
         }
-        // `visit_seq` read fewer fields than listed (aliases) or more, or
-        // the type cannot read a sequence at all.
-        layout.switch_off();
+        if I::MOVES {
+            // Unreachable for derived types (a confirmed layout reads every
+            // field), and strings may be gone: no second try.
+            return Err(DecodeError::new(format!(
+                "the type read {asked} of the {} fields it lists",
+                layout.sources().len()
+            )));
+        }
         Err(DecodeError::redo())
     }
 

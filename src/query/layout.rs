@@ -19,8 +19,16 @@
 //! - a `fields` list longer than what `visit_seq` reads (serde lists a
 //!   field's aliases there too) or a type whose visitor has no `visit_seq`:
 //!   seen on the first row, which is then mapped again by name, and the
-//!   layout is switched off. Paths that move strings out of a row only use
-//!   a layout once a row has confirmed it.
+//!   layout is switched off; the same for an error on the first row (a
+//!   field shifted by an alias may fail). Paths that move strings out of a
+//!   row only use a layout once a row has confirmed it.
+//! - an error in a confirmed layout: the row is mapped again by name, so
+//!   that the error names the cell mapping by name finds first (but for
+//!   rows whose strings were moved out: those report the first bad field).
+//!
+//! What this cannot see: a hand-written `visit_seq` that reads the fields in
+//! another order than its `fields` list, or swallows element errors.
+//! serde's own formats (bincode, postcard) rely on that order too.
 
 use std::cell::Cell;
 use std::fmt;
@@ -59,6 +67,8 @@ pub(crate) struct Layout {
     /// Bit `c`: column `c` is passed over to reach a later column and read
     /// afterwards, so it is kept aside (`c < PARKING`).
     parks: u64,
+    /// `ignores_unknown::<T>` of the type it was made for.
+    probe: fn() -> bool,
     state: AtomicU8,
 }
 
@@ -74,6 +84,7 @@ impl Layout {
             fields,
             sources,
             parks: parks.unwrap_or(0),
+            probe,
             state: AtomicU8::new(state),
         }
     }
@@ -204,7 +215,11 @@ impl Layouts {
         probe: fn() -> bool,
     ) -> Option<&Layout> {
         let layout = self.0.get_or_init(|| Layout::new(meta, fields, probe));
-        (std::ptr::eq(layout.fields, fields) && layout.on()).then_some(layout)
+        // Equal `fields` lists of two types may share an address: the probe
+        // (one function per type, unless their code is the same) tells
+        // them apart.
+        let same = std::ptr::eq(layout.fields, fields) && layout.probe as usize == probe as usize;
+        (same && layout.on()).then_some(layout)
     }
 
     /// Whether rows may move strings out: no layout waits for a row to

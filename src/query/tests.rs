@@ -1056,6 +1056,20 @@ fn positional_mapping_agrees_with_mapping_by_name() {
     let out = rows(&check::<Aliased>(body));
     assert!(out[0].contains("duplicate field `a`"), "{out:?}");
 
+    // The same, where the shifted value does not fit its field: still the
+    // error mapping by name gives.
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct AliasedShifted {
+        time: i64,
+        #[serde(alias = "b")]
+        a: f64,
+        region: i64,
+        host: String,
+    }
+    let out = rows(&check::<AliasedShifted>(body));
+    assert!(out[0].contains("duplicate field `a`"), "{out:?}");
+
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct AliasOnly {
@@ -1168,6 +1182,59 @@ fn positional_mapping_agrees_with_mapping_by_name() {
     }
     let out = rows(&check::<Far>(wide.as_bytes()));
     assert_eq!(out, ["row Far { c18: 18, c17: 17 }"]);
+
+    // Two bad cells, fields declared in the other order: the error names
+    // the cell mapping by name finds first, but for rows whose strings are
+    // moved out once the layout is confirmed (the first bad field).
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct TwoBad {
+        y: i64,
+        x: i64,
+        time: i64,
+    }
+    let two = r#"{"results":[{"statement_id":0,"series":[{"name":"t","columns":["time","x","y"],"values":[[1,1,2],[2,"bad","worse"]]}]}]}
+"#;
+    let o = DecodeOptions::new();
+    let named = via_row_fn(o, two.as_bytes(), |r| {
+        crate::query::de::from_row_by_name::<TwoBad>(&r)
+    });
+    assert!(named[1].contains("column `x`"), "{named:?}");
+    assert_eq!(named, via_as::<TwoBad>(o, two.as_bytes()));
+    assert_eq!(
+        named,
+        via_row_fn(o, two.as_bytes(), |r| r.deserialize::<TwoBad>())
+    );
+    let owned = via_row_fn(o, two.as_bytes(), Row::into_deserialize::<TwoBad>);
+    assert_eq!(owned[0], named[0]);
+    assert!(owned[1].contains("column `y`"), "{owned:?}");
+
+    // Two types with the same field list on one series: the second does
+    // not inherit the first's layout (here: whether unknown columns may be
+    // skipped).
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Lenient {
+        a: i64,
+    }
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        a: i64,
+    }
+    let meta = Arc::new(SeriesMeta::new(
+        0,
+        None,
+        vec![],
+        vec!["time".into(), "a".into()],
+    ));
+    let row = Row::new(meta, vec![Value::Time(1), Value::Integer(2)], 0);
+    assert_eq!(row.deserialize::<Lenient>().map(|l| l.a).ok(), Some(2));
+    assert_eq!(row.deserialize::<Lenient>().map(|l| l.a).ok(), Some(2));
+    let e = row.deserialize::<Strict>().unwrap_err().to_string();
+    assert!(e.contains("unknown field `time`"), "{e}");
+    assert!(row.into_deserialize::<Strict>().is_err());
 
     // Times scaled from milliseconds.
     let out = rows(&check_with::<Exact>(
