@@ -415,3 +415,104 @@ async fn gzip_responses_stream_too() -> TestResult {
     assert_eq!(got, (0..5_000).collect::<Vec<_>>());
     Ok(())
 }
+
+/// `query_as` maps structs by position once per series (any field order,
+/// series tags included, unknown columns skipped only for types that
+/// ignore them): the values are those written, series by series, across
+/// documents.
+#[tokio::test]
+async fn query_as_by_position_in_any_field_order() -> TestResult {
+    let client = fresh_db("by_position").await?;
+    let points: Vec<Point> = (0..15i64)
+        .map(|i| {
+            Point::new("m")
+                .tag("host", format!("h{}", i % 3))
+                .tag("dc", format!("dc{}", i % 2))
+                .field("v", i as f64 + 0.5)
+                .field("n", -i)
+                .field("s", format!("s{i}"))
+                .timestamp(i)
+        })
+        .collect();
+    client.write(&points[..]).await?;
+    let q = || Query::new("SELECT * FROM m GROUP BY host").chunk_size(2);
+    // Series come host by host, rows by time.
+    let order: Vec<i64> = (0..3)
+        .flat_map(|h| (0..5).map(move |k| h + 3 * k))
+        .collect();
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct InOrder {
+        time: i64,
+        dc: String,
+        n: i64,
+        s: String,
+        v: f64,
+        host: String,
+    }
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct OutOfOrder {
+        host: String,
+        v: f64,
+        s: String,
+        time: i64,
+        n: i64,
+        dc: String,
+    }
+    let got: Vec<InOrder> = client.query_as(q()).try_collect().await?;
+    let want: Vec<InOrder> = order
+        .iter()
+        .map(|&i| InOrder {
+            time: i,
+            dc: format!("dc{}", i % 2),
+            n: -i,
+            s: format!("s{i}"),
+            v: i as f64 + 0.5,
+            host: format!("h{}", i % 3),
+        })
+        .collect();
+    assert_eq!(got, want);
+    let got: Vec<OutOfOrder> = client.query_as(q()).try_collect().await?;
+    let want: Vec<OutOfOrder> = want
+        .into_iter()
+        .map(|r| OutOfOrder {
+            host: r.host,
+            v: r.v,
+            s: r.s,
+            time: r.time,
+            n: r.n,
+            dc: r.dc,
+        })
+        .collect();
+    assert_eq!(got, want);
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Subset {
+        v: f64,
+        host: String,
+    }
+    let got: Vec<Subset> = client.query_as(q()).try_collect().await?;
+    assert_eq!(got.len(), 15);
+    assert_eq!(
+        got[5],
+        Subset {
+            v: 1.5,
+            host: "h1".into()
+        }
+    );
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Denied {
+        v: f64,
+        host: String,
+    }
+    let got: Vec<Result<Denied, Error>> = client.query_as(q()).collect().await;
+    assert_eq!(got.len(), 15);
+    for r in &got {
+        let e = r.as_ref().err().ok_or("Denied must fail")?;
+        assert!(e.to_string().contains("unknown field `time`"), "{e}");
+    }
+    Ok(())
+}
