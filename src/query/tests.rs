@@ -1126,6 +1126,48 @@ fn positional_mapping_agrees_with_mapping_by_name() {
     let out = rows(&check::<CatchAll>(body));
     assert!(out[0].contains(r#""host": String("h1")"#), "{out:?}");
 
+    /// Panics on a map without `a` (it should return an error): the probe
+    /// for unknown keys gives such a map, and must not take the query down.
+    #[derive(Debug)]
+    #[allow(dead_code)]
+    struct Panicky {
+        a: f64,
+    }
+    impl<'de> Deserialize<'de> for Panicky {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Panicky;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a row")
+                }
+                fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Panicky, M::Error> {
+                    let mut a = None;
+                    while let Some(k) = m.next_key::<String>()? {
+                        if k == "a" {
+                            a = Some(m.next_value()?);
+                        } else {
+                            m.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                    #[allow(clippy::expect_used)]
+                    Ok(Panicky {
+                        a: a.expect("rows always have `a`"),
+                    })
+                }
+                fn visit_seq<S: de::SeqAccess<'de>>(self, mut s: S) -> Result<Panicky, S::Error> {
+                    let a = s
+                        .next_element()?
+                        .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                    Ok(Panicky { a })
+                }
+            }
+            d.deserialize_struct("Panicky", &["a"], V)
+        }
+    }
+    let out = rows(&check::<Panicky>(body));
+    assert_eq!(out[0], "row Panicky { a: 1.5 }");
+
     /// Reads a map only.
     #[derive(Debug)]
     #[allow(dead_code)]
