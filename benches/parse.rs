@@ -10,9 +10,10 @@
 //! (`Row::deserialize::<CpuRef>`) and `query_as` (`next_event_as::<Cpu>`,
 //! what `Client::query_as` runs, with fields in column order: mapped by
 //! position). `query_as_unsorted` is the same struct with its fields in
-//! the workload's order (mapped by name). `query_as_numbers` maps onto the
-//! numeric columns only: the difference with `query_as` is the cost of the
-//! four `String`s per row (scan, allocate, copy, free).
+//! the workload's order (mapped by position too, with cells kept aside).
+//! `query_as_numbers` maps onto the numeric columns only: the difference
+//! with `query_as` is the cost of the four `String`s per row (scan,
+//! allocate, copy, free).
 //!
 //! Run: `cargo bench --bench parse`.
 
