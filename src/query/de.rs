@@ -845,6 +845,15 @@ impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
     }
 }
 
+/// `ScanDe` methods that scan the cell whole and leave it to [`ValueDe`].
+macro_rules! via_value {
+    ($($method:ident)*) => {
+        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+            self.value()?.$method(visitor)
+        })*
+    };
+}
+
 /// Deserializer of the next cell of a row being scanned: numbers and
 /// strings go straight from the document to the visitor when the target
 /// asks for them, anything else through [`ValueDe`], which it agrees with.
@@ -936,20 +945,8 @@ impl<'de> Deserializer<'de> for ScanDe<'_, '_, '_> {
         visitor.visit_some(self)
     }
 
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.value()?.deserialize_f32(visitor)
-    }
-
-    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.value()?.deserialize_i128(visitor)
-    }
-
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.value()?.deserialize_u64(visitor)
-    }
-
-    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.value()?.deserialize_u128(visitor)
+    via_value! {
+        deserialize_f32 deserialize_i128 deserialize_u64 deserialize_u128 deserialize_ignored_any
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -967,10 +964,6 @@ impl<'de> Deserializer<'de> for ScanDe<'_, '_, '_> {
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
         self.value()?.deserialize_enum(name, variants, visitor)
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.value()?.deserialize_ignored_any(visitor)
     }
 
     forward_to_deserialize_any! {

@@ -971,20 +971,8 @@ impl<'a> RowCells<'_, 'a> {
         }
         let time = (self.col == self.time_idx).then_some(self.mult);
         let value = self.s.cell(time);
-        let after = self.s.next_or_close(b']');
-        match (value, after) {
-            (Some(v), Some(more)) => {
-                self.col += 1;
-                if !more {
-                    self.state = Cells::Done;
-                }
-                Some(v)
-            }
-            _ => {
-                self.state = Cells::Failed;
-                None
-            }
-        }
+        self.end_cell(value.is_some());
+        value.filter(|_| self.state != Cells::Failed)
     }
 
     /// Whether a cell follows.
