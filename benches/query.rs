@@ -4,7 +4,10 @@
 //! read of the same response (hyper, counting body bytes: the ceiling the
 //! server allows). Criterion times each reader on its own; the `SUMMARY`
 //! lines then compare them in interleaved rounds (rows/s, wall time
-//! relative to the plain read, client and server CPU seconds: medians).
+//! relative to the plain read, client and server CPU seconds: medians),
+//! first with client and server sharing the cores, then with influxd
+//! pinned to core 0 and the client to core 1 (`taskset`), as if the
+//! server ran on a machine of its own.
 //!
 //! Peak memory is measured per process, outside this bench:
 //! `/usr/bin/time -v target/release/examples/stream_query --load N > /dev/null`.
@@ -116,8 +119,6 @@ fn query(c: &mut Criterion) {
         let cpu = common::cpu_seconds("self") - c0;
         [wall, cpu, common::cpu_seconds(&server_pid) - s0]
     };
-    const CASES: [&str; 3] = ["plain_http_read", "rows", "query_as"];
-
     let mut g = c.benchmark_group("query_influxd");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Elements(workload::POINTS));
@@ -135,22 +136,55 @@ fn query(c: &mut Criterion) {
     // The summary compares the readers in rounds, one of each per round,
     // so that the server's own drift (compactions after the load, cache
     // snapshots) weighs on all of them alike.
-    let mut runs: [Runs; 3] = Default::default();
-    for _ in 0..ROUNDS {
-        for (case, runs) in CASES.iter().zip(&mut runs) {
-            runs.0.push(read(case));
+    let rounds = || {
+        let mut runs: [Runs; 3] = Default::default();
+        for _ in 0..ROUNDS {
+            for (case, runs) in CASES.iter().zip(&mut runs) {
+                runs.0.push(read(case));
+            }
         }
+        runs
+    };
+    summary("shared cores", &rounds());
+    // On a machine of two cores influxd alone keeps both busy, so every
+    // cycle the client spends is taken from the server. Pinned, each has a
+    // core of its own, as when the server runs on another machine: the
+    // case the "server is the bottleneck" comparison is about.
+    if pin(&server_pid, 0) && pin("self", 1) {
+        summary("server on core 0, client on core 1", &rounds());
+    } else {
+        eprintln!("SUMMARY pinned: skipped (taskset failed or fewer than 2 cores)");
     }
+}
+
+fn summary(setup: &str, runs: &[Runs; 3]) {
     let plain = runs[0].median(0);
-    for (case, runs) in CASES.iter().zip(&runs) {
+    for (case, runs) in CASES.iter().zip(runs) {
         let (wall, cpu, server_cpu) = (runs.median(0), runs.median(1), runs.median(2));
         eprintln!(
-            "SUMMARY {case}: median wall {wall:.3} s over {ROUNDS} interleaved rounds ({:.0} rows/s, {:+.1}% vs plain read), client CPU {cpu:.2} s, server CPU {server_cpu:.2} s",
+            "SUMMARY {setup}, {case}: median wall {wall:.3} s over {ROUNDS} interleaved rounds ({:.0} rows/s, {:+.1}% vs plain read), client CPU {cpu:.2} s, server CPU {server_cpu:.2} s",
             workload::POINTS as f64 / wall,
             100.0 * (wall / plain - 1.0)
         );
     }
 }
+
+/// Restricts every thread of `pid` (`self` for this process) to `cpu`.
+fn pin(pid: &str, cpu: usize) -> bool {
+    let pid = if pid == "self" {
+        std::process::id().to_string()
+    } else {
+        pid.to_string()
+    };
+    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+        && std::process::Command::new("taskset")
+            .args(["-a", "-c", "-p", &cpu.to_string(), &pid])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+const CASES: [&str; 3] = ["plain_http_read", "rows", "query_as"];
 
 /// Rounds of the interleaved comparison.
 const ROUNDS: usize = 9;
