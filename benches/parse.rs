@@ -15,7 +15,9 @@
 //! with `query_as` is the cost of the four `String`s per row (scan,
 //! allocate, copy, free).
 //!
-//! Run: `cargo bench --bench parse`.
+//! Run: `cargo bench --bench parse`. One pass of each case, without
+//! criterion: `cargo bench --bench parse -- xxxnomatch`; of some cases:
+//! `PARSE_CASES=rows,query_as cargo bench --bench parse -- xxxnomatch`.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -269,7 +271,14 @@ fn bench(c: &mut Criterion) {
         ("query_as_unsorted", query_as_unsorted),
         ("query_as_numbers", query_as_numbers),
     ];
-    for (name, run) in runs {
+    // `PARSE_CASES=query_as,rows` limits the one-pass figures to those
+    // cases (to count instructions under valgrind, say).
+    let only = std::env::var("PARSE_CASES").ok();
+    let chosen = |name: &str| match &only {
+        Some(cases) => cases.split(',').any(|c| c == name),
+        None => true,
+    };
+    for (name, run) in runs.into_iter().filter(|(name, _)| chosen(name)) {
         let start = Instant::now();
         let n = run(&body);
         let secs = start.elapsed().as_secs_f64();

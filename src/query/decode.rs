@@ -848,7 +848,7 @@ impl Splitter {
         loop {
             let len = self.buf.len();
             if self.discarding {
-                match find_newline(&self.buf[self.scan..]) {
+                match memchr::memchr(b'\n', &self.buf[self.scan..]) {
                     Some(off) => {
                         self.discarding = false;
                         self.start = self.scan + off + 1;
@@ -867,7 +867,7 @@ impl Splitter {
                     self.multi_line = None;
                     (self.scan + off + 1, self.scan + off + 1, true)
                 }),
-                None => find_newline(&self.buf[self.scan..])
+                None => memchr::memchr(b'\n', &self.buf[self.scan..])
                     .map(|off| (self.scan + off, self.scan + off + 1, false)),
             };
             let (end, next, multi_line) = match found {
@@ -970,57 +970,9 @@ fn is_blank(bytes: &[u8]) -> bool {
     bytes.iter().all(u8::is_ascii_whitespace)
 }
 
-/// Position of the first `\n`, eight bytes at a time.
-#[inline]
-fn find_newline(hay: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = ONES * b'\n' as u64;
-    let mut words = hay.chunks_exact(8);
-    let mut base = 0;
-    for word in &mut words {
-        let mut arr = [0u8; 8];
-        arr.copy_from_slice(word);
-        let x = u64::from_le_bytes(arr) ^ NL;
-        // The lowest flagged byte is exactly the first zero byte.
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(base + (found.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|i| base + i)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn newline_search() {
-        let mut v = vec![b'a'; 70];
-        assert_eq!(find_newline(&v), None);
-        for i in 0..70 {
-            v[i] = b'\n';
-            assert_eq!(find_newline(&v), Some(i));
-            for j in 0..=i {
-                assert_eq!(find_newline(&v[j..]), Some(i - j));
-            }
-            v[i] = 0x8a; // high-bit variants must not match
-            assert_eq!(find_newline(&v), None);
-            v[i] = b'\x0b';
-            assert_eq!(find_newline(&v), None);
-            v[i] = b'a';
-        }
-        let mut v = vec![0u8; 16];
-        v[9] = b'\n';
-        v[12] = b'\n';
-        assert_eq!(find_newline(&v), Some(9));
-    }
 
     fn drain(d: &mut Decoder) -> Vec<Result<Event, String>> {
         std::iter::from_fn(|| d.next_event())
