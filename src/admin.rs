@@ -549,7 +549,7 @@ impl Client {
             quote_literal(password)
         ))
         .await
-        .map_err(|e| e.redact(password))
+        .map_err(|e| redact_password(e, password))
     }
 
     /// Drops a user.
@@ -601,6 +601,17 @@ fn where_tags(tags: &[(&str, &str)]) -> String {
     format!(" WHERE {}", conds.join(" AND "))
 }
 
+/// Takes `password` out of an error, as given and as quoted in the
+/// statement (`it's` was sent as `'it\'s'`), whichever the server echoed.
+fn redact_password(e: Error, password: &str) -> Error {
+    let quoted = quote_literal(password);
+    let escaped = quoted
+        .strip_prefix('\'')
+        .and_then(|q| q.strip_suffix('\''))
+        .unwrap_or(password);
+    e.redact(escaped).redact(password)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,5 +641,14 @@ mod tests {
                 .as_deref(),
             Some("DURATION 1h REPLICATION 1 SHARD DURATION 1h DEFAULT")
         );
+    }
+
+    #[test]
+    fn passwords_are_redacted_raw_and_quoted() {
+        let e = crate::error::Error::new(crate::error::Kind::Query)
+            .with_message(r"bad statement: CREATE USER u WITH PASSWORD 'it\'s a\\b' (it's a\b)");
+        let shown = redact_password(e, r"it's a\b").to_string();
+        assert!(!shown.contains("it"), "{shown}");
+        assert_eq!(shown.matches("[REDACTED]").count(), 2, "{shown}");
     }
 }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::Value as Json;
 
-use crate::error::{self, Error};
+use crate::error::{self, Error, Kind};
 use crate::http::{AuthMethod, BaseUrl, Call, Credentials, Params, Transport};
 use crate::influxql::Query;
 use crate::line_protocol::{EncodeOptions, LineWriter, ToLineProtocol};
@@ -452,8 +452,7 @@ impl Client {
             );
         }
         if !query.params.is_empty() {
-            let p = serde_json::to_string(&query.params)
-                .map_err(|e| error::encode("cannot encode the query parameters").with_source(e))?;
+            let p = crate::influxql::params_json(&query.params).map_err(error::encode)?;
             params.push("params", &p);
         }
         let (method, body, content_type) = if query.is_read_only() {
@@ -533,21 +532,44 @@ impl Client {
             return Err(t.error_from(resp, None).await);
         }
         let (_, body) = t.read_all(resp, MAX_JSON_RESPONSE).await?;
-        body.split(|&b| b == b'\n')
+        let docs: Vec<Json> = body
+            .split(|&b| b == b'\n')
             .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
             .map(|line| {
                 serde_json::from_slice(line).map_err(|e| {
                     error::decode("a query response document is not JSON").with_source(e)
                 })
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        // A body closed cleanly after a chunk that said more would come
+        // would give a listing cut short without a word.
+        let open = docs
+            .last()
+            .and_then(|d| d.get("results"))
+            .and_then(Json::as_array)
+            .and_then(|r| r.last())
+            .filter(|r| r.get("partial").and_then(Json::as_bool) == Some(true));
+        if let Some(result) = open {
+            let id = result
+                .get("statement_id")
+                .and_then(Json::as_u64)
+                .unwrap_or(0);
+            return Err(error::decode(format!(
+                "the response ended in the middle of statement {id} (its last chunk said \"partial\": true)"
+            )));
+        }
+        if docs.is_empty() {
+            return Err(error::decode("the response body is empty: no result came"));
+        }
+        Ok(docs)
     }
 }
 
 /// The first failed statement of a response, as an error.
 pub(crate) fn check_statement_errors(json: &Json) -> Result<(), Error> {
     if let Some(msg) = json.get("error").and_then(Json::as_str) {
-        return Err(error::query(0, msg));
+        // The whole query failed (syntax, authorization): no statement ran.
+        return Err(Error::new(Kind::Query).with_message(msg));
     }
     for r in json
         .get("results")

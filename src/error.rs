@@ -141,7 +141,8 @@ impl Error {
     }
 
     /// True when a point could not be encoded as line protocol (for example
-    /// a NaN field, an empty measurement, or a point without fields).
+    /// a NaN field, an empty measurement, or a point without fields), or a
+    /// query parameter cannot be bound (NaN, or an integer past `i64`).
     pub fn is_encode(&self) -> bool {
         self.inner.kind == Kind::Encode
     }
@@ -307,7 +308,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.inner.kind {
             Kind::Builder => "invalid client configuration",
-            Kind::Encode => "cannot encode point as line protocol",
+            Kind::Encode => "cannot encode the request",
             Kind::Connect => "cannot connect to InfluxDB",
             Kind::Timeout => "request to InfluxDB timed out",
             Kind::Transport => "connection to InfluxDB failed",

@@ -47,6 +47,11 @@ impl Query {
     }
 
     /// Binds `$name` to a value: a string, number or boolean.
+    ///
+    /// Floats are sent so that the server reads them as floats even when
+    /// whole or in exponent form. A NaN or infinite float (which JSON
+    /// turns into `null`) and an integer above `i64::MAX` cannot be bound:
+    /// running the query then fails with an error naming the parameter.
     pub fn bind(mut self, name: impl Into<String>, value: impl Into<Json>) -> Self {
         self.params.insert(name.into(), value.into());
         self
@@ -84,7 +89,10 @@ impl Query {
 
     /// True when every statement only reads (SELECT without INTO, SHOW,
     /// EXPLAIN), so the query may go as GET; anything else goes as POST, as
-    /// InfluxDB 1.x requires for statements that change state.
+    /// InfluxDB 1.x requires for statements that change state. A query with
+    /// a `/` (regex or division) or a `--` comment outside quotes counts as
+    /// not read-only: either could hide a statement from this check, and
+    /// POST runs reads too.
     pub fn is_read_only(&self) -> bool {
         is_read_only(&self.text)
     }
@@ -112,6 +120,52 @@ impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
     }
+}
+
+/// The `params` of a query as influxd 1.x reads them. It takes a number
+/// without a `.` for an `i64`, so every float gets one (serde_json writes
+/// 1e16 as `1e+16`, which goes as `1.0e+16`); values it cannot bind
+/// are refused here, by name, rather than by the server.
+pub(crate) fn params_json(params: &serde_json::Map<String, Json>) -> Result<String, String> {
+    let mut out = String::from("{");
+    for (name, value) in params {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&Json::String(name.clone()).to_string());
+        out.push(':');
+        match value {
+            Json::Null => {
+                return Err(format!(
+                    "query parameter `{name}` is null (a NaN or infinite float becomes null), which InfluxDB cannot bind"
+                ))
+            }
+            Json::Number(n) if n.is_f64() => {
+                let text = n.to_string();
+                match text.find(['.', 'e', 'E']) {
+                    Some(at) if text.as_bytes()[at] != b'.' => {
+                        out.push_str(&text[..at]);
+                        out.push_str(".0");
+                        out.push_str(&text[at..]);
+                    }
+                    Some(_) => out.push_str(&text),
+                    None => {
+                        out.push_str(&text);
+                        out.push_str(".0");
+                    }
+                }
+            }
+            Json::Number(n) if n.as_i64().is_none() => {
+                return Err(format!(
+                    "query parameter `{name}` is {n}, above the largest integer InfluxDB reads ({}); bind it as a float",
+                    i64::MAX
+                ))
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    out.push('}');
+    Ok(out)
 }
 
 /// Quotes an identifier (database, measurement, tag key, ...) for InfluxQL:
@@ -209,7 +263,35 @@ fn words_outside_quotes(stmt: &str) -> impl Iterator<Item = String> + '_ {
         .into_iter()
 }
 
+/// Whether `text` has a `/` (a regex, or a division, which this module
+/// cannot tell apart) or a `--` comment outside quotes: either can hide a
+/// `;` or a keyword from the statement split.
+fn has_regex_or_comment(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match quote {
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'/' => return true,
+                b'-' if bytes.get(i + 1) == Some(&b'-') => return true,
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    false
+}
+
 pub(crate) fn is_read_only(text: &str) -> bool {
+    // Unsure is not read-only: POST runs reads as well.
+    if has_regex_or_comment(text) {
+        return false;
+    }
     let stmts = statements(text);
     !stmts.is_empty()
         && stmts.iter().all(|s| {
@@ -235,6 +317,29 @@ mod tests {
     }
 
     #[test]
+    fn params_keep_floats_floats() {
+        let q = Query::new("")
+            .bind("a", 1e16)
+            .bind("b", -1e-6)
+            .bind("c", 2.0)
+            .bind("d", 2.5)
+            .bind("e", 7)
+            .bind("f", "x\"y")
+            .bind("g", true)
+            .bind("h", u64::MAX / 2);
+        assert_eq!(
+            params_json(&q.params).as_deref(),
+            Ok(
+                r#"{"a":1.0e+16,"b":-1.0e-6,"c":2.0,"d":2.5,"e":7,"f":"x\"y","g":true,"h":9223372036854775807}"#
+            )
+        );
+        let err = params_json(&Query::new("").bind("nan", f64::NAN).params).unwrap_err();
+        assert!(err.contains("`nan` is null"), "{err}");
+        let err = params_json(&Query::new("").bind("big", u64::MAX).params).unwrap_err();
+        assert!(err.contains("`big` is 18446744073709551615"), "{err}");
+    }
+
+    #[test]
     fn read_only_classification() {
         assert!(is_read_only("SELECT * FROM cpu"));
         assert!(is_read_only("show databases; SELECT 1 FROM x"));
@@ -244,5 +349,11 @@ mod tests {
         assert!(!is_read_only("SELECT 1 FROM a; DROP DATABASE b"));
         assert!(is_read_only("SELECT * FROM a WHERE s = 'x;DROP'"));
         assert!(!is_read_only(""));
+        // A regex or a comment may hide a `;`: such queries go as POST.
+        assert!(!is_read_only(
+            "SELECT * FROM c WHERE h =~ /it's/; DROP MEASUREMENT c"
+        ));
+        assert!(!is_read_only("SELECT * FROM c -- '\nDROP DATABASE d"));
+        assert!(is_read_only("SELECT * FROM c WHERE h = 'a/b--c'"));
     }
 }

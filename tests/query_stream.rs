@@ -6,6 +6,7 @@ use futures::{StreamExt, TryStreamExt};
 use influx_stream::query::{Chunk, Row, Value};
 use influx_stream::{Client, Error, Point, Query, WriteOptions};
 use serde::Deserialize;
+use support::fault::{Action, FaultServer};
 use support::influxd::{unique_db, Influxd};
 use support::workload;
 
@@ -353,6 +354,46 @@ async fn bound_parameters_never_splice() -> TestResult {
 }
 
 #[tokio::test]
+async fn bound_floats_stay_floats() -> TestResult {
+    let client = fresh_db("floatparams").await?;
+    client
+        .write(
+            &[
+                Point::new("p").field("v", 1e-7).timestamp(1),
+                Point::new("p").field("v", 0.5).timestamp(2),
+                Point::new("p").field("v", 2e16).timestamp(3),
+            ][..],
+        )
+        .await?;
+    // serde_json writes these `1e-6` and `1e16`; influxd reads a number
+    // without a `.` as an integer and refused them.
+    let count = |q: Query| {
+        let client = client.clone();
+        async move {
+            let rows: Vec<Row> = client.query(q).try_collect().await?;
+            Ok::<_, Error>(rows.len())
+        }
+    };
+    let q = "SELECT v FROM p WHERE v < $x";
+    assert_eq!(count(Query::new(q).bind("x", 1e-6)).await?, 1);
+    assert_eq!(count(Query::new(q).bind("x", 1e16)).await?, 2);
+    assert_eq!(count(Query::new(q).bind("x", 1.0)).await?, 2);
+    let err = count(Query::new(q).bind("x", f64::NAN))
+        .await
+        .expect_err("NaN cannot be bound");
+    assert!(err.is_encode(), "{err}");
+    assert!(err.to_string().contains("`x` is null"), "{err}");
+    let err = count(Query::new(q).bind("x", u64::MAX))
+        .await
+        .expect_err("u64::MAX cannot be bound");
+    assert!(
+        err.to_string().contains("`x` is 18446744073709551615"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn dropping_the_stream_stops_reading() -> TestResult {
     let client = fresh_db("drop").await?;
     let writer = client.writer(WriteOptions::new().max_points(10_000))?;
@@ -514,5 +555,80 @@ async fn query_as_by_position_in_any_field_order() -> TestResult {
         let e = r.as_ref().err().ok_or("Denied must fail")?;
         assert!(e.to_string().contains("unknown field `time`"), "{e}");
     }
+    Ok(())
+}
+
+/// A response that ends cleanly while a statement is still partial (a
+/// proxy or a restarting server closing early): influxd itself never does
+/// this on demand, so a fault server sends it.
+#[tokio::test]
+async fn a_response_cut_cleanly_mid_statement_is_an_error() -> TestResult {
+    let partial = concat!(
+        r#"{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","v"],"#,
+        r#""values":[[1,2],[2,3]],"partial":true}],"partial":true}]}"#,
+        "\n"
+    );
+    let server = FaultServer::sequence(vec![
+        Action::status(200)
+            .header("Content-Type", "application/json")
+            .body(partial),
+        Action::status(200)
+            .header("Content-Type", "application/json")
+            .body(partial),
+        Action::status(200).header("Content-Type", "application/json"),
+    ])
+    .await?;
+    let client = Client::builder(server.url()).database("db").build()?;
+
+    let out: Vec<Result<Row, Error>> = client.query("SELECT v FROM m").collect().await;
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(out[..2].iter().all(Result::is_ok), "{out:?}");
+    let err = out[2].as_ref().expect_err("the cut is reported");
+    assert!(
+        err.to_string()
+            .contains("ended in the middle of statement 0"),
+        "{err}"
+    );
+
+    #[derive(Deserialize, Debug)]
+    struct M {
+        #[allow(dead_code)]
+        v: i64,
+    }
+    let out: Vec<Result<M, Error>> = client.query_as::<M>("SELECT v FROM m").collect().await;
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(out[2].is_err(), "{out:?}");
+
+    let out: Vec<Result<Row, Error>> = client.query("SELECT v FROM m").collect().await;
+    assert_eq!(out.len(), 1, "{out:?}");
+    let err = out[0].as_ref().expect_err("an empty body is reported");
+    assert!(
+        err.to_string().contains("the response body is empty"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn regexes_and_comments_go_as_post_and_still_read() -> TestResult {
+    let client = fresh_db("regex").await?;
+    client
+        .write(
+            &[
+                Point::new("p")
+                    .tag("h", "x;y")
+                    .field("v", 1i64)
+                    .timestamp(1),
+                Point::new("p").tag("h", "z").field("v", 2i64).timestamp(2),
+            ][..],
+        )
+        .await?;
+    let q = Query::new("SELECT v FROM p WHERE h =~ /^x;y$/ -- a comment");
+    assert!(!q.is_read_only());
+    let rows: Vec<Row> = client.query(q).try_collect().await?;
+    assert_eq!(
+        rows.iter().map(|r| r.get("v")).collect::<Vec<_>>(),
+        [Some(&Value::Integer(1))]
+    );
     Ok(())
 }

@@ -274,6 +274,11 @@ struct State {
     /// An emptied values vector of a finished series, reused for the next
     /// document (a fresh one costs page faults on every use).
     spare: Vec<Value>,
+    /// The statement whose last result said `"partial": true`: more of it
+    /// must come before the body ends.
+    open_statement: Option<u64>,
+    /// The end of the body was checked for a missing end (once).
+    end_checked: bool,
 }
 
 impl Default for Decoder {
@@ -296,6 +301,8 @@ impl Decoder {
                 documents: 0,
                 rows_hint: 0,
                 spare: Vec::new(),
+                open_statement: None,
+                end_checked: false,
             },
             rows: None,
             typed: false,
@@ -566,9 +573,11 @@ impl Decoder {
             if let Some(chunk) = self.state.queue.pop_front() {
                 return Some(Ok(chunk));
             }
-            let doc = match self.splitter.next_doc(self.options.max_document_bytes)? {
-                Ok(doc) => doc,
-                Err(e) => return Some(Err(e)),
+            let doc = match self.splitter.next_doc(self.options.max_document_bytes) {
+                Some(Ok(doc)) => doc,
+                Some(Err(e)) => return Some(Err(e)),
+                None if self.splitter.finished => return self.state.end_of_body().map(Err),
+                None => return None,
             };
             self.state.documents += 1;
             let bytes = &self.splitter.buf[doc.range.clone()];
@@ -722,7 +731,26 @@ fn new_meta(statement_id: u64, series: &WireSeries<'_>) -> SeriesMeta {
 }
 
 impl State {
+    /// Once the whole body is parsed: an error if it ended while a statement
+    /// was still partial (the server or a proxy closed the response early,
+    /// cleanly) or held no document at all.
+    fn end_of_body(&mut self) -> Option<DecodeError> {
+        if std::mem::replace(&mut self.end_checked, true) {
+            return None;
+        }
+        if let Some(id) = self.open_statement.take() {
+            return Some(DecodeError::new(format!(
+                "the response ended in the middle of statement {id} (its last chunk said \"partial\": true): the rest of its rows never came"
+            )));
+        }
+        (self.documents == 0)
+            .then(|| DecodeError::new("the response body is empty: no result came"))
+    }
+
     fn push_doc(&mut self, doc: WireDoc<'_>) {
+        if doc.error.is_some() {
+            self.open_statement = None;
+        }
         if let Some(message) = doc.error {
             self.queue.push_back(Item::Other(Chunk::QueryError {
                 message: message.into_owned(),
@@ -730,6 +758,8 @@ impl State {
         }
         for result in doc.results {
             let statement_id = result.statement_id;
+            self.open_statement =
+                (result.partial && result.error.is_none()).then_some(statement_id);
             for series in result.series {
                 if let Some((meta, rows)) = series.typed {
                     if !self
@@ -999,6 +1029,63 @@ mod tests {
         assert!(d.is_done());
         d.finish();
         assert!(d.next_event().is_none());
+    }
+
+    #[test]
+    fn a_body_that_ends_while_a_statement_is_partial_is_an_error() {
+        let partial = "{\"results\":[{\"statement_id\":3,\"series\":[{\"name\":\"m\",\
+            \"columns\":[\"time\",\"v\"],\"values\":[[1,2]],\"partial\":true}],\"partial\":true}]}\n";
+        let mut d = Decoder::default();
+        d.feed(partial.as_bytes());
+        d.finish();
+        let out = drain(&mut d);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(matches!(out[0], Ok(Event::Row(_))), "{out:?}");
+        assert!(
+            out[1]
+                .as_ref()
+                .unwrap_err()
+                .starts_with("the response ended in the middle of statement 3"),
+            "{out:?}"
+        );
+        assert!(d.next_event().is_none(), "the error comes once");
+
+        // The same statement's end clears it; typed and chunk readers too.
+        let end = "{\"results\":[{\"statement_id\":3,\"series\":[{\"name\":\"m\",\
+            \"columns\":[\"time\",\"v\"],\"values\":[[3,4]]}]}]}\n";
+        let mut d = Decoder::default();
+        d.feed(partial.as_bytes());
+        d.feed(end.as_bytes());
+        d.finish();
+        let out = drain(&mut d);
+        assert!(out.iter().all(Result::is_ok), "{out:?}");
+        let mut d = Decoder::default();
+        d.feed(partial.as_bytes());
+        d.finish();
+        let mut errors = 0;
+        while let Some(c) = d.next_chunk() {
+            errors += usize::from(c.is_err());
+        }
+        assert_eq!(errors, 1);
+        #[derive(serde::Deserialize, Debug)]
+        struct M {
+            #[allow(dead_code)]
+            v: f64,
+        }
+        let mut d = Decoder::default();
+        d.feed(partial.as_bytes());
+        d.finish();
+        let out: Vec<_> = std::iter::from_fn(|| d.next_event_as::<M>()).collect();
+        assert!(matches!(out[..], [Ok(EventAs::Row(_)), Err(_)]), "{out:?}");
+
+        let mut d = Decoder::default();
+        d.feed(b"\n\n");
+        d.finish();
+        let out = drain(&mut d);
+        assert_eq!(
+            out,
+            vec![Err("the response body is empty: no result came".to_owned())]
+        );
     }
 
     #[test]

@@ -775,7 +775,11 @@ impl<'a> Scanner<'a> {
     ) -> Option<FlatRows> {
         let mut values = std::mem::take(spare);
         values.clear();
-        values.reserve(rows_hint.saturating_mul(ncols));
+        // The hint comes from earlier series; a value takes 2 bytes at least,
+        // so what is left of the document bounds it (a series of many
+        // columns after a long one must not reserve gigabytes).
+        let left = self.b.len().saturating_sub(self.i);
+        values.reserve(rows_hint.saturating_mul(ncols).min(left / 2));
         let mut flat = FlatRows {
             values,
             ..FlatRows::default()

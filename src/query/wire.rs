@@ -443,7 +443,9 @@ impl<'de> Visitor<'de> for RowsSeed {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut flat = FlatRows {
-            values: Vec::with_capacity(self.rows_hint * self.ncols),
+            // A hint from earlier series, not a promise: bounded, so that
+            // many columns after a long series cannot reserve gigabytes.
+            values: Vec::with_capacity(self.rows_hint.saturating_mul(self.ncols).min(1 << 20)),
             ..FlatRows::default()
         };
         let (time_idx, mult) = self.time.unwrap_or((usize::MAX, 1));
