@@ -159,6 +159,11 @@ impl ClientBuilder {
     /// The time a request may take, from sending it until its response head
     /// (and, for small responses, its body) has arrived. Default: 30 s.
     /// `None` waits forever.
+    ///
+    /// Streamed queries ([`Client::query`] and the like) also allow this
+    /// long between two pieces of the body: a query whose next chunk takes
+    /// the server longer (a heavy aggregate over much data) ends with a
+    /// timeout error, so raise it or pass `None` for such queries.
     pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.timeout = timeout.into();
         self

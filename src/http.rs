@@ -384,7 +384,7 @@ impl Transport {
                     .with_source(e)
             })?
             .to_bytes();
-        let body = maybe_gunzip(&parts.headers, body)?;
+        let body = maybe_gunzip(&parts.headers, body, limit)?;
         Ok((parts, body))
     }
 
@@ -511,8 +511,10 @@ fn gzip(_body: &[u8]) -> Result<Bytes, Error> {
     Err(error::builder("gzip needs the crate feature \"gzip\""))
 }
 
+/// The body, inflated if it is gzip, within `limit` bytes inflated too: a
+/// small compressed body may inflate a thousandfold.
 #[cfg(feature = "gzip")]
-fn maybe_gunzip(headers: &HeaderMap, body: Bytes) -> Result<Bytes, Error> {
+fn maybe_gunzip(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, Error> {
     use std::io::Read;
     let gz = headers
         .get(CONTENT_ENCODING)
@@ -520,21 +522,50 @@ fn maybe_gunzip(headers: &HeaderMap, body: Bytes) -> Result<Bytes, Error> {
     if !gz {
         return Ok(body);
     }
-    let mut out = Vec::with_capacity(body.len() * 4);
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     flate2::read::GzDecoder::new(&body[..])
+        .take(cap)
         .read_to_end(&mut out)
         .map_err(|e| error::decode("the gzip response body is corrupt").with_source(e))?;
+    if out.len() > limit {
+        return Err(error::decode(format!(
+            "the gzip response body inflates past {limit} bytes"
+        )));
+    }
     Ok(Bytes::from(out))
 }
 
 #[cfg(not(feature = "gzip"))]
-fn maybe_gunzip(_headers: &HeaderMap, body: Bytes) -> Result<Bytes, Error> {
+fn maybe_gunzip(_headers: &HeaderMap, body: Bytes, _limit: usize) -> Result<Bytes, Error> {
     Ok(body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "gzip")]
+    #[test]
+    fn gzip_bodies_inflate_within_the_limit() -> Result<(), Error> {
+        let zeros = vec![b'0'; 1 << 20];
+        let packed = gzip(&zeros)?;
+        assert!(packed.len() < 16 * 1024, "{}", packed.len());
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_ENCODING, http::HeaderValue::from_static("gzip"));
+        let err = maybe_gunzip(&headers, packed.clone(), 64 * 1024)
+            .expect_err("1 MiB inflated is past 64 KiB");
+        assert!(
+            err.to_string().contains("inflates past 65536 bytes"),
+            "{err}"
+        );
+        assert_eq!(
+            maybe_gunzip(&headers, packed.clone(), 1 << 20)?.len(),
+            1 << 20
+        );
+        assert_eq!(maybe_gunzip(&HeaderMap::new(), packed.clone(), 1)?, packed);
+        Ok(())
+    }
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
