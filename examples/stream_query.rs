@@ -10,8 +10,11 @@
 //! bash tests/support/with-influxd.sh cargo run --release --example stream_query -- --load 1000000 > /dev/null
 //! ```
 //!
-//! `--count` only counts the rows (to measure the stream alone). Progress
-//! and a summary go to standard error.
+//! A JSON line is `{"name":"cpu","tags":{"host":"a"},"values":{"time":…,"usage":…}}`
+//! (series name, tags and columns apart, so that none can hide another); CSV
+//! has a header line whenever the columns or tag keys change. `--count` only
+//! counts the rows (to measure the stream alone). Progress and a summary go
+//! to standard error.
 
 #[path = "../tests/support/influxd.rs"]
 mod influxd;
@@ -82,22 +85,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if count_only {
             // Only count: measures the stream itself, without formatting.
         } else if csv {
-            // A header whenever the columns change (a new statement or series shape).
-            let columns_changed = match &header_for {
-                Some(m) => m.columns() != row.columns(),
+            // A header whenever it changes: a new statement, series shape or
+            // set of tag keys.
+            let changed = match &header_for {
+                Some(m) if std::sync::Arc::ptr_eq(m, row.meta()) => false,
+                Some(m) => {
+                    m.columns() != row.columns()
+                        || !m
+                            .tags()
+                            .iter()
+                            .map(|(k, _)| k)
+                            .eq(row.tags().iter().map(|(k, _)| k))
+                }
                 None => true,
             };
-            if columns_changed {
-                let tag_keys: Vec<&str> = row.tags().iter().map(|(k, _)| k.as_str()).collect();
-                writeln!(
-                    out,
-                    "name,{}{}",
-                    tag_keys.iter().map(|k| format!("{k},")).collect::<String>(),
-                    row.columns().join(",")
-                )?;
-                header_for = Some(row.meta().clone());
+            if changed {
+                write!(out, "name")?;
+                for (k, _) in row.tags() {
+                    write!(out, ",{}", csv_field(k))?;
+                }
+                for c in row.columns() {
+                    write!(out, ",{}", csv_field(c))?;
+                }
+                writeln!(out)?;
             }
-            write!(out, "{}", row.series_name().unwrap_or(""))?;
+            header_for = Some(row.meta().clone());
+            write!(out, "{}", csv_field(row.series_name().unwrap_or("")))?;
             for (_, v) in row.tags() {
                 write!(out, ",{}", csv_field(v))?;
             }
@@ -107,16 +120,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             writeln!(out)?;
         } else {
-            let mut obj = serde_json::Map::new();
-            if let Some(name) = row.series_name() {
-                obj.insert("name".into(), name.into());
-            }
-            for (k, v) in row.tags() {
-                obj.insert(k.clone(), v.as_str().into());
-            }
-            for (c, v) in row.columns().iter().zip(row.values()) {
-                obj.insert(c.clone(), json_value(v));
-            }
+            // Series name, tags and columns kept apart: a column may be
+            // called `name` or share a tag key.
+            let tags: serde_json::Map<_, _> = row
+                .tags()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().into()))
+                .collect();
+            let values: serde_json::Map<_, _> = row
+                .columns()
+                .iter()
+                .zip(row.values())
+                .map(|(c, v)| (c.clone(), json_value(v)))
+                .collect();
+            let obj = serde_json::json!({
+                "name": row.series_name(),
+                "tags": tags,
+                "values": values,
+            });
             serde_json::to_writer(&mut out, &obj)?;
             out.write_all(b"\n")?;
         }
@@ -151,7 +172,7 @@ fn json_value(v: &Value) -> serde_json::Value {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+    if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_owned()
