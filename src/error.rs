@@ -290,7 +290,9 @@ impl Error {
                 } else if matches!(self.inner.status, Some(StatusCode::FORBIDDEN)) {
                     Some("the user lacks the privilege for this request; GRANT it or use another user")
                 } else if msg.ends_with("invalid name") {
-                    Some("InfluxDB refuses database and retention policy names containing a slash or backslash")
+                    Some("InfluxDB refuses database and retention policy names containing a slash, backslash or newline")
+                } else if msg.ends_with("not executed") {
+                    Some("InfluxDB runs no statement after one that fails: fix or remove the failing statement")
                 } else if msg.contains("field type conflict") {
                     Some("a field must keep one type per shard: send it with the type it already has (e.g. 1.0 for a float, 1i for an integer)")
                 } else if msg.contains("invalid number") && msg.contains('u') {

@@ -2,6 +2,7 @@
 
 mod support;
 
+use futures::StreamExt;
 use influx_stream::{Client, FieldType, Point, Privilege, RetentionPolicySpec};
 use support::influxd::{unique_db, Influxd};
 
@@ -28,6 +29,12 @@ async fn databases_with_hostile_names() -> TestResult {
         err.to_string().contains("invalid name") && err.to_string().contains("backslash"),
         "{err}"
     );
+    // Nor a newline (the quoting sends it escaped, as `\n`).
+    let err = client
+        .create_database("new\nline")
+        .await
+        .expect_err("invalid");
+    assert!(err.to_string().contains("invalid name"), "{err}");
     for n in &names {
         client.create_database(n).await?;
     }
@@ -235,6 +242,13 @@ async fn users_and_grants() -> TestResult {
         .query_json("SELECT * FROM m")
         .await
         .is_err_and(|e| e.is_auth()));
+    // A streamed query gets the refusal as its one item, and so does one
+    // without credentials.
+    for client in [&reader, &anon.with_database("secure")] {
+        let items: Vec<_> = client.query("SELECT * FROM m").collect().await;
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert!(items[0].as_ref().is_err_and(|e| e.is_auth()), "{items:?}");
+    }
     admin.drop_user("reader").await?;
     assert_eq!(admin.show_users().await?.len(), 1);
     Ok(())

@@ -146,6 +146,14 @@ async fn statement_errors_are_items_and_top_level_errors_end_the_stream() -> Tes
         err.to_string().contains("statement 1") && err.to_string().contains("mean"),
         "{err}"
     );
+    // influxd runs nothing after a failing statement: the next one is an
+    // error of its own, under its own number (1.6.7 sends the failed one's).
+    assert_eq!(items.len(), 3, "{items:?}");
+    let err = items[2].as_ref().err().ok_or("not an error")?;
+    assert!(
+        err.to_string().contains("statement 2: not executed"),
+        "{err}"
+    );
 
     let mut bad = client.query("SELEC oops");
     let err = bad.next().await.ok_or("no item")?.err().ok_or("no error")?;
@@ -630,5 +638,33 @@ async fn regexes_and_comments_go_as_post_and_still_read() -> TestResult {
         rows.iter().map(|r| r.get("v")).collect::<Vec<_>>(),
         [Some(&Value::Integer(1))]
     );
+    Ok(())
+}
+
+/// influxd prints a whole float as an integer, 1e19 as
+/// `10000000000000000000`, past i64: it must still read as that float.
+#[tokio::test]
+async fn huge_whole_floats_read_back_as_floats() -> TestResult {
+    let client = fresh_db("huge").await?;
+    client
+        .write("f v=1e19 1\nf v=-1e19 2\nf v=12 3\nf v=1.8446744073709552e19 4")
+        .await?;
+    let want = [1e19, -1e19, 12.0, 1.8446744073709552e19];
+    let rows: Vec<Row> = client.query("SELECT v FROM f").try_collect().await?;
+    let got: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| r.get("v").and_then(Value::as_f64))
+        .collect();
+    assert_eq!(got, want.map(Some));
+
+    #[derive(Deserialize)]
+    struct F {
+        v: f64,
+    }
+    let typed: Vec<F> = client
+        .query_as::<F>("SELECT v FROM f")
+        .try_collect()
+        .await?;
+    assert_eq!(typed.iter().map(|f| f.v).collect::<Vec<_>>(), want);
     Ok(())
 }

@@ -76,6 +76,9 @@ pub enum Event {
     /// A statement failed on the server (HTTP status still 200). Can follow
     /// rows of the same statement when a chunked query is killed mid-stream
     /// (timeout, `max-select-point`, `KILL QUERY`). No `StatementEnd` follows.
+    /// influxd runs no statement after a failing one: each later statement
+    /// comes as an error `not executed` (numbered here after the failed one;
+    /// influxd 1.6 repeats the failed one's id).
     StatementError {
         /// The failing statement (0-based).
         statement_id: u64,
@@ -279,6 +282,8 @@ struct State {
     open_statement: Option<u64>,
     /// The end of the body was checked for a missing end (once).
     end_checked: bool,
+    /// The statement of the last result.
+    last_statement: Option<u64>,
 }
 
 impl Default for Decoder {
@@ -303,6 +308,7 @@ impl Decoder {
                 spare: Vec::new(),
                 open_statement: None,
                 end_checked: false,
+                last_statement: None,
             },
             rows: None,
             typed: false,
@@ -757,7 +763,21 @@ impl State {
             }));
         }
         for result in doc.results {
-            let statement_id = result.statement_id;
+            let mut statement_id = result.statement_id;
+            // influxd 1.6 stops at the first failing statement and answers
+            // each later one "not executed" under the failed one's id:
+            // numbered after it instead, they say which statement it was.
+            let not_executed = result
+                .error
+                .as_ref()
+                .is_some_and(|m| m.as_str() == "not executed");
+            if let Some(last) = self
+                .last_statement
+                .filter(|&l| not_executed && statement_id <= l)
+            {
+                statement_id = last + 1;
+            }
+            self.last_statement = Some(statement_id);
             self.open_statement =
                 (result.partial && result.error.is_none()).then_some(statement_id);
             for series in result.series {

@@ -234,8 +234,8 @@ fn capture_24_25_multi_statement_errors() {
         row s0 cpu #0: time=String("1970-01-01T00:00:00Z") count=Integer(17)
         end s0
         error s1: unsupported mean iterator type: *query.stringInterruptIterator
-        error s1: not executed
-        error s1: not executed
+        error s2: not executed
+        error s3: not executed
         "#,
     );
 }
