@@ -21,6 +21,9 @@ use crate::query::{Chunk, DecodeError, DecodeOptions, Decoder, Event, EventAs, R
 /// Documents larger than this are refused rather than buffered: a chunked
 /// response's documents hold at most `chunk_size` rows.
 const MAX_DOCUMENT_BYTES: usize = 512 * 1024 * 1024;
+/// Compressed bytes inflated at a time (at most a few MB out).
+#[cfg(feature = "gzip")]
+const INFLATE_PIECE: usize = 4 * 1024;
 
 pub(crate) type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
 
@@ -113,6 +116,17 @@ impl Inflate {
             Err(error::decode(
                 "the server sent a gzip body, but the \"gzip\" feature is off",
             ))
+        }
+    }
+
+    /// How much of a frame to feed at a time: a compressed piece is small
+    /// (deflate inflates up to about a thousandfold, and a frame may be
+    /// large), so that the decoder hands out what it holds in between.
+    fn piece_len(&self) -> usize {
+        match self {
+            Inflate::Plain => usize::MAX,
+            #[cfg(feature = "gzip")]
+            Inflate::Gzip(_) => INFLATE_PIECE,
         }
     }
 
@@ -256,6 +270,8 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             .time_format(time_format(query.epoch.unwrap_or(client.epoch())))
             .max_document_bytes(Some(MAX_DOCUMENT_BYTES)));
         let mut body = resp.into_body();
+        // The part of the last frame not yet fed to the decoder.
+        let mut pending = bytes::Bytes::new();
         let idle = transport.timeout;
         loop {
             // Give out everything decoded so far before reading more.
@@ -276,6 +292,14 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             if decoder.is_finished() {
                 return;
             }
+            if !pending.is_empty() {
+                let piece = pending.split_to(inflate.piece_len().min(pending.len()));
+                match inflate.feed(&piece, &mut decoder) {
+                    Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
+                    Err(e) => { yield Err(e); return; }
+                }
+                continue;
+            }
             let frame = match idle {
                 Some(t) => match tokio::time::timeout(t, body.frame()).await {
                     Ok(f) => f,
@@ -290,11 +314,8 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             };
             match frame {
                 Some(Ok(frame)) => {
-                    if let Some(data) = frame.data_ref() {
-                        match inflate.feed(data, &mut decoder) {
-                            Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
-                            Err(e) => { yield Err(e); return; }
-                        }
+                    if let Ok(data) = frame.into_data() {
+                        pending = data;
                     }
                 }
                 Some(Err(e)) => {
