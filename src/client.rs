@@ -563,9 +563,6 @@ impl Client {
                 "the response ended in the middle of statement {id} (its last chunk said \"partial\": true)"
             )));
         }
-        if docs.is_empty() {
-            return Err(error::decode("the response body is empty: no result came"));
-        }
         Ok(docs)
     }
 }

@@ -44,6 +44,12 @@ pub struct DecodeOptions {
     /// error and skipped up to the next `\n`. Default: `None` (no limit;
     /// a non-chunked response is one document holding the whole result).
     pub max_document_bytes: Option<usize>,
+    /// The body answers a `chunked=true` request: one that ends while its
+    /// last chunk said a statement goes on (`"partial": true`) was cut
+    /// short, which the decoder then reports. Off by default: a
+    /// non-chunked answer cut by `max-row-limit` also says `partial`, and
+    /// is whole. Default: `false`.
+    pub chunked: bool,
 }
 
 impl DecodeOptions {
@@ -63,6 +69,14 @@ impl DecodeOptions {
     #[must_use = "options are passed by value"]
     pub fn max_document_bytes(mut self, max: Option<usize>) -> Self {
         self.max_document_bytes = max;
+        self
+    }
+
+    /// Says whether the body answers a `chunked=true` request, so that one
+    /// cut short after a partial chunk is an error. Default: `false`.
+    #[must_use = "options are passed by value"]
+    pub fn chunked(mut self, chunked: bool) -> Self {
+        self.chunked = chunked;
         self
     }
 }
@@ -280,8 +294,6 @@ struct State {
     /// The statement whose last result said `"partial": true`: more of it
     /// must come before the body ends.
     open_statement: Option<u64>,
-    /// The end of the body was checked for a missing end (once).
-    end_checked: bool,
     /// The statement of the last result.
     last_statement: Option<u64>,
 }
@@ -307,7 +319,6 @@ impl Decoder {
                 rows_hint: 0,
                 spare: Vec::new(),
                 open_statement: None,
-                end_checked: false,
                 last_statement: None,
             },
             rows: None,
@@ -347,6 +358,7 @@ impl Decoder {
             && self.state.queue.is_empty()
             && self.rows.as_ref().map_or(true, |(r, _)| r.len() == 0)
             && self.mapped_series.as_ref().map_or(true, |m| m.rows == 0)
+            && !(self.options.chunked && self.state.open_statement.is_some())
     }
 
     /// Bytes fed but not yet consumed (the start of a document).
@@ -582,7 +594,9 @@ impl Decoder {
             let doc = match self.splitter.next_doc(self.options.max_document_bytes) {
                 Some(Ok(doc)) => doc,
                 Some(Err(e)) => return Some(Err(e)),
-                None if self.splitter.finished => return self.state.end_of_body().map(Err),
+                None if self.splitter.finished && self.options.chunked => {
+                    return self.state.end_of_body().map(Err)
+                }
                 None => return None,
             };
             self.state.documents += 1;
@@ -737,20 +751,16 @@ fn new_meta(statement_id: u64, series: &WireSeries<'_>) -> SeriesMeta {
 }
 
 impl State {
-    /// Once the whole body is parsed: an error if it ended while a statement
-    /// was still partial (the server or a proxy closed the response early,
-    /// cleanly) or held no document at all.
+    /// Once the whole chunked body is parsed: an error (once) if it ended
+    /// while a statement was still partial (the server or a proxy closed
+    /// the response early, cleanly). An empty body is no error: influxd
+    /// sends one for a query of no statements (`;`, a comment).
     fn end_of_body(&mut self) -> Option<DecodeError> {
-        if std::mem::replace(&mut self.end_checked, true) {
-            return None;
-        }
-        if let Some(id) = self.open_statement.take() {
-            return Some(DecodeError::new(format!(
+        self.open_statement.take().map(|id| {
+            DecodeError::new(format!(
                 "the response ended in the middle of statement {id} (its last chunk said \"partial\": true): the rest of its rows never came"
-            )));
-        }
-        (self.documents == 0)
-            .then(|| DecodeError::new("the response body is empty: no result came"))
+            ))
+        })
     }
 
     fn push_doc(&mut self, doc: WireDoc<'_>) {
@@ -1055,7 +1065,7 @@ mod tests {
     fn a_body_that_ends_while_a_statement_is_partial_is_an_error() {
         let partial = "{\"results\":[{\"statement_id\":3,\"series\":[{\"name\":\"m\",\
             \"columns\":[\"time\",\"v\"],\"values\":[[1,2]],\"partial\":true}],\"partial\":true}]}\n";
-        let mut d = Decoder::default();
+        let mut d = Decoder::new(DecodeOptions::new().chunked(true));
         d.feed(partial.as_bytes());
         d.finish();
         let out = drain(&mut d);
@@ -1073,13 +1083,13 @@ mod tests {
         // The same statement's end clears it; typed and chunk readers too.
         let end = "{\"results\":[{\"statement_id\":3,\"series\":[{\"name\":\"m\",\
             \"columns\":[\"time\",\"v\"],\"values\":[[3,4]]}]}]}\n";
-        let mut d = Decoder::default();
+        let mut d = Decoder::new(DecodeOptions::new().chunked(true));
         d.feed(partial.as_bytes());
         d.feed(end.as_bytes());
         d.finish();
         let out = drain(&mut d);
         assert!(out.iter().all(Result::is_ok), "{out:?}");
-        let mut d = Decoder::default();
+        let mut d = Decoder::new(DecodeOptions::new().chunked(true));
         d.feed(partial.as_bytes());
         d.finish();
         let mut errors = 0;
@@ -1092,20 +1102,24 @@ mod tests {
             #[allow(dead_code)]
             v: f64,
         }
-        let mut d = Decoder::default();
+        let mut d = Decoder::new(DecodeOptions::new().chunked(true));
         d.feed(partial.as_bytes());
         d.finish();
         let out: Vec<_> = std::iter::from_fn(|| d.next_event_as::<M>()).collect();
         assert!(matches!(out[..], [Ok(EventAs::Row(_)), Err(_)]), "{out:?}");
 
+        // Without `chunked`, a partial result at the end is whole: influxd
+        // marks a non-chunked answer cut by `max-row-limit` so.
         let mut d = Decoder::default();
+        d.feed(partial.as_bytes());
+        d.finish();
+        assert!(drain(&mut d).iter().all(Result::is_ok));
+        // An empty body (a query of no statements) is no error.
+        let mut d = Decoder::new(DecodeOptions::new().chunked(true));
         d.feed(b"\n\n");
         d.finish();
-        let out = drain(&mut d);
-        assert_eq!(
-            out,
-            vec![Err("the response body is empty: no result came".to_owned())]
-        );
+        assert_eq!(drain(&mut d), vec![]);
+        assert!(d.is_done());
     }
 
     #[test]

@@ -140,7 +140,10 @@ impl Inflate {
             #[cfg(feature = "gzip")]
             Inflate::Gzip(gz) => {
                 use std::io::Write;
-                gz.write_all(data).map_err(|e| {
+                // `flush`: without it the inflater keeps the output of the
+                // last write until the next one, and the end of a document
+                // influxd has sent would wait for the next frame.
+                gz.write_all(data).and_then(|()| gz.flush()).map_err(|e| {
                     error::decode("the gzip response body is corrupt").with_source(e)
                 })?;
                 Ok(drain_into(gz, decoder))
@@ -268,7 +271,8 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
         };
         let mut decoder = Decoder::new(DecodeOptions::new()
             .time_format(time_format(query.epoch.unwrap_or(client.epoch())))
-            .max_document_bytes(Some(MAX_DOCUMENT_BYTES)));
+            .max_document_bytes(Some(MAX_DOCUMENT_BYTES))
+            .chunked(true));
         let mut body = resp.into_body();
         // The part of the last frame not yet fed to the decoder.
         let mut pending = bytes::Bytes::new();
