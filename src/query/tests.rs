@@ -697,6 +697,15 @@ fn via_as<T: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static>(
     options: DecodeOptions,
     body: &[u8],
 ) -> Vec<String> {
+    via_as_in::<T>(options, body, 97)
+}
+
+/// [`via_as`], the body fed in parts of `part` bytes.
+fn via_as_in<T: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static>(
+    options: DecodeOptions,
+    body: &[u8],
+    part: usize,
+) -> Vec<String> {
     let mut d = Decoder::new(options);
     let mut out = Vec::new();
     let mut pump = |d: &mut Decoder| {
@@ -708,7 +717,7 @@ fn via_as<T: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static>(
             });
         }
     };
-    for part in body.chunks(97) {
+    for part in body.chunks(part) {
         d.feed(part);
         pump(&mut d);
     }
@@ -747,6 +756,14 @@ fn next_event_as_matches_into_deserialize_on_every_capture() {
         rows += a.iter().filter(|l| l.starts_with("row")).count();
         let a = via_rows::<Strict>(options, &body);
         assert_eq!(a, via_as::<Strict>(options, &body), "{name}");
+        // Byte by byte and in odd parts: whatever the network's chunking.
+        for part in [1, 7] {
+            assert_eq!(
+                a,
+                via_as_in::<Strict>(options, &body, part),
+                "{name} in {part}s"
+            );
+        }
     }
     assert!(rows > 100, "{rows}");
 }
