@@ -785,7 +785,7 @@ impl State {
                 .last_statement
                 .filter(|&l| not_executed && statement_id <= l)
             {
-                statement_id = last + 1;
+                statement_id = last.saturating_add(1);
             }
             self.last_statement = Some(statement_id);
             self.open_statement =
