@@ -197,27 +197,26 @@ fn quote(s: &str, q: char) -> String {
     out
 }
 
-/// The statements of a query, split on `;` outside quotes and regexes.
-fn statements(text: &str) -> Vec<&str> {
+/// The statements of a query, split on `;` outside quotes; `None` when a
+/// `/` (a regex, or a division, which this split cannot tell apart) or a
+/// `--` comment stands outside quotes, since either can hide a `;`.
+fn statements(text: &str) -> Option<Vec<&str>> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
     let mut quote: Option<u8> = None;
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    while let Some(&b) = bytes.get(i) {
         match quote {
-            Some(q) => {
-                if b == b'\\' {
-                    i += 1;
-                } else if b == q {
-                    quote = None;
-                }
-            }
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
             None => match b {
                 b'\'' | b'"' => quote = Some(b),
+                b'/' => return None,
+                b'-' if bytes.get(i + 1) == Some(&b'-') => return None,
                 b';' => {
-                    out.push(&text[start..i]);
+                    out.push(text.get(start..i)?);
                     start = i + 1;
                 }
                 _ => {}
@@ -225,11 +224,13 @@ fn statements(text: &str) -> Vec<&str> {
         }
         i += 1;
     }
-    out.push(&text[start.min(text.len())..]);
-    out.into_iter()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect()
+    out.push(text.get(start..).unwrap_or(""));
+    Some(
+        out.into_iter()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect(),
+    )
 }
 
 fn words_outside_quotes(stmt: &str) -> impl Iterator<Item = String> + '_ {
@@ -263,36 +264,11 @@ fn words_outside_quotes(stmt: &str) -> impl Iterator<Item = String> + '_ {
         .into_iter()
 }
 
-/// Whether `text` has a `/` (a regex, or a division, which this module
-/// cannot tell apart) or a `--` comment outside quotes: either can hide a
-/// `;` or a keyword from the statement split.
-fn has_regex_or_comment(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match quote {
-            Some(_) if b == b'\\' => i += 1,
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None => match b {
-                b'\'' | b'"' => quote = Some(b),
-                b'/' => return true,
-                b'-' if bytes.get(i + 1) == Some(&b'-') => return true,
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    false
-}
-
 pub(crate) fn is_read_only(text: &str) -> bool {
     // Unsure is not read-only: POST runs reads as well.
-    if has_regex_or_comment(text) {
+    let Some(stmts) = statements(text) else {
         return false;
-    }
-    let stmts = statements(text);
+    };
     !stmts.is_empty()
         && stmts.iter().all(|s| {
             let mut words = words_outside_quotes(s);

@@ -764,10 +764,8 @@ impl State {
     }
 
     fn push_doc(&mut self, doc: WireDoc<'_>) {
-        if doc.error.is_some() {
-            self.open_statement = None;
-        }
         if let Some(message) = doc.error {
+            self.open_statement = None;
             self.queue.push_back(Item::Other(Chunk::QueryError {
                 message: message.into_owned(),
             }));
