@@ -1,4 +1,4 @@
-//! Arrow against the row APIs on the standard workload (`../shared/WORKLOAD.md`,
+//! Arrow against the row APIs on the standard workload (`benches/WORKLOAD.md`,
 //! 1,000,000 narrow points), side by side in one run:
 //!
 //! - `encode`: the workload as pre-built `Point`s through `LineWriter`, and

@@ -1,5 +1,5 @@
 //! Line-protocol encoding throughput on the standard workload
-//! (`/work/shared/WORKLOAD.md`), one core, everything in memory.
+//! (`benches/WORKLOAD.md`), one core, everything in memory.
 //!
 //! For each workload (narrow: 3 tags + 4 fields; wide: 10 tags + 20 fields),
 //! 1,000,000 points are generated up front, then each iteration encodes all

@@ -1,5 +1,5 @@
 //! Query-response parsing throughput on the standard workload
-//! (`shared/WORKLOAD.md`): `SELECT * FROM cpu` over the 1,000,000 narrow
+//! (`benches/WORKLOAD.md`): `SELECT * FROM cpu` over the 1,000,000 narrow
 //! points, as influxd 1.6.7 returns it with `epoch=ns&chunked=true&
 //! chunk_size=10000`: 100 newline-delimited documents of 10,000 rows, one
 //! series `cpu` without tags, columns `time` then the rest alphabetically,

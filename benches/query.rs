@@ -1,5 +1,5 @@
 //! `SELECT * FROM cpu` over the 1,000,000 points of the standard workload
-//! (../shared/WORKLOAD.md) from a real influxd, chunk size 10,000, epoch=ns:
+//! (benches/WORKLOAD.md) from a real influxd, chunk size 10,000, epoch=ns:
 //! the `Row` stream and the `query_as` stream beside a plain streaming HTTP
 //! read of the same response (hyper, counting body bytes: the ceiling the
 //! server allows). Criterion times each reader on its own; the `SUMMARY`

@@ -1,5 +1,5 @@
 //! End-to-end write throughput of the batching `Writer` on the standard
-//! workload (../shared/WORKLOAD.md), 1,000,000 narrow points:
+//! workload (benches/WORKLOAD.md), 1,000,000 narrow points:
 //!
 //! - `discard`: into a local HTTP server (its own thread) that reads and
 //!   discards bodies; the client runs on a current-thread runtime, so it

@@ -56,7 +56,7 @@ fn handles_are_send_and_sync() {
 fn ping() -> TestResult {
     let client = blocking::Client::builder(Influxd::shared().url()).build()?;
     let pong = client.ping()?;
-    assert!(pong.version.starts_with("1.6"), "{pong:?}");
+    assert!(pong.version.starts_with("1."), "{pong:?}");
     assert_eq!(pong.build, "OSS");
     Ok(())
 }

@@ -59,7 +59,7 @@ async fn select_all(
 async fn ping_reports_version_and_build() -> TestResult {
     let client = Client::builder(server().url()).build()?;
     let pong = client.ping().await?;
-    assert!(pong.version.starts_with("1.6"), "{pong:?}");
+    assert!(pong.version.starts_with("1."), "{pong:?}");
     assert_eq!(pong.build, "OSS");
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! What the benches against a real influxd share: the server with the
-//! settings of ../shared/WORKLOAD.md, loading the narrow workload, and CPU
+//! settings of benches/WORKLOAD.md, loading the narrow workload, and CPU
 //! time from /proc. Each bench declares `mod influxd;` and `mod workload;`
 //! (tests/support) at its root; this module uses them from there.
 #![allow(dead_code)]

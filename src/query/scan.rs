@@ -1094,7 +1094,7 @@ mod tests {
         assert_eq!(div_pow10(1, 28), None);
     }
 
-    const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/influx-1.6.7/");
+    const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/influx-1.6.7/");
 
     fn settings(time_mult: Option<i64>) -> Settings {
         Settings {

@@ -1,5 +1,5 @@
 //! Capture-driven tests: the query bodies recorded from influxd 1.6.7
-//! (`shared/influx-1.6.7/NN-*.body`), decoded whole, split at every byte
+//! (`tests/data/influx-1.6.7/NN-*.body`), decoded whole, split at every byte
 //! boundary and fed byte by byte.
 
 use std::fmt::Write as _;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::*;
 
-const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/influx-1.6.7/");
+const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/influx-1.6.7/");
 
 /// Path of the capture whose name starts with `nn-`.
 fn capture_path(nn: &str, ext: &str) -> std::path::PathBuf {

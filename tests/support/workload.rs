@@ -1,4 +1,4 @@
-//! The standard benchmark workload of `/work/shared/WORKLOAD.md`: the narrow
+//! The standard benchmark workload of `benches/WORKLOAD.md`: the narrow
 //! `cpu` workload (3 tags, 4 fields) and the wide `system_wide` workload
 //! (10 tags, 20 fields), 1,000,000 points each, generated from point index
 //! `i` alone.
