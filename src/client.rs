@@ -9,7 +9,8 @@ use http::Method;
 use serde_json::Value as Json;
 
 use crate::error::{self, Error, Kind};
-use crate::http::{AuthMethod, BaseUrl, Call, Credentials, Params, Transport};
+use crate::connect::Connector;
+use crate::http::{Auth, AuthMethod, BaseUrl, Call, Params, Transport};
 use crate::influxql::Query;
 use crate::line_protocol::{EncodeOptions, LineWriter, ToLineProtocol};
 use crate::point::Precision;
@@ -62,7 +63,7 @@ impl fmt::Debug for Client {
             .field("database", &self.database)
             .field("retention_policy", &self.retention_policy)
             .field("precision", &self.precision)
-            .field("credentials", &self.inner.transport.credentials)
+            .field("auth", &self.inner.transport.auth)
             .field("timeout", &self.inner.transport.timeout)
             .field("gzip", &self.inner.gzip)
             .finish()
@@ -79,6 +80,24 @@ pub struct Pong {
     pub build: String,
 }
 
+/// The credentials given to the builder, checked by `build`.
+#[derive(Clone)]
+enum AuthChoice {
+    None,
+    Basic(String, String),
+    Token(&'static str, String),
+}
+
+impl fmt::Debug for AuthChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthChoice::None => f.write_str("None"),
+            AuthChoice::Basic(user, _) => write!(f, "Basic({user:?}, <redacted>)"),
+            AuthChoice::Token(scheme, _) => write!(f, "{scheme}(<redacted>)"),
+        }
+    }
+}
+
 /// Configures and builds a [`Client`]; made by [`Client::builder`].
 #[must_use = "a builder does nothing until build() is called"]
 pub struct ClientBuilder {
@@ -87,8 +106,10 @@ pub struct ClientBuilder {
     retention_policy: Option<String>,
     precision: Precision,
     epoch: Precision,
-    credentials: Option<(String, String)>,
+    auth: AuthChoice,
     auth_method: AuthMethod,
+    #[cfg(feature = "rustls")]
+    tls: crate::tls::TlsSettings,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     pool_idle_timeout: Option<Duration>,
@@ -104,7 +125,7 @@ impl fmt::Debug for ClientBuilder {
             .field("database", &self.database)
             .field("retention_policy", &self.retention_policy)
             .field("precision", &self.precision)
-            .field("username", &self.credentials.as_ref().map(|c| &c.0))
+            .field("auth", &self.auth)
             .field("timeout", &self.timeout)
             .field("gzip", &self.gzip)
             .finish_non_exhaustive()
@@ -145,8 +166,29 @@ impl ClientBuilder {
     /// `Authorization` header unless [`auth_method`](Self::auth_method) says
     /// otherwise. The password never appears in `Debug` output, logs or errors.
     /// Default: no authentication.
+    ///
+    /// For InfluxDB 2.x, Cloud and 3.x through their 1.x-compatible
+    /// endpoints, the password may be a token (any user name).
     pub fn basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
-        self.credentials = Some((username.into(), password.into()));
+        self.auth = AuthChoice::Basic(username.into(), password.into());
+        self
+    }
+
+    /// Authenticates with an `Authorization: Token <token>` header: InfluxDB
+    /// 2.x and Cloud (API tokens, every endpoint), InfluxDB 1.7.3 and later
+    /// (`Token user:password`), and 3.x. Replaces earlier credentials. The
+    /// token never appears in `Debug` output, logs or errors.
+    /// Default: no authentication.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.auth = AuthChoice::Token("Token", token.into());
+        self
+    }
+
+    /// Authenticates with an `Authorization: Bearer <token>` header:
+    /// InfluxDB 3.x tokens, and 1.x servers with a JWT shared secret.
+    /// Replaces earlier credentials; never shown, like [`token`](Self::token).
+    pub fn bearer(mut self, token: impl Into<String>) -> Self {
+        self.auth = AuthChoice::Token("Bearer", token.into());
         self
     }
 
@@ -196,11 +238,52 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts `certificate` as a root (CA) for `https://` URLs, beside the
+    /// system's roots (see [`tls_built_in_root_certs`](Self::tls_built_in_root_certs)).
+    /// For a private CA or a self-signed server. Default: none added.
+    #[cfg(feature = "rustls")]
+    pub fn add_root_certificate(mut self, certificate: crate::Certificate) -> Self {
+        self.tls.roots.push(certificate);
+        self
+    }
+
+    /// Whether the system's trusted roots are used for `https://` URLs:
+    /// those of the operating system's store (on Debian, the
+    /// `ca-certificates` package), or of the `SSL_CERT_FILE` /
+    /// `SSL_CERT_DIR` environment variables when set. Default: true.
+    #[cfg(feature = "rustls")]
+    pub fn tls_built_in_root_certs(mut self, enabled: bool) -> Self {
+        self.tls.built_in_roots = enabled;
+        self
+    }
+
+    /// A client certificate and key, presented to servers that require
+    /// mutual TLS. Default: none.
+    #[cfg(feature = "rustls")]
+    pub fn identity(mut self, identity: crate::Identity) -> Self {
+        self.tls.identity = Some(identity);
+        self
+    }
+
+    /// Accepts any server certificate, whoever signed it and whatever name
+    /// it is made out to. **Dangerous**: anyone between the client and the
+    /// server can then read and change the traffic, credentials included.
+    /// For tests against throw-away servers only; prefer
+    /// [`add_root_certificate`](Self::add_root_certificate). Default: false
+    /// (certificates and host names are always verified).
+    #[cfg(feature = "rustls")]
+    pub fn danger_accept_invalid_certs(mut self, enabled: bool) -> Self {
+        self.tls.accept_invalid_certs = enabled;
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
-    /// A URL that is not `http://host[:port][/path]`, gzip asked for without
-    /// the `gzip` feature, or credentials that cannot go in a header.
+    /// A URL that is not `http[s]://host[:port][/path]`, gzip asked for
+    /// without the `gzip` feature, credentials that cannot go in a header,
+    /// or TLS settings that cannot be used (no trusted roots at all, a key
+    /// that does not suit its certificate).
     pub fn build(self) -> Result<Client, Error> {
         let base = BaseUrl::parse(&self.url)?;
         if self.gzip && !cfg!(feature = "gzip") {
@@ -208,22 +291,34 @@ impl ClientBuilder {
                 "gzip(true) needs the crate feature \"gzip\"",
             ));
         }
-        let credentials = match self.credentials {
-            Some((u, p)) => {
+        let auth = match self.auth {
+            AuthChoice::Basic(u, p) => {
                 if u.is_empty() {
                     return Err(error::builder("basic_auth: the user name is empty"));
                 }
-                Some(Credentials::new(u, p, self.auth_method)?)
+                Some(Auth::basic(u, p, self.auth_method)?)
             }
-            None => None,
+            AuthChoice::Token(scheme, t) => Some(Auth::token(scheme, &t)?),
+            AuthChoice::None => None,
         };
+        #[cfg(feature = "rustls")]
+        let connector = Connector::new(
+            self.connect_timeout,
+            if base.is_https() {
+                Some(self.tls.client_config()?)
+            } else {
+                None
+            },
+        );
+        #[cfg(not(feature = "rustls"))]
+        let connector = Connector::new(self.connect_timeout);
         let transport = Transport::new(
             base,
-            credentials,
+            auth,
             self.timeout,
-            self.connect_timeout,
             self.pool_idle_timeout,
             self.pool_max_idle_per_host,
+            connector,
         );
         Ok(Client {
             inner: Arc::new(ClientRef {
@@ -251,8 +346,10 @@ impl Client {
             retention_policy: None,
             precision: Precision::Nanoseconds,
             epoch: Precision::Nanoseconds,
-            credentials: None,
+            auth: AuthChoice::None,
             auth_method: AuthMethod::BasicHeader,
+            #[cfg(feature = "rustls")]
+            tls: Default::default(),
             timeout: Some(Duration::from_secs(30)),
             connect_timeout: Some(Duration::from_secs(10)),
             pool_idle_timeout: Some(Duration::from_secs(90)),

@@ -20,38 +20,11 @@
 //! client's timeout as before. The request body is never finished, so hyper
 //! never returns such a connection to the pool.
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use http::Uri;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
-use tower_service::Service;
-
-/// An [`HttpConnector`] whose connections are [`EarlyAnswer`] streams.
-#[derive(Clone)]
-pub(crate) struct Connector(pub(crate) HttpConnector);
-
-type ConnectFuture<E> =
-    Pin<Box<dyn Future<Output = Result<EarlyAnswer<TokioIo<TcpStream>>, E>> + Send>>;
-
-impl Service<Uri> for Connector {
-    type Response = EarlyAnswer<TokioIo<TcpStream>>;
-    type Error = <HttpConnector as Service<Uri>>::Error;
-    type Future = ConnectFuture<Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, dst: Uri) -> Self::Future {
-        let connecting = self.0.call(dst);
-        Box::pin(async move { connecting.await.map(EarlyAnswer::new) })
-    }
-}
+use hyper_util::client::legacy::connect::{Connected, Connection};
 
 /// A stream that stops writing, but goes on reading, once the peer has
 /// stopped reading. See the module documentation.
@@ -173,6 +146,7 @@ mod tests {
     use bytes::Bytes;
     use http_body_util::Full;
     use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use hyper_util::rt::TokioIo;
 
     const ANSWER: &[u8] = b"HTTP/1.1 413 Request Entity Too Large\r\n\
         Content-Type: application/json\r\n\

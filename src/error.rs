@@ -34,6 +34,9 @@ struct Inner {
     request_id: Option<String>,
     points_dropped: Option<u64>,
     retry_after: Option<Duration>,
+    /// What to do, when the place that made the error knows better than
+    /// the message-based hints.
+    hint: Option<&'static str>,
     source: Option<BoxError>,
 }
 
@@ -45,6 +48,8 @@ pub(crate) enum Kind {
     Encode,
     /// The TCP connection could not be made.
     Connect,
+    /// The TLS handshake failed (certificate, name, protocol).
+    Tls,
     /// The request did not complete within its timeout.
     Timeout,
     /// The connection failed while sending or receiving.
@@ -74,6 +79,7 @@ impl Error {
                 request_id: None,
                 points_dropped: None,
                 retry_after: None,
+                hint: None,
                 source: None,
             }),
         }
@@ -125,6 +131,12 @@ impl Error {
         self
     }
 
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    pub(crate) fn with_hint(mut self, hint: &'static str) -> Self {
+        self.inner.hint = Some(hint);
+        self
+    }
+
     pub(crate) fn with_retry_after(mut self, after: Option<Duration>) -> Self {
         self.inner.retry_after = after;
         self
@@ -150,6 +162,14 @@ impl Error {
     /// True when no connection to the server could be made.
     pub fn is_connect(&self) -> bool {
         self.inner.kind == Kind::Connect
+    }
+
+    /// True when the TLS handshake with the server failed: a certificate
+    /// signed by a CA the client does not trust, a host name the
+    /// certificate does not list, a server that does not speak TLS on that
+    /// port, or a refused client certificate. The message says which.
+    pub fn is_tls(&self) -> bool {
+        self.inner.kind == Kind::Tls
     }
 
     /// True when the request timed out.
@@ -274,6 +294,9 @@ impl Error {
     }
 
     fn hint(&self) -> Option<&'static str> {
+        if self.inner.hint.is_some() {
+            return self.inner.hint;
+        }
         let msg = self.inner.message.as_deref().unwrap_or("");
         match self.inner.kind {
             Kind::Connect => Some("is InfluxDB running and listening at that address?"),
@@ -281,7 +304,9 @@ impl Error {
                 Some("the server did not answer in time; raise the client's timeout or retry later")
             }
             Kind::Status | Kind::PartialWrite | Kind::Query => {
-                if msg.contains("database not found") {
+                if msg.contains("HTTP request to an HTTPS server") {
+                    Some("the server speaks HTTPS on that port: use an https:// URL")
+                } else if msg.contains("database not found") {
                     Some("create it first (Client::create_database or CREATE DATABASE) or name another database")
                 } else if msg.contains("retention policy not found") {
                     Some("create the retention policy or name an existing one")
@@ -312,6 +337,7 @@ impl fmt::Display for Error {
             Kind::Builder => "invalid client configuration",
             Kind::Encode => "cannot encode the request",
             Kind::Connect => "cannot connect to InfluxDB",
+            Kind::Tls => "TLS handshake with InfluxDB failed",
             Kind::Timeout => "request to InfluxDB timed out",
             Kind::Transport => "connection to InfluxDB failed",
             Kind::Status => "InfluxDB rejected the request",
@@ -394,6 +420,7 @@ impl Clone for Error {
             request_id: self.inner.request_id.clone(),
             points_dropped: self.inner.points_dropped,
             retry_after: self.inner.retry_after,
+            hint: self.inner.hint,
             source: None,
         };
         if let Some(src) = &self.inner.source {

@@ -9,11 +9,10 @@ use http::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONT
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
-use crate::early_answer::Connector;
+use crate::connect::Connector;
 use crate::error::{self, Error, Kind};
 
 /// Error bodies are short JSON or text; never buffer more than this of one.
@@ -33,82 +32,103 @@ pub enum AuthMethod {
     QueryParams,
 }
 
-/// A user name and password. `Debug` never shows the password.
+/// Who the client is to the server. `Debug` never shows a password or token.
 #[derive(Clone)]
-pub(crate) struct Credentials {
-    pub(crate) username: String,
-    pub(crate) password: String,
-    pub(crate) method: AuthMethod,
-    header: HeaderValue,
-}
-
-impl Credentials {
-    pub(crate) fn new(
+pub(crate) enum Auth {
+    /// A user name and password.
+    Basic {
         username: String,
         password: String,
         method: AuthMethod,
-    ) -> Result<Self, Error> {
+        header: HeaderValue,
+    },
+    /// An `Authorization: Token <t>` or `Bearer <t>` header.
+    Token {
+        scheme: &'static str,
+        header: HeaderValue,
+    },
+}
+
+impl Auth {
+    pub(crate) fn basic(username: String, password: String, method: AuthMethod) -> Result<Self, Error> {
+        use base64::Engine as _;
         let raw = format!("{username}:{password}");
-        let mut value = String::with_capacity(6 + raw.len() * 4 / 3 + 4);
-        value.push_str("Basic ");
-        base64_into(raw.as_bytes(), &mut value);
-        let mut header = HeaderValue::from_str(&value).map_err(|_| {
+        let value = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        );
+        let header = sensitive_header(&value).ok_or_else(|| {
             error::builder(
                 "the user name or password contains characters not allowed in an HTTP header",
             )
         })?;
-        header.set_sensitive(true);
-        Ok(Credentials {
+        Ok(Auth::Basic {
             username,
             password,
             method,
             header,
         })
     }
-}
 
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .field("method", &self.method)
-            .finish()
+    /// `scheme` is `Token` or `Bearer`.
+    pub(crate) fn token(scheme: &'static str, token: &str) -> Result<Self, Error> {
+        if token.is_empty() {
+            return Err(error::builder(format!("{scheme} authentication: the token is empty")));
+        }
+        let header = sensitive_header(&format!("{scheme} {token}")).ok_or_else(|| {
+            error::builder(format!(
+                "{scheme} authentication: the token contains characters not allowed in an HTTP header"
+            ))
+        })?;
+        Ok(Auth::Token { scheme, header })
     }
-}
 
-fn base64_into(input: &[u8], out: &mut String) {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for chunk in input.chunks(3) {
-        let n = chunk.len();
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= n {
-                out.push(ALPHABET[((v >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
+    /// The password or token, to keep out of error messages a server may
+    /// have echoed it into.
+    pub(crate) fn secret(&self) -> Option<&[u8]> {
+        match self {
+            Auth::Basic { password, .. } => Some(password.as_bytes()),
+            Auth::Token { scheme, header } => header.as_bytes().get(scheme.len() + 1..),
         }
     }
 }
+
+fn sensitive_header(value: &str) -> Option<HeaderValue> {
+    let mut header = HeaderValue::from_str(value).ok()?;
+    header.set_sensitive(true);
+    Some(header)
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::Basic {
+                username, method, ..
+            } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .field("method", method)
+                .finish(),
+            Auth::Token { scheme, .. } => f
+                .debug_struct(scheme)
+                .field("token", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+/// Query strings and form bodies: everything but `A-Z a-z 0-9 - _ . ~`
+/// is escaped (RFC 3986 unreserved characters stay as they are).
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Appends `s` percent-encoded for a query string or form body.
 pub(crate) fn encode_component(s: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 15) as usize] as char);
-        }
-    }
+    out.extend(percent_encoding::utf8_percent_encode(s, COMPONENT));
 }
 
 /// Builds `a=b&c=d` from pairs, skipping `None` values.
@@ -156,14 +176,15 @@ impl BaseUrl {
         })?;
         let scheme = match uri.scheme_str() {
             Some("http") => "http",
+            Some("https") if cfg!(feature = "rustls") => "https",
             Some("https") => {
                 return Err(error::builder(format!(
-                    "{url:?}: https is not supported yet; put a TLS-terminating proxy in front, or use http on a trusted network"
+                    "{url:?}: https needs the crate feature \"rustls\" (on by default)"
                 )))
             }
             Some(other) => {
                 return Err(error::builder(format!(
-                    "{url:?}: the scheme {other:?} is not http; use e.g. http://127.0.0.1:8086"
+                    "{url:?}: the scheme {other:?} is neither http nor https; use e.g. http://127.0.0.1:8086"
                 )))
             }
             None => {
@@ -216,6 +237,11 @@ impl BaseUrl {
             .map_err(|e| error::builder("cannot build the request URL").with_source(e))
     }
 
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    pub(crate) fn is_https(&self) -> bool {
+        self.scheme == "https"
+    }
+
     pub(crate) fn display(&self) -> String {
         format!("{}://{}{}", self.scheme, self.authority, self.prefix)
     }
@@ -226,7 +252,7 @@ impl BaseUrl {
 pub(crate) struct Transport {
     client: HyperClient<Connector, Body>,
     pub(crate) base: BaseUrl,
-    pub(crate) credentials: Option<Credentials>,
+    pub(crate) auth: Option<Auth>,
     pub(crate) timeout: Option<Duration>,
 }
 
@@ -234,7 +260,7 @@ impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
             .field("base", &self.base.display())
-            .field("credentials", &self.credentials)
+            .field("auth", &self.auth)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -256,47 +282,52 @@ pub(crate) struct Call<'a> {
 impl Transport {
     pub(crate) fn new(
         base: BaseUrl,
-        credentials: Option<Credentials>,
+        auth: Option<Auth>,
         timeout: Option<Duration>,
-        connect_timeout: Option<Duration>,
         pool_idle_timeout: Option<Duration>,
         pool_max_idle_per_host: usize,
+        connector: Connector,
     ) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(connect_timeout);
         let client = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(pool_idle_timeout)
             .pool_max_idle_per_host(pool_max_idle_per_host)
-            // Connections that still deliver an answer sent before the
-            // server stopped reading the body (influxd's early 413 and 404).
-            .build(Connector(connector));
+            .build(connector);
         Transport {
             client,
             base,
-            credentials,
+            auth,
             timeout,
         }
     }
 
     fn build(&self, call: Call<'_>) -> Result<Request<Body>, Error> {
         let mut query = call.params.into_string();
-        if let Some(c) = &self.credentials {
-            if c.method == AuthMethod::QueryParams {
-                let mut p = Params(query);
-                p.push("u", &c.username).push("p", &c.password);
-                query = p.into_string();
-            }
+        if let Some(Auth::Basic {
+            username,
+            password,
+            method: AuthMethod::QueryParams,
+            ..
+        }) = &self.auth
+        {
+            let mut p = Params(query);
+            p.push("u", username).push("p", password);
+            query = p.into_string();
         }
         let uri = self.base.uri(call.endpoint, &query)?;
         let mut builder = Request::builder().method(call.method).uri(uri);
         let headers = builder
             .headers_mut()
             .ok_or_else(|| error::builder("invalid request"))?;
-        if let Some(c) = &self.credentials {
-            if c.method == AuthMethod::BasicHeader {
-                headers.insert(AUTHORIZATION, c.header.clone());
+        match &self.auth {
+            Some(Auth::Basic {
+                method: AuthMethod::BasicHeader,
+                header,
+                ..
+            })
+            | Some(Auth::Token { header, .. }) => {
+                headers.insert(AUTHORIZATION, header.clone());
             }
+            _ => {}
         }
         if let Some(ct) = call.content_type {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
@@ -400,7 +431,13 @@ impl Transport {
             // still leaves us the status and the X-Influxdb-Error header.
             Err(_) => Bytes::new(),
         };
-        status_error(status, &headers, &body, points)
+        let err = status_error(status, &headers, &body, points);
+        // A server or proxy that echoes the request back must not put the
+        // credentials into our error.
+        match self.auth.as_ref().and_then(Auth::secret) {
+            Some(secret) => err.redact(std::str::from_utf8(secret).unwrap_or_default()),
+            None => err,
+        }
     }
 }
 
@@ -482,6 +519,14 @@ fn dropped_count(message: &str) -> Option<u64> {
 }
 
 fn transport_error(e: hyper_util::client::legacy::Error, base: &BaseUrl) -> Error {
+    #[cfg(feature = "rustls")]
+    if let Some(tls) = find_source::<rustls::Error>(&e) {
+        let mut err = Error::new(Kind::Tls).with_message(base.display());
+        if let Some(hint) = crate::tls::handshake_hint(tls) {
+            err = err.with_hint(hint);
+        }
+        return err.with_source(e);
+    }
     if e.is_connect() {
         Error::new(Kind::Connect)
             .with_message(base.display())
@@ -491,6 +536,27 @@ fn transport_error(e: hyper_util::client::legacy::Error, base: &BaseUrl) -> Erro
             .with_message(base.display())
             .with_source(e)
     }
+}
+
+/// The first error of type `T` in `e`'s source chain (io::Error's inner
+/// error included, which is where TLS failures travel).
+#[cfg(feature = "rustls")]
+fn find_source<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(t) = err.downcast_ref::<T>() {
+            return Some(t);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(t) = io.get_ref().and_then(|i| i.downcast_ref::<T>()) {
+                return Some(t);
+            }
+        }
+        next = err.source();
+    }
+    None
 }
 
 #[cfg(feature = "gzip")]
@@ -568,28 +634,29 @@ mod tests {
     }
 
     #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (input, want) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            let mut s = String::new();
-            base64_into(input.as_bytes(), &mut s);
-            assert_eq!(s, want);
-        }
+    fn auth_debug_hides_password_and_token() -> Result<(), Error> {
+        let c = Auth::basic("admin".into(), "s3cret".into(), AuthMethod::BasicHeader)?;
+        let d = format!("{c:?}");
+        assert!(d.contains("admin") && !d.contains("s3cret"), "{d}");
+        let Auth::Basic { header, .. } = &c else {
+            panic!("basic")
+        };
+        assert_eq!(header.as_bytes(), b"Basic YWRtaW46czNjcmV0");
+        let t = Auth::token("Token", "tok-123")?;
+        let d = format!("{t:?}");
+        assert!(!d.contains("tok-123"), "{d}");
+        assert_eq!(t.secret(), Some(&b"tok-123"[..]));
+        assert!(Auth::token("Bearer", "").is_err());
+        assert!(Auth::token("Bearer", "line\nbreak").is_err());
+        assert!(Auth::token("Bearer", "x\u{0}y").is_err());
+        Ok(())
     }
 
     #[test]
-    fn credentials_debug_hides_password() -> Result<(), Error> {
-        let c = Credentials::new("admin".into(), "s3cret".into(), AuthMethod::BasicHeader)?;
-        let d = format!("{c:?}");
-        assert!(d.contains("admin") && !d.contains("s3cret"), "{d}");
-        Ok(())
+    fn components_are_percent_encoded() {
+        let mut s = String::new();
+        encode_component("a b&c=d/é~-_.", &mut s);
+        assert_eq!(s, "a%20b%26c%3Dd%2F%C3%A9~-_.");
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub mod arrow;
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
 mod client;
+mod connect;
 mod derive;
 mod early_answer;
 mod error;
@@ -78,6 +79,8 @@ mod line_protocol;
 mod point;
 pub mod query;
 mod retry;
+#[cfg(feature = "rustls")]
+mod tls;
 mod write;
 
 pub use crate::admin::{FieldType, Privilege, RetentionPolicy, RetentionPolicySpec, User};
@@ -89,6 +92,8 @@ pub use crate::line_protocol::{EncodeOptions, LineWriter, PointWriter, ToLinePro
 pub use crate::point::{FieldValue, Point, Precision, Timestamp};
 pub use crate::query::{QueryStream, Row, Value};
 pub use crate::retry::RetryPolicy;
+#[cfg(feature = "rustls")]
+pub use crate::tls::{Certificate, Identity};
 pub use crate::write::{FailedBatch, OnFailure, WriteOptions, WriteStats, Writer};
 
 /// Derives [`ToLineProtocol`] for a struct with named fields.

@@ -105,6 +105,39 @@ impl ClientBuilder {
         basic_auth(username: impl Into<String>, password: impl Into<String>)
     );
     setter!(
+        /// Authenticates with an `Authorization: Token` header (2.x, Cloud,
+        /// 3.x, 1.7.3+); never shown. See [`crate::ClientBuilder::token`].
+        token(token: impl Into<String>)
+    );
+    setter!(
+        /// Authenticates with an `Authorization: Bearer` header (3.x);
+        /// never shown. See [`crate::ClientBuilder::bearer`].
+        bearer(token: impl Into<String>)
+    );
+    setter!(
+        /// Trusts a root (CA) certificate for `https://` URLs. Default: none
+        /// added. See [`crate::ClientBuilder::add_root_certificate`].
+        #[cfg(feature = "rustls")]
+        add_root_certificate(certificate: crate::Certificate)
+    );
+    setter!(
+        /// Whether the system's roots are trusted. Default: true.
+        /// See [`crate::ClientBuilder::tls_built_in_root_certs`].
+        #[cfg(feature = "rustls")]
+        tls_built_in_root_certs(enabled: bool)
+    );
+    setter!(
+        /// A client certificate and key for mutual TLS. Default: none.
+        #[cfg(feature = "rustls")]
+        identity(identity: crate::Identity)
+    );
+    setter!(
+        /// Accepts any server certificate: dangerous, for tests only.
+        /// Default: false. See [`crate::ClientBuilder::danger_accept_invalid_certs`].
+        #[cfg(feature = "rustls")]
+        danger_accept_invalid_certs(enabled: bool)
+    );
+    setter!(
         /// How credentials are sent. Default: [`AuthMethod::BasicHeader`].
         auth_method(method: AuthMethod)
     );
