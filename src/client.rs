@@ -8,8 +8,8 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::Value as Json;
 
-use crate::error::{self, Error, Kind};
 use crate::connect::Connector;
+use crate::error::{self, Error, Kind};
 use crate::http::{Auth, AuthMethod, BaseUrl, Call, Params, Transport};
 use crate::influxql::Query;
 use crate::line_protocol::{EncodeOptions, LineWriter, ToLineProtocol};

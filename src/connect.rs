@@ -47,8 +47,7 @@ impl Connector {
     }
 }
 
-type ConnectFuture =
-    Pin<Box<dyn Future<Output = Result<EarlyAnswer<Stream>, BoxError>> + Send>>;
+type ConnectFuture = Pin<Box<dyn Future<Output = Result<EarlyAnswer<Stream>, BoxError>> + Send>>;
 
 impl Service<Uri> for Connector {
     type Response = EarlyAnswer<Stream>;
@@ -87,7 +86,9 @@ impl Service<Uri> for Connector {
                     })??,
                     None => handshake.await?,
                 };
-                Ok(EarlyAnswer::new(Stream::Tls(Box::new(TokioIo::new(stream)))))
+                Ok(EarlyAnswer::new(Stream::Tls(Box::new(TokioIo::new(
+                    stream,
+                )))))
             }
             #[cfg(not(feature = "rustls"))]
             {

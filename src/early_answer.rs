@@ -145,8 +145,8 @@ mod tests {
 
     use bytes::Bytes;
     use http_body_util::Full;
-    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
     use hyper_util::rt::TokioIo;
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
     const ANSWER: &[u8] = b"HTTP/1.1 413 Request Entity Too Large\r\n\
         Content-Type: application/json\r\n\

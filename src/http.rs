@@ -50,7 +50,11 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    pub(crate) fn basic(username: String, password: String, method: AuthMethod) -> Result<Self, Error> {
+    pub(crate) fn basic(
+        username: String,
+        password: String,
+        method: AuthMethod,
+    ) -> Result<Self, Error> {
         use base64::Engine as _;
         let raw = format!("{username}:{password}");
         let value = format!(
@@ -73,7 +77,9 @@ impl Auth {
     /// `scheme` is `Token` or `Bearer`.
     pub(crate) fn token(scheme: &'static str, token: &str) -> Result<Self, Error> {
         if token.is_empty() {
-            return Err(error::builder(format!("{scheme} authentication: the token is empty")));
+            return Err(error::builder(format!(
+                "{scheme} authentication: the token is empty"
+            )));
         }
         let header = sensitive_header(&format!("{scheme} {token}")).ok_or_else(|| {
             error::builder(format!(

@@ -151,8 +151,10 @@ impl TlsSettings {
             for cert in &self.roots {
                 for der in &cert.ders {
                     store.add(der.clone()).map_err(|e| {
-                        error::builder("add_root_certificate: the certificate cannot be a trust anchor")
-                            .with_source(e)
+                        error::builder(
+                            "add_root_certificate: the certificate cannot be a trust anchor",
+                        )
+                        .with_source(e)
                     })?;
                 }
             }
@@ -226,9 +228,7 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 

@@ -176,9 +176,22 @@ impl Influxd {
             .map_err(Clone::clone)
     }
 
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    /// Whether the server was started with `INFLUXDB_HTTP_HTTPS_ENABLED=true`.
+    pub fn https(&self) -> bool {
+        self.env
+            .iter()
+            .any(|(k, v)| k == "INFLUXDB_HTTP_HTTPS_ENABLED" && v == "true")
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41234` (for an HTTPS server see
+    /// [`Influxd::https_url`]).
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// `https://localhost:PORT`: the name test certificates are made out to.
+    pub fn https_url(&self) -> String {
+        format!("https://localhost:{}", self.http_port)
     }
 
     /// The HTTP address.
@@ -441,7 +454,17 @@ impl Influxd {
                 }
             }
             // The log check makes sure it is *our* process that answers.
-            if ping(self.addr()) {
+            // An HTTPS server answers plain HTTP with 400 ("Client sent an
+            // HTTP request to an HTTPS server"): that too says it listens.
+            let ready = if self.https() {
+                matches!(
+                    http_request(self.addr(), "GET", "/ping", None, Duration::from_secs(2)),
+                    Ok((400, _))
+                )
+            } else {
+                ping(self.addr())
+            };
+            if ready {
                 let out = read_lossy(&log_path);
                 if out
                     .get(offset as usize..)

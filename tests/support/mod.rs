@@ -4,4 +4,5 @@
 
 pub mod fault;
 pub mod influxd;
+pub mod pki;
 pub mod workload;
