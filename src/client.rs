@@ -14,6 +14,7 @@ use crate::http::{Auth, AuthMethod, BaseUrl, Call, Params, Transport};
 use crate::influxql::Query;
 use crate::line_protocol::{EncodeOptions, LineWriter, ToLineProtocol};
 use crate::point::Precision;
+use crate::write_api::WriteApi;
 
 /// Whole query responses read by [`Client::query_json`] are capped at this
 /// size; larger results belong in the streaming query.
@@ -51,6 +52,7 @@ struct ClientRef {
     gzip: bool,
     unsigned_as_integer: bool,
     epoch: Precision,
+    write_api: WriteApi,
     /// Field types and tag keys per measurement, for `query_arrow`.
     #[cfg(feature = "arrow")]
     arrow_types: crate::arrow::TypeCache,
@@ -66,6 +68,7 @@ impl fmt::Debug for Client {
             .field("auth", &self.inner.transport.auth)
             .field("timeout", &self.inner.transport.timeout)
             .field("gzip", &self.inner.gzip)
+            .field("write_api", &self.inner.write_api)
             .finish()
     }
 }
@@ -116,6 +119,7 @@ pub struct ClientBuilder {
     pool_max_idle_per_host: usize,
     gzip: bool,
     unsigned_as_integer: bool,
+    write_api: WriteApi,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -128,6 +132,7 @@ impl fmt::Debug for ClientBuilder {
             .field("auth", &self.auth)
             .field("timeout", &self.timeout)
             .field("gzip", &self.gzip)
+            .field("write_api", &self.write_api)
             .finish_non_exhaustive()
     }
 }
@@ -238,6 +243,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The endpoint writes go to: 1.x `/write` (the default), 2.x
+    /// `/api/v2/write` or 3.x `/api/v3/write_lp`. See [`WriteApi`].
+    pub fn write_api(mut self, api: WriteApi) -> Self {
+        self.write_api = api;
+        self
+    }
+
     /// Trusts `certificate` as a root (CA) for `https://` URLs, beside the
     /// system's roots (see [`tls_built_in_root_certs`](Self::tls_built_in_root_certs)).
     /// For a private CA or a self-signed server. Default: none added.
@@ -286,6 +298,7 @@ impl ClientBuilder {
     /// that does not suit its certificate).
     pub fn build(self) -> Result<Client, Error> {
         let base = BaseUrl::parse(&self.url)?;
+        self.write_api.check(self.precision)?;
         if self.gzip && !cfg!(feature = "gzip") {
             return Err(error::builder(
                 "gzip(true) needs the crate feature \"gzip\"",
@@ -326,6 +339,7 @@ impl ClientBuilder {
                 gzip: self.gzip,
                 unsigned_as_integer: self.unsigned_as_integer,
                 epoch: self.epoch,
+                write_api: self.write_api,
                 #[cfg(feature = "arrow")]
                 arrow_types: Default::default(),
             }),
@@ -356,6 +370,7 @@ impl Client {
             pool_max_idle_per_host: 32,
             gzip: false,
             unsigned_as_integer: false,
+            write_api: WriteApi::v1(),
         }
     }
 
@@ -498,16 +513,17 @@ impl Client {
         if body.is_empty() {
             return Ok(());
         }
-        let mut params = Params::default();
-        params
-            .push_opt("db", self.database.as_deref())
-            .push_opt("rp", self.retention_policy.as_deref())
-            .push("precision", self.precision.as_str());
+        let api = &self.inner.write_api;
+        let params = api.params(
+            self.database.as_deref(),
+            self.retention_policy.as_deref(),
+            self.precision,
+        )?;
         let t = &self.inner.transport;
         let resp = t
             .send(Call {
                 method: Method::POST,
-                endpoint: "/write",
+                endpoint: api.endpoint(),
                 params,
                 body,
                 content_type: Some("text/plain; charset=utf-8"),
@@ -581,7 +597,47 @@ impl Client {
         })
     }
 
-    #[allow(dead_code)] // used by the modules still to come
+    /// Builds the call of a query for InfluxDB 3.x's JSON-lines
+    /// endpoints: a JSON body with the database, the text and the bound
+    /// parameters (never spliced into the text).
+    pub(crate) fn query_call_v3<'a>(&'a self, query: &'a Query) -> Result<Call<'a>, Error> {
+        #[derive(serde::Serialize)]
+        struct Body<'b> {
+            db: &'b str,
+            q: &'b str,
+            format: &'static str,
+            #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+            params: &'b serde_json::Map<String, Json>,
+        }
+        let db = query
+            .database
+            .as_deref()
+            .or(self.database.as_deref())
+            .ok_or_else(|| {
+                error::encode(format!(
+                    "{} needs a database: set ClientBuilder::database or Query::database",
+                    query.endpoint.path()
+                ))
+            })?;
+        let body = serde_json::to_vec(&Body {
+            db,
+            q: &query.text,
+            format: "jsonl",
+            params: &query.params,
+        })
+        .map_err(|e| error::encode("cannot encode the query").with_source(e))?;
+        Ok(Call {
+            method: Method::POST,
+            endpoint: query.endpoint.path(),
+            params: Params::default(),
+            body: Bytes::from(body),
+            content_type: Some("application/json"),
+            gzip_body: false,
+            accept_gzip: self.inner.gzip,
+            database: Some(db),
+        })
+    }
+
     pub(crate) fn epoch(&self) -> Precision {
         self.inner.epoch
     }

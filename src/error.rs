@@ -37,7 +37,24 @@ struct Inner {
     /// What to do, when the place that made the error knows better than
     /// the message-based hints.
     hint: Option<&'static str>,
+    failed_lines: Vec<FailedLine>,
     source: Option<BoxError>,
+}
+
+/// One line the server refused, as InfluxDB 3.x reports them
+/// ([`Error::failed_lines`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FailedLine {
+    /// The line's number in the request body, from 1. For a
+    /// [`Writer`](crate::Writer), within its batch: the
+    /// [`FailedBatch`](crate::FailedBatch) holds the lines themselves.
+    pub line_number: u64,
+    /// Why the server refused it.
+    pub message: String,
+    /// The start of the line as the server quotes it (3.6 and later quote
+    /// its first 20 bytes).
+    pub original_line: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +97,7 @@ impl Error {
                 points_dropped: None,
                 retry_after: None,
                 hint: None,
+                failed_lines: Vec::new(),
                 source: None,
             }),
         }
@@ -128,6 +146,11 @@ impl Error {
 
     pub(crate) fn with_points_dropped(mut self, n: u64) -> Self {
         self.inner.points_dropped = Some(n);
+        self
+    }
+
+    pub(crate) fn with_failed_lines(mut self, lines: Vec<FailedLine>) -> Self {
+        self.inner.failed_lines = lines;
         self
     }
 
@@ -235,12 +258,14 @@ impl Error {
         )
     }
 
-    /// True when the database named by the request does not exist.
+    /// True when the database (or 2.x bucket) named by the request does
+    /// not exist.
     pub fn is_database_not_found(&self) -> bool {
-        self.inner
-            .message
-            .as_deref()
-            .is_some_and(|m| m.contains("database not found"))
+        self.inner.message.as_deref().is_some_and(|m| {
+            m.contains("database not found")
+                || (m.starts_with("bucket") && m.contains("not found"))
+                || m.contains("no dbrp mapping found")
+        })
     }
 
     /// True when sending the same request again may succeed: connection
@@ -288,6 +313,12 @@ impl Error {
         self.inner.points_dropped
     }
 
+    /// The lines the server refused, with their numbers and reasons, when
+    /// it says which (InfluxDB 3.x's `/api/v3/write_lp`); empty otherwise.
+    pub fn failed_lines(&self) -> &[FailedLine] {
+        &self.inner.failed_lines
+    }
+
     /// The delay the server asked for with `Retry-After`, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         self.inner.retry_after
@@ -306,12 +337,16 @@ impl Error {
             Kind::Status | Kind::PartialWrite | Kind::Query => {
                 if msg.contains("HTTP request to an HTTPS server") {
                     Some("the server speaks HTTPS on that port: use an https:// URL")
+                } else if msg.contains("no dbrp mapping found") {
+                    Some("InfluxDB 2.x maps 1.x databases to buckets: create a DBRP mapping (influx v1 dbrp create) or write with WriteApi::v2")
+                } else if msg.starts_with("bucket") && msg.contains("not found") {
+                    Some("create the bucket first (influx bucket create) or name another with ClientBuilder::database")
                 } else if msg.contains("database not found") {
                     Some("create it first (Client::create_database or CREATE DATABASE) or name another database")
                 } else if msg.contains("retention policy not found") {
                     Some("create the retention policy or name an existing one")
                 } else if matches!(self.inner.status, Some(StatusCode::UNAUTHORIZED)) {
-                    Some("check the user name and password given to ClientBuilder::basic_auth")
+                    Some("check the credentials given to ClientBuilder::basic_auth, token or bearer")
                 } else if matches!(self.inner.status, Some(StatusCode::FORBIDDEN)) {
                     Some("the user lacks the privilege for this request; GRANT it or use another user")
                 } else if msg.ends_with("invalid name") {
@@ -421,6 +456,7 @@ impl Clone for Error {
             points_dropped: self.inner.points_dropped,
             retry_after: self.inner.retry_after,
             hint: self.inner.hint,
+            failed_lines: self.inner.failed_lines.clone(),
             source: None,
         };
         if let Some(src) = &self.inner.source {

@@ -13,7 +13,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
 use crate::connect::Connector;
-use crate::error::{self, Error, Kind};
+use crate::error::{self, Error, FailedLine, Kind};
 
 /// Error bodies are short JSON or text; never buffer more than this of one.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -453,7 +453,11 @@ pub(crate) fn status_error(
     body: &[u8],
     points: Option<u64>,
 ) -> Error {
-    let message = server_message(headers, body);
+    let ServerMessage {
+        text: message,
+        failed_lines,
+        lines_listed,
+    } = server_message(headers, body);
     let request_id = headers
         .get("request-id")
         .or_else(|| headers.get("x-request-id"))
@@ -464,9 +468,13 @@ pub(crate) fn status_error(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let partial = message
-        .as_deref()
-        .is_some_and(|m| m.starts_with("partial write"));
+    // 1.x: "partial write: ..."; 2.x: "failure writing points to database:
+    // partial write: ..."; 3.x: "partial write of line protocol occurred"
+    // with the refused lines listed.
+    let partial = (lines_listed == Listed::Array && !failed_lines.is_empty())
+        || message
+            .as_deref()
+            .is_some_and(|m| m.contains("partial write"));
     let kind = if partial {
         Kind::PartialWrite
     } else {
@@ -477,7 +485,12 @@ pub(crate) fn status_error(
         .with_request_id(request_id)
         .with_retry_after(retry_after);
     if partial {
-        if let Some(n) = message.as_deref().and_then(dropped_count) {
+        let dropped = if lines_listed == Listed::Array {
+            Some(failed_lines.len() as u64)
+        } else {
+            message.as_deref().and_then(dropped_count)
+        };
+        if let Some(n) = dropped {
             err = err.with_points_dropped(n);
         }
     } else if let Some(n) = points {
@@ -486,31 +499,93 @@ pub(crate) fn status_error(
             err = err.with_points_dropped(n);
         }
     }
-    match message {
-        Some(m) => err.with_message(m),
-        None => err.with_message(status.canonical_reason().unwrap_or("error").to_owned()),
+    let mut text = message.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    for line in failed_lines.iter().take(10) {
+        text.push_str(&format!(
+            "; line {}: {} ({:?})",
+            line.line_number, line.message, line.original_line
+        ));
     }
+    if failed_lines.len() > 10 {
+        text.push_str(&format!("; and {} more lines", failed_lines.len() - 10));
+    }
+    err.with_message(text).with_failed_lines(failed_lines)
 }
 
-/// The server's message: JSON `{"error": ..}` body, else the
-/// `X-Influxdb-Error` header, else a plain-text body.
-fn server_message(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+#[derive(Debug, PartialEq, Eq)]
+enum Listed {
+    None,
+    /// 3.x accepted the other lines and lists every refused one.
+    Array,
+    /// 3.x stopped at this line (`accept_partial=false`) and wrote nothing.
+    One,
+}
+
+struct ServerMessage {
+    text: Option<String>,
+    failed_lines: Vec<FailedLine>,
+    lines_listed: Listed,
+}
+
+/// The server's message: a JSON body (`{"error": ..}` from 1.x and 3.x,
+/// `{"code": .., "message": ..}` from 2.x), else the `X-Influxdb-Error`
+/// header, else a plain-text body.
+fn server_message(headers: &HeaderMap, body: &[u8]) -> ServerMessage {
     #[derive(serde::Deserialize)]
     struct ErrorBody {
-        error: String,
+        error: Option<String>,
+        message: Option<String>,
+        data: Option<LineErrors>,
     }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum LineErrors {
+        Many(Vec<LineError>),
+        One(LineError),
+    }
+    #[derive(serde::Deserialize)]
+    struct LineError {
+        #[serde(default)]
+        error_message: String,
+        #[serde(default)]
+        line_number: u64,
+        #[serde(default)]
+        original_line: String,
+    }
+    let line = |e: LineError| FailedLine {
+        line_number: e.line_number,
+        message: e.error_message,
+        original_line: e.original_line,
+    };
     if let Ok(e) = serde_json::from_slice::<ErrorBody>(body) {
-        return Some(e.error);
+        if let Some(text) = e.error.or(e.message) {
+            let (failed_lines, lines_listed) = match e.data {
+                Some(LineErrors::Many(v)) => (v.into_iter().map(line).collect(), Listed::Array),
+                Some(LineErrors::One(one)) => (vec![line(one)], Listed::One),
+                None => (Vec::new(), Listed::None),
+            };
+            return ServerMessage {
+                text: Some(text),
+                failed_lines,
+                lines_listed,
+            };
+        }
     }
-    if let Some(h) = headers
+    let text = if let Some(h) = headers
         .get("x-influxdb-error")
         .and_then(|v| v.to_str().ok())
     {
-        return Some(h.to_owned());
+        Some(h.to_owned())
+    } else {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        (!text.is_empty()).then(|| text.chars().take(1000).collect())
+    };
+    ServerMessage {
+        text,
+        failed_lines: Vec::new(),
+        lines_listed: Listed::None,
     }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.chars().take(1000).collect())
 }
 
 /// Points a partial write dropped: the server's `dropped=N` counts points

@@ -31,6 +31,29 @@ pub struct Query {
     pub(crate) retention_policy: Option<String>,
     pub(crate) epoch: Option<Precision>,
     pub(crate) chunk_size: Option<usize>,
+    pub(crate) endpoint: QueryEndpoint,
+}
+
+/// Where a query goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueryEndpoint {
+    /// `/query`: InfluxQL, answered in chunked JSON documents (1.x, and the
+    /// 1.x-compatible API of 2.x, Cloud and 3.x).
+    V1,
+    /// `/api/v3/query_sql`, answered in JSON lines.
+    V3Sql,
+    /// `/api/v3/query_influxql`, answered in JSON lines.
+    V3InfluxQl,
+}
+
+impl QueryEndpoint {
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            QueryEndpoint::V1 => "/query",
+            QueryEndpoint::V3Sql => "/api/v3/query_sql",
+            QueryEndpoint::V3InfluxQl => "/api/v3/query_influxql",
+        }
+    }
 }
 
 impl Query {
@@ -43,6 +66,35 @@ impl Query {
             retention_policy: None,
             epoch: None,
             chunk_size: None,
+            endpoint: QueryEndpoint::V1,
+        }
+    }
+
+    /// A SQL query for InfluxDB 3.x, sent to `/api/v3/query_sql` and
+    /// streamed back as JSON lines into the same rows and types as InfluxQL
+    /// (`Client::query`, `Client::query_as`). Bind `$name` placeholders
+    /// with [`bind`](Self::bind); the server substitutes them.
+    ///
+    /// ```
+    /// use influx_stream::Query;
+    ///
+    /// let q = Query::sql("SELECT time, usage FROM cpu WHERE host = $host").bind("host", "a");
+    /// # let _ = q;
+    /// ```
+    pub fn sql(text: impl Into<String>) -> Self {
+        Query {
+            endpoint: QueryEndpoint::V3Sql,
+            ..Query::new(text)
+        }
+    }
+
+    /// An InfluxQL query sent to InfluxDB 3.x's `/api/v3/query_influxql`
+    /// (JSON lines, rows named by their measurement) rather than the
+    /// 1.x-compatible `/query`, which 3.x answers too.
+    pub fn influxql_v3(text: impl Into<String>) -> Self {
+        Query {
+            endpoint: QueryEndpoint::V3InfluxQl,
+            ..Query::new(text)
         }
     }
 

@@ -82,10 +82,11 @@ mod retry;
 #[cfg(feature = "rustls")]
 mod tls;
 mod write;
+mod write_api;
 
 pub use crate::admin::{FieldType, Privilege, RetentionPolicy, RetentionPolicySpec, User};
 pub use crate::client::{Client, ClientBuilder, Pong};
-pub use crate::error::{Error, Result};
+pub use crate::error::{Error, FailedLine, Result};
 pub use crate::http::AuthMethod;
 pub use crate::influxql::{quote_ident, quote_literal, Query};
 pub use crate::line_protocol::{EncodeOptions, LineWriter, PointWriter, ToLineProtocol};
@@ -94,6 +95,7 @@ pub use crate::query::{QueryStream, Row, Value};
 pub use crate::retry::RetryPolicy;
 #[cfg(feature = "rustls")]
 pub use crate::tls::{Certificate, Identity};
+pub use crate::write_api::WriteApi;
 pub use crate::write::{FailedBatch, OnFailure, WriteOptions, WriteStats, Writer};
 
 /// Derives [`ToLineProtocol`] for a struct with named fields.

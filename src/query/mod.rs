@@ -16,6 +16,7 @@
 mod de;
 mod decode;
 mod error;
+pub(crate) mod jsonl;
 mod layout;
 mod row;
 mod scan;

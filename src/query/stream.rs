@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 
 use crate::client::Client;
 use crate::error::{self, Error, Kind};
-use crate::influxql::Query;
+use crate::influxql::{Query, QueryEndpoint};
+use crate::query::jsonl::JsonlDecoder;
 use crate::point::Precision;
 use crate::query::{Chunk, DecodeError, DecodeOptions, Decoder, Event, EventAs, Row, TimeFormat};
 
@@ -131,7 +132,7 @@ impl Inflate {
     }
 
     /// Feeds `data` to the decoder, decompressed if need be.
-    fn feed(&mut self, data: &[u8], decoder: &mut Decoder) -> Result<usize, Error> {
+    fn feed(&mut self, data: &[u8], decoder: &mut impl Feed) -> Result<usize, Error> {
         match self {
             Inflate::Plain => {
                 decoder.feed(data);
@@ -152,7 +153,7 @@ impl Inflate {
     }
 
     #[cfg_attr(not(feature = "gzip"), allow(unused_variables))]
-    fn finish(&mut self, decoder: &mut Decoder) -> Result<usize, Error> {
+    fn finish(&mut self, decoder: &mut impl Feed) -> Result<usize, Error> {
         match self {
             Inflate::Plain => Ok(0),
             #[cfg(feature = "gzip")]
@@ -166,10 +167,28 @@ impl Inflate {
     }
 }
 
+/// What takes the body's bytes: the chunked-JSON decoder or the
+/// JSON-lines one.
+trait Feed {
+    fn feed(&mut self, data: &[u8]);
+}
+
+impl Feed for Decoder {
+    fn feed(&mut self, data: &[u8]) {
+        Decoder::feed(self, data);
+    }
+}
+
+impl Feed for JsonlDecoder {
+    fn feed(&mut self, data: &[u8]) {
+        JsonlDecoder::feed(self, data);
+    }
+}
+
 /// Hands what the gzip decoder has inflated so far to `decoder`; returns
 /// its length.
 #[cfg(feature = "gzip")]
-fn drain_into(gz: &mut flate2::write::GzDecoder<Vec<u8>>, decoder: &mut Decoder) -> usize {
+fn drain_into(gz: &mut flate2::write::GzDecoder<Vec<u8>>, decoder: &mut impl Feed) -> usize {
     let out = gz.get_mut();
     decoder.feed(out);
     let n = out.len();
@@ -180,6 +199,9 @@ fn drain_into(gz: &mut flate2::write::GzDecoder<Vec<u8>>, decoder: &mut Decoder)
 /// What the decoder yields, rows or chunks.
 trait Pull: Sized + Send + 'static {
     fn pull(decoder: &mut Decoder) -> Option<Result<Item<Self>, DecodeError>>;
+
+    /// The item a row of a JSON-lines answer (InfluxDB 3.x) makes.
+    fn from_row(row: Row) -> Result<Self, DecodeError>;
 }
 
 enum Item<T> {
@@ -198,6 +220,10 @@ impl Pull for Row {
             })
         })
     }
+
+    fn from_row(row: Row) -> Result<Self, DecodeError> {
+        Ok(row)
+    }
 }
 
 /// Rows mapped onto `T` by the decoder (for [`Client::query_as`]).
@@ -211,6 +237,10 @@ impl<T: DeserializeOwned + Send + 'static> Pull for As<T> {
                 EventAs::Other(other) => other_item(other),
             })
         })
+    }
+
+    fn from_row(row: Row) -> Result<Self, DecodeError> {
+        row.into_deserialize().map(As)
     }
 }
 
@@ -246,9 +276,18 @@ impl Pull for Chunk {
             })
         })
     }
+
+    fn from_row(_: Row) -> Result<Self, DecodeError> {
+        Err(DecodeError::new(
+            "query_chunks reads the chunked answers of /query; use query or query_as for Query::sql and Query::influxql_v3",
+        ))
+    }
 }
 
 fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
+    if query.endpoint != QueryEndpoint::V1 {
+        return run_jsonl(client, query);
+    }
     let bytes = Arc::new(AtomicU64::new(0));
     let counter = bytes.clone();
     let inner = async_stream::stream! {
@@ -334,6 +373,88 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
                         Err(e) => { yield Err(e); return; }
                     }
                     decoder.finish();
+                }
+            }
+        }
+    };
+    QueryStream {
+        inner: Box::pin(inner),
+        bytes,
+    }
+}
+
+/// A query to InfluxDB 3.x's JSON-lines endpoints, decoded line by line.
+fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
+    let bytes = Arc::new(AtomicU64::new(0));
+    let counter = bytes.clone();
+    let inner = async_stream::stream! {
+        let call = match client.query_call_v3(&query) {
+            Ok(c) => c,
+            Err(e) => { yield Err(e); return; }
+        };
+        let transport = client.transport().clone();
+        let resp = match transport.send(call).await {
+            Ok(r) => r,
+            Err(e) => { yield Err(e); return; }
+        };
+        if !resp.status().is_success() {
+            yield Err(transport.error_from(resp, None).await);
+            return;
+        }
+        let mut inflate = match Inflate::new(resp.headers()) {
+            Ok(i) => i,
+            Err(e) => { yield Err(e); return; }
+        };
+        let mut lines = JsonlDecoder::default();
+        let mut body = resp.into_body();
+        let idle = transport.timeout;
+        loop {
+            while let Some(row) = lines.next_row() {
+                match row.and_then(T::from_row) {
+                    Ok(v) => yield Ok(v),
+                    Err(e) => yield Err(decode_error(e)),
+                }
+            }
+            if lines.is_done() {
+                return;
+            }
+            let frame = match idle {
+                Some(t) => match tokio::time::timeout(t, body.frame()).await {
+                    Ok(f) => f,
+                    Err(_) => {
+                        yield Err(Error::new(Kind::Timeout).with_message(format!(
+                            "the query response stalled: no data for {t:?}"
+                        )));
+                        return;
+                    }
+                },
+                None => body.frame().await,
+            };
+            match frame {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        // Pieces of a compressed frame, so that rows go out
+                        // before a large frame is inflated whole.
+                        for piece in data.chunks(inflate.piece_len().min(data.len()).max(1)) {
+                            match inflate.feed(piece, &mut lines) {
+                                Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
+                                Err(e) => { yield Err(e); return; }
+                            }
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    yield Err(Error::new(Kind::Transport)
+                        .with_message("the query response was cut off")
+                        .with_source(e));
+                    return;
+                }
+                None => {
+                    match inflate.finish(&mut lines) {
+                        Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
+                        Err(e) => { yield Err(e); return; }
+                    }
+                    lines.finish();
                 }
             }
         }

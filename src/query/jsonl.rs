@@ -1,0 +1,304 @@
+//! InfluxDB 3.x's JSON-lines query answers (`format=jsonl`): one object per
+//! row, keys in column order, null columns left out, times as RFC 3339
+//! without a zone (UTC). Decoded line by line into [`Row`]s, so memory is
+//! bounded by one line whatever the size of the result.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+
+use super::{DecodeError, Row, SeriesMeta, Text, Value};
+
+/// The column 3.x's InfluxQL endpoint names the measurement by.
+const MEASUREMENT_KEY: &str = "iox::measurement";
+/// A line longer than this is refused rather than buffered.
+const MAX_LINE: usize = 64 * 1024 * 1024;
+
+/// Splits a JSON-lines body into rows as its bytes arrive.
+#[derive(Default)]
+pub(crate) struct JsonlDecoder {
+    buf: Vec<u8>,
+    /// Bytes of `buf` already handed out as rows.
+    consumed: usize,
+    meta: Option<Arc<SeriesMeta>>,
+    index: u64,
+    line: u64,
+    finished: bool,
+}
+
+impl JsonlDecoder {
+    pub(crate) fn feed(&mut self, data: &[u8]) {
+        if self.consumed > 0 && self.consumed == self.buf.len() {
+            self.buf.clear();
+            self.consumed = 0;
+        } else if self.consumed > self.buf.len() / 2 {
+            self.buf.drain(..self.consumed);
+            self.consumed = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The body has ended: a last line without `\n` is still a row.
+    pub(crate) fn finish(&mut self) {
+        self.finished = true;
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.finished && self.consumed >= self.buf.len()
+    }
+
+    /// The next complete row, if one has arrived.
+    pub(crate) fn next_row(&mut self) -> Option<Result<Row, DecodeError>> {
+        loop {
+            let rest = self.buf.get(self.consumed..)?;
+            if rest.is_empty() {
+                return None;
+            }
+            let (line, used) = match memchr::memchr(b'\n', rest) {
+                Some(n) => (&rest[..n], n + 1),
+                None if self.finished => (rest, rest.len()),
+                None if rest.len() > MAX_LINE => {
+                    self.consumed = self.buf.len();
+                    return Some(Err(DecodeError::new(format!(
+                        "a JSON line of the response is longer than {MAX_LINE} bytes"
+                    ))));
+                }
+                None => return None,
+            };
+            self.consumed += used;
+            self.line += 1;
+            let line = trim(line);
+            if line.is_empty() {
+                continue;
+            }
+            let parsed = serde_json::Deserializer::from_slice(line)
+                .deserialize_map(Cells)
+                .map_err(|e| DecodeError::json(format_args!("line {} of the response", self.line), e));
+            let cells = match parsed {
+                Ok(cells) => cells,
+                Err(e) => return Some(Err(e)),
+            };
+            return Some(Ok(self.row(cells)));
+        }
+    }
+
+    fn row(&mut self, cells: Vec<(String, Value)>) -> Row {
+        let mut name = None;
+        let mut columns = Vec::with_capacity(cells.len());
+        let mut values = Vec::with_capacity(cells.len());
+        for (key, value) in cells {
+            if key == MEASUREMENT_KEY {
+                if let Value::String(s) = value {
+                    name = Some(s.into_string());
+                }
+                continue;
+            }
+            columns.push(key);
+            values.push(value);
+        }
+        // Rows share their metadata while the columns (null ones are left
+        // out of a line) and the measurement stay the same.
+        let same = self
+            .meta
+            .as_ref()
+            .is_some_and(|m| m.columns() == columns.as_slice() && m.name() == name.as_deref());
+        if !same {
+            self.meta = Some(Arc::new(SeriesMeta::new(0, name, Vec::new(), columns)));
+            self.index = 0;
+        }
+        let meta = self.meta.clone().unwrap_or_else(|| Arc::new(SeriesMeta::new(0, None, Vec::new(), Vec::new())));
+        let row = Row::new(meta, values, self.index);
+        self.index += 1;
+        row
+    }
+}
+
+fn trim(mut line: &[u8]) -> &[u8] {
+    while let [rest @ .., last] = line {
+        if last.is_ascii_whitespace() {
+            line = rest;
+        } else {
+            break;
+        }
+    }
+    line
+}
+
+/// One line's cells in the order the server wrote them.
+struct Cells;
+
+impl<'de> Visitor<'de> for Cells {
+    type Value = Vec<(String, Value)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object (one row)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut cells = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let json: serde_json::Value = map.next_value()?;
+            let value = cell(&key, json).map_err(serde::de::Error::custom)?;
+            cells.push((key, value));
+        }
+        Ok(cells)
+    }
+}
+
+fn cell(key: &str, json: serde_json::Value) -> Result<Value, String> {
+    use serde_json::Value as J;
+    Ok(match json {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(b),
+        J::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Integer(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::UInteger(u)
+            } else {
+                Value::Float(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        J::String(s) if key == "time" => match rfc3339_utc_ns(&s) {
+            Some(ns) => Value::Time(ns),
+            None => return Err(format!("the time {s:?} is not a date-time")),
+        },
+        J::String(s) => Value::String(Text::new(&s)),
+        J::Array(_) | J::Object(_) => {
+            return Err(format!("column {key:?} holds a nested value"));
+        }
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]` to nanoseconds since the
+/// epoch; no zone means UTC (as 3.x writes them).
+pub(crate) fn rfc3339_utc_ns(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let digits = b.get(r)?;
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        digits
+            .iter()
+            .try_fold(0i64, |n, d| n.checked_mul(10)?.checked_add(i64::from(d - b'0')))
+    };
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos = 0i64;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        let mut end = start;
+        while b.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+        if end == start || end - start > 9 {
+            return None;
+        }
+        nanos = num(start..end)? * 10i64.pow((9 - (end - start)) as u32);
+        i = end;
+    }
+    let offset = match b.get(i..) {
+        Some([]) | Some(b"Z") | Some(b"z") => 0,
+        Some([sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]) => {
+            let h = i64::from(h1.checked_sub(b'0')?) * 10 + i64::from(h2.checked_sub(b'0')?);
+            let m = i64::from(m1.checked_sub(b'0')?) * 10 + i64::from(m2.checked_sub(b'0')?);
+            let secs = h * 3600 + m * 60;
+            if *sign == b'+' {
+                secs
+            } else {
+                -secs
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(rfc3339_utc_ns("1970-01-01T00:00:00"), Some(0));
+        assert_eq!(rfc3339_utc_ns("2024-11-05T08:30:10.250"), Some(1_730_795_410_250_000_000));
+        assert_eq!(rfc3339_utc_ns("2024-11-05T08:30:10.250Z"), Some(1_730_795_410_250_000_000));
+        assert_eq!(rfc3339_utc_ns("2024-11-05T09:30:10.25+01:00"), Some(1_730_795_410_250_000_000));
+        assert_eq!(rfc3339_utc_ns("1969-12-31T23:59:59.999999999"), Some(-1));
+        assert_eq!(rfc3339_utc_ns("2000-02-29T00:00:00"), Some(951_782_400_000_000_000));
+        for bad in ["", "2024-11-05", "2024-13-05T00:00:00", "2024-11-05T00:00:00.", "2024-11-05T00:00:00.1234567891", "2024-11-05T00:00:00+1"] {
+            assert_eq!(rfc3339_utc_ns(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn rows_from_the_documented_shapes_split_anywhere() {
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/protocol/v3-query-influxql.jsonl"
+        ))
+        .expect("sample");
+        let whole = {
+            let mut d = JsonlDecoder::default();
+            d.feed(&body);
+            d.finish();
+            std::iter::from_fn(|| d.next_row()).collect::<Result<Vec<_>, _>>().expect("rows")
+        };
+        assert_eq!(whole.len(), 3);
+        assert_eq!(whole[0].series_name(), Some("cpu"));
+        assert_eq!(whole[0].columns(), ["time", "host", "usage", "count"]);
+        assert_eq!(whole[1].time(), Some(1_730_795_410_250_000_000));
+        assert_eq!(whole[2].get("usage"), Some(&Value::Float(7.125)));
+        assert!(Arc::ptr_eq(whole[0].meta(), whole[2].meta()));
+        for split in 1..body.len() {
+            let mut d = JsonlDecoder::default();
+            let mut rows = Vec::new();
+            for part in body.chunks(split) {
+                d.feed(part);
+                rows.extend(std::iter::from_fn(|| d.next_row()));
+            }
+            d.finish();
+            rows.extend(std::iter::from_fn(|| d.next_row()));
+            assert!(d.is_done());
+            let rows = rows.into_iter().collect::<Result<Vec<_>, _>>().expect("rows");
+            assert_eq!(rows, whole, "split {split}");
+        }
+    }
+
+    #[test]
+    fn null_columns_left_out_make_a_new_layout() {
+        let mut d = JsonlDecoder::default();
+        d.feed(b"{\"host\":\"a\",\"v\":1,\"time\":\"2024-01-01T00:00:00\"}\n{\"host\":\"b\",\"time\":\"2024-01-01T00:00:01\"}\n{\"oops\"");
+        d.finish();
+        let a = d.next_row().expect("row").expect("ok");
+        let b = d.next_row().expect("row").expect("ok");
+        assert_eq!(a.get("v"), Some(&Value::Integer(1)));
+        assert_eq!(b.get("v"), None);
+        assert_eq!(b.columns(), ["host", "time"]);
+        let err = d.next_row().expect("bad line").expect_err("not JSON");
+        assert!(err.to_string().contains("line 3"), "{err}");
+        assert!(d.next_row().is_none());
+    }
+}
