@@ -346,7 +346,9 @@ impl Error {
                 } else if msg.contains("retention policy not found") {
                     Some("create the retention policy or name an existing one")
                 } else if matches!(self.inner.status, Some(StatusCode::UNAUTHORIZED)) {
-                    Some("check the credentials given to ClientBuilder::basic_auth, token or bearer")
+                    Some(
+                        "check the credentials given to ClientBuilder::basic_auth, token or bearer",
+                    )
                 } else if matches!(self.inner.status, Some(StatusCode::FORBIDDEN)) {
                     Some("the user lacks the privilege for this request; GRANT it or use another user")
                 } else if msg.ends_with("invalid name") {

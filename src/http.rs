@@ -499,7 +499,8 @@ pub(crate) fn status_error(
             err = err.with_points_dropped(n);
         }
     }
-    let mut text = message.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    let mut text =
+        message.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
     for line in failed_lines.iter().take(10) {
         text.push_str(&format!(
             "; line {}: {} ({:?})",

@@ -95,8 +95,8 @@ pub use crate::query::{QueryStream, Row, Value};
 pub use crate::retry::RetryPolicy;
 #[cfg(feature = "rustls")]
 pub use crate::tls::{Certificate, Identity};
-pub use crate::write_api::WriteApi;
 pub use crate::write::{FailedBatch, OnFailure, WriteOptions, WriteStats, Writer};
+pub use crate::write_api::WriteApi;
 
 /// Derives [`ToLineProtocol`] for a struct with named fields.
 ///

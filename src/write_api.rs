@@ -206,9 +206,18 @@ mod tests {
             api.params(Some("db 1"), rp, Precision::Milliseconds)
                 .map(Params::into_string)
         };
-        assert_eq!(p(WriteApi::v1(), Some("rp"))?, "db=db%201&rp=rp&precision=ms");
-        assert_eq!(p(WriteApi::v2("o"), None)?, "org=o&bucket=db%201&precision=ms");
-        assert_eq!(p(WriteApi::v2("o"), Some("week"))?, "org=o&bucket=db%201%2Fweek&precision=ms");
+        assert_eq!(
+            p(WriteApi::v1(), Some("rp"))?,
+            "db=db%201&rp=rp&precision=ms"
+        );
+        assert_eq!(
+            p(WriteApi::v2("o"), None)?,
+            "org=o&bucket=db%201&precision=ms"
+        );
+        assert_eq!(
+            p(WriteApi::v2("o"), Some("week"))?,
+            "org=o&bucket=db%201%2Fweek&precision=ms"
+        );
         assert_eq!(p(WriteApi::v3(), None)?, "db=db%201&precision=millisecond");
         assert_eq!(
             p(WriteApi::v3().accept_partial(false).no_sync(true), None)?,
@@ -223,6 +232,8 @@ mod tests {
         assert!(WriteApi::v3().check(Precision::Minutes).is_err());
         assert!(WriteApi::v2("").check(Precision::Seconds).is_err());
         assert!(WriteApi::v1().check(Precision::Hours).is_ok());
-        assert!(WriteApi::v3().params(None, None, Precision::Seconds).is_err());
+        assert!(WriteApi::v3()
+            .params(None, None, Precision::Seconds)
+            .is_err());
     }
 }

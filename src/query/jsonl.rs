@@ -74,7 +74,9 @@ impl JsonlDecoder {
             }
             let parsed = serde_json::Deserializer::from_slice(line)
                 .deserialize_map(Cells)
-                .map_err(|e| DecodeError::json(format_args!("line {} of the response", self.line), e));
+                .map_err(|e| {
+                    DecodeError::json(format_args!("line {} of the response", self.line), e)
+                });
             let cells = match parsed {
                 Ok(cells) => cells,
                 Err(e) => return Some(Err(e)),
@@ -107,7 +109,10 @@ impl JsonlDecoder {
             self.meta = Some(Arc::new(SeriesMeta::new(0, name, Vec::new(), columns)));
             self.index = 0;
         }
-        let meta = self.meta.clone().unwrap_or_else(|| Arc::new(SeriesMeta::new(0, None, Vec::new(), Vec::new())));
+        let meta = self
+            .meta
+            .clone()
+            .unwrap_or_else(|| Arc::new(SeriesMeta::new(0, None, Vec::new(), Vec::new())));
         let row = Row::new(meta, values, self.index);
         self.index += 1;
         row
@@ -180,16 +185,27 @@ pub(crate) fn rfc3339_utc_ns(s: &str) -> Option<i64> {
         if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        digits
-            .iter()
-            .try_fold(0i64, |n, d| n.checked_mul(10)?.checked_add(i64::from(d - b'0')))
+        digits.iter().try_fold(0i64, |n, d| {
+            n.checked_mul(10)?.checked_add(i64::from(d - b'0'))
+        })
     };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut i = 19;
@@ -243,12 +259,31 @@ mod tests {
     #[test]
     fn times() {
         assert_eq!(rfc3339_utc_ns("1970-01-01T00:00:00"), Some(0));
-        assert_eq!(rfc3339_utc_ns("2024-11-05T08:30:10.250"), Some(1_730_795_410_250_000_000));
-        assert_eq!(rfc3339_utc_ns("2024-11-05T08:30:10.250Z"), Some(1_730_795_410_250_000_000));
-        assert_eq!(rfc3339_utc_ns("2024-11-05T09:30:10.25+01:00"), Some(1_730_795_410_250_000_000));
+        assert_eq!(
+            rfc3339_utc_ns("2024-11-05T08:30:10.250"),
+            Some(1_730_795_410_250_000_000)
+        );
+        assert_eq!(
+            rfc3339_utc_ns("2024-11-05T08:30:10.250Z"),
+            Some(1_730_795_410_250_000_000)
+        );
+        assert_eq!(
+            rfc3339_utc_ns("2024-11-05T09:30:10.25+01:00"),
+            Some(1_730_795_410_250_000_000)
+        );
         assert_eq!(rfc3339_utc_ns("1969-12-31T23:59:59.999999999"), Some(-1));
-        assert_eq!(rfc3339_utc_ns("2000-02-29T00:00:00"), Some(951_782_400_000_000_000));
-        for bad in ["", "2024-11-05", "2024-13-05T00:00:00", "2024-11-05T00:00:00.", "2024-11-05T00:00:00.1234567891", "2024-11-05T00:00:00+1"] {
+        assert_eq!(
+            rfc3339_utc_ns("2000-02-29T00:00:00"),
+            Some(951_782_400_000_000_000)
+        );
+        for bad in [
+            "",
+            "2024-11-05",
+            "2024-13-05T00:00:00",
+            "2024-11-05T00:00:00.",
+            "2024-11-05T00:00:00.1234567891",
+            "2024-11-05T00:00:00+1",
+        ] {
             assert_eq!(rfc3339_utc_ns(bad), None, "{bad}");
         }
     }
@@ -264,7 +299,9 @@ mod tests {
             let mut d = JsonlDecoder::default();
             d.feed(&body);
             d.finish();
-            std::iter::from_fn(|| d.next_row()).collect::<Result<Vec<_>, _>>().expect("rows")
+            std::iter::from_fn(|| d.next_row())
+                .collect::<Result<Vec<_>, _>>()
+                .expect("rows")
         };
         assert_eq!(whole.len(), 3);
         assert_eq!(whole[0].series_name(), Some("cpu"));
@@ -282,7 +319,10 @@ mod tests {
             d.finish();
             rows.extend(std::iter::from_fn(|| d.next_row()));
             assert!(d.is_done());
-            let rows = rows.into_iter().collect::<Result<Vec<_>, _>>().expect("rows");
+            let rows = rows
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()
+                .expect("rows");
             assert_eq!(rows, whole, "split {split}");
         }
     }

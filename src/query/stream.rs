@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use crate::client::Client;
 use crate::error::{self, Error, Kind};
 use crate::influxql::{Query, QueryEndpoint};
-use crate::query::jsonl::JsonlDecoder;
 use crate::point::Precision;
+use crate::query::jsonl::JsonlDecoder;
 use crate::query::{Chunk, DecodeError, DecodeOptions, Decoder, Event, EventAs, Row, TimeFormat};
 
 /// Documents larger than this are refused rather than buffered: a chunked

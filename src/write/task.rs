@@ -163,6 +163,13 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
             if err.is_partial_write() {
                 let dropped = err.points_dropped().unwrap_or(points).min(points);
                 Counters::add(&counters.points_written, points - dropped);
+                // A server that says which lines it refused (3.x) lets the
+                // dead letter hold just those.
+                let body = if err.failed_lines().is_empty() {
+                    body
+                } else {
+                    pick_lines(&body, err.failed_lines().iter().map(|l| l.line_number))
+                };
                 fail(shared, seq, &mut failures, err, body, dropped);
                 break;
             }
@@ -193,6 +200,19 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
         }
     }
     failures
+}
+
+/// The lines of `body` with the given numbers (from 1), in body order.
+fn pick_lines(body: &Bytes, numbers: impl Iterator<Item = u64>) -> Bytes {
+    let wanted: std::collections::BTreeSet<u64> = numbers.collect();
+    let mut out = Vec::new();
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+        if wanted.contains(&(i as u64 + 1)) {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+    }
+    Bytes::from(out)
 }
 
 fn fail(

@@ -5,4 +5,5 @@
 pub mod fault;
 pub mod influxd;
 pub mod pki;
+pub mod protocol;
 pub mod workload;
