@@ -12,7 +12,7 @@ use crate::connect::Connector;
 use crate::error::{self, Error, Kind};
 use crate::http::{Auth, AuthMethod, BaseUrl, Call, Params, Transport};
 use crate::influxql::Query;
-use crate::line_protocol::{EncodeOptions, LineWriter, ToLineProtocol};
+use crate::line_protocol::{EncodeOptions, LineWriter, Server, StringFields, ToLineProtocol};
 use crate::point::Precision;
 use crate::write_api::WriteApi;
 
@@ -51,6 +51,8 @@ struct ClientRef {
     transport: Transport,
     gzip: bool,
     unsigned_as_integer: bool,
+    server: Server,
+    string_fields: StringFields,
     epoch: Precision,
     write_api: WriteApi,
     /// Field types and tag keys per measurement, for `query_arrow`.
@@ -119,6 +121,8 @@ pub struct ClientBuilder {
     pool_max_idle_per_host: usize,
     gzip: bool,
     unsigned_as_integer: bool,
+    server: Server,
+    string_fields: Option<StringFields>,
     write_api: WriteApi,
 }
 
@@ -133,6 +137,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("gzip", &self.gzip)
             .field("write_api", &self.write_api)
+            .field("server", &self.server)
             .finish_non_exhaustive()
     }
 }
@@ -243,6 +248,28 @@ impl ClientBuilder {
         self
     }
 
+    /// The kind of server: InfluxDB (the default) or VictoriaMetrics, which
+    /// answers 204 to lines it drops or alters. For VictoriaMetrics the
+    /// encoder refuses before sending what it would lose without a word
+    /// (see [`Server::VictoriaMetrics`]), string fields included unless
+    /// [`string_fields`](Self::string_fields) says to skip them, and
+    /// [`WriteApi::v2`] also names the bucket as `db`, the label
+    /// VictoriaMetrics files points under. Its `/query` answers no
+    /// InfluxQL: read back with its own APIs.
+    pub fn server(mut self, server: Server) -> Self {
+        self.server = server;
+        self
+    }
+
+    /// What happens to string fields: kept (the default for InfluxDB),
+    /// skipped (the point is written without them; one left with no field
+    /// is refused) or refused with an error (the default for
+    /// VictoriaMetrics).
+    pub fn string_fields(mut self, mode: StringFields) -> Self {
+        self.string_fields = Some(mode);
+        self
+    }
+
     /// The endpoint writes go to: 1.x `/write` (the default), 2.x
     /// `/api/v2/write` or 3.x `/api/v3/write_lp`. See [`WriteApi`].
     pub fn write_api(mut self, api: WriteApi) -> Self {
@@ -338,6 +365,11 @@ impl ClientBuilder {
                 transport,
                 gzip: self.gzip,
                 unsigned_as_integer: self.unsigned_as_integer,
+                server: self.server,
+                string_fields: self.string_fields.unwrap_or(match self.server {
+                    Server::VictoriaMetrics => StringFields::Refuse,
+                    _ => StringFields::Keep,
+                }),
                 epoch: self.epoch,
                 write_api: self.write_api,
                 #[cfg(feature = "arrow")]
@@ -370,6 +402,8 @@ impl Client {
             pool_max_idle_per_host: 32,
             gzip: false,
             unsigned_as_integer: false,
+            server: Server::InfluxDb,
+            string_fields: None,
             write_api: WriteApi::v1(),
         }
     }
@@ -418,6 +452,8 @@ impl Client {
         EncodeOptions {
             precision: self.precision,
             unsigned_as_integer: self.inner.unsigned_as_integer,
+            server: self.inner.server,
+            string_fields: self.inner.string_fields,
         }
     }
 
@@ -518,6 +554,7 @@ impl Client {
             self.database.as_deref(),
             self.retention_policy.as_deref(),
             self.precision,
+            self.inner.server,
         )?;
         let t = &self.inner.transport;
         let resp = t

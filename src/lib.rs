@@ -89,7 +89,9 @@ pub use crate::client::{Client, ClientBuilder, Pong};
 pub use crate::error::{Error, FailedLine, Result};
 pub use crate::http::AuthMethod;
 pub use crate::influxql::{quote_ident, quote_literal, Query};
-pub use crate::line_protocol::{EncodeOptions, LineWriter, PointWriter, ToLineProtocol};
+pub use crate::line_protocol::{
+    EncodeOptions, LineWriter, PointWriter, Server, StringFields, ToLineProtocol,
+};
 pub use crate::point::{FieldValue, Point, Precision, Timestamp};
 pub use crate::query::{QueryStream, Row, Value};
 pub use crate::retry::RetryPolicy;

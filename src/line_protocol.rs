@@ -44,6 +44,14 @@ pub struct EncodeOptions {
     /// 1.x before 1.8 has no unsigned type and refuses `1u`; with this set, a
     /// value above `i64::MAX` is an encoding error instead. Default: false.
     pub unsigned_as_integer: bool,
+    /// The server the lines go to: each refuses, or alters without a word,
+    /// different things, and the encoder refuses those before sending.
+    /// Default: [`Server::InfluxDb`].
+    pub server: Server,
+    /// What happens to string fields. Default: [`StringFields::Keep`]
+    /// ([`ClientBuilder::server`](crate::ClientBuilder::server) makes it
+    /// [`StringFields::Refuse`] for VictoriaMetrics).
+    pub string_fields: StringFields,
 }
 
 impl Default for EncodeOptions {
@@ -51,9 +59,51 @@ impl Default for EncodeOptions {
         EncodeOptions {
             precision: Precision::Nanoseconds,
             unsigned_as_integer: false,
+            server: Server::InfluxDb,
+            string_fields: StringFields::Keep,
         }
     }
 }
+
+/// The kind of server points are written to; set with
+/// [`ClientBuilder::server`](crate::ClientBuilder::server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Server {
+    /// InfluxDB 1.x, 2.x, Cloud or 3.x: they refuse what they cannot store
+    /// with an error the client reports.
+    #[default]
+    InfluxDb,
+    /// VictoriaMetrics, which answers 204 to lines it drops or alters. The
+    /// encoder refuses, before sending, what it would lose without a word:
+    /// a timestamp at or before the epoch (0 means "now" to it, earlier is
+    /// dropped), more than 28 tags (it keeps 30 labels, `__name__` and `db`
+    /// among them), a tag value over 16 KiB (cut short), and string fields
+    /// (turned into 0) unless [`StringFields::Skip`] leaves them out.
+    /// Accepted but changed, as it stores every value as a float: integers
+    /// beyond 2^53 are rounded, floats keep about 12 significant digits,
+    /// booleans become 1 and 0, and times are cut to milliseconds.
+    VictoriaMetrics,
+}
+
+/// What the encoder does with string fields; see
+/// [`EncodeOptions::string_fields`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StringFields {
+    /// Written as string fields (the default).
+    #[default]
+    Keep,
+    /// Left out of the line; a point left with no field is refused.
+    Skip,
+    /// The point is refused with an error naming the field.
+    Refuse,
+}
+
+/// VictoriaMetrics keeps 30 labels a series: `__name__`, `db`, 28 tags.
+const VM_MAX_TAGS: u32 = 28;
+/// VictoriaMetrics cuts label values past this many bytes.
+const VM_MAX_LABEL_BYTES: usize = 16 * 1024;
 
 /// Anything that can write itself as zero or more lines of line protocol.
 ///
@@ -254,6 +304,7 @@ impl<'a> LineWriter<'a> {
             start,
             measurement,
             fields: 0,
+            tags: 0,
         })
     }
 
@@ -321,6 +372,7 @@ pub struct PointWriter<'w, 'a> {
     start: usize,
     measurement: &'w str,
     fields: u32,
+    tags: u32,
 }
 
 /// `PointWriter::start` once the line is finished: it stays.
@@ -365,6 +417,7 @@ impl PointWriter<'_, '_> {
             || self.fields > 0
             || key.is_empty()
             || key == "time"
+            || self.out.options.server != Server::InfluxDb
         {
             return self.tag_unusual(key, value);
         }
@@ -392,12 +445,19 @@ impl PointWriter<'_, '_> {
                 self.fail("a tag is named \"time\", which InfluxDB refuses; rename it".into())
             );
         }
+        if self.out.options.server == Server::VictoriaMetrics && value.len() > VM_MAX_LABEL_BYTES {
+            return Err(self.fail(format!(
+                "tag {key:?} is {} bytes long; VictoriaMetrics would cut it to {VM_MAX_LABEL_BYTES}",
+                value.len()
+            )));
+        }
         self.tag_unchecked(key, value)
     }
 
     /// Writes `,key=value`, escaped; the key and the state are checked.
     #[inline(always)]
     fn tag_unchecked(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
+        self.tags += 1;
         self.out.buf.push(b',');
         if let Err(p) = write_name(self.out.buf, key.as_bytes(), Part::TagKey) {
             return Err(self.fail(p));
@@ -423,6 +483,15 @@ impl PointWriter<'_, '_> {
         if self.fields > 0 {
             return Err(self.fail("a tag comes after a field; tags go first".into()));
         }
+        if self.out.options.server == Server::VictoriaMetrics
+            && encoded.len() > VM_MAX_LABEL_BYTES * 2
+        {
+            // Escaping at most doubles a value: past that it is surely too long.
+            return Err(self.fail(format!(
+                "a tag is over {VM_MAX_LABEL_BYTES} bytes long; VictoriaMetrics would cut it short"
+            )));
+        }
+        self.tags += 1;
         self.out.buf.extend_from_slice(encoded);
         Ok(self)
     }
@@ -538,6 +607,20 @@ impl PointWriter<'_, '_> {
     /// A bad key.
     #[inline]
     pub fn field_str(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
+        match self.out.options.string_fields {
+            StringFields::Keep => {}
+            StringFields::Skip => {
+                if self.start >= DONE {
+                    return Err(self.ended());
+                }
+                return Ok(self);
+            }
+            StringFields::Refuse => {
+                return Err(self.fail(format!(
+                    "field {key:?} is a string, which this server would not store as text (VictoriaMetrics makes it 0); leave it out or use StringFields::Skip"
+                )))
+            }
+        }
         self.field_key(key)?;
         let buf = &mut *self.out.buf;
         buf.push(b'"');
@@ -587,7 +670,15 @@ impl PointWriter<'_, '_> {
             return Err(self.ended());
         }
         if self.fields == 0 {
-            return Err(self.fail("the point has no fields; InfluxDB needs at least one".into()));
+            let why = if self.out.options.string_fields == StringFields::Skip {
+                "the point has no fields once its string fields are skipped; InfluxDB needs at least one"
+            } else {
+                "the point has no fields; InfluxDB needs at least one"
+            };
+            return Err(self.fail(why.into()));
+        }
+        if self.out.options.server == Server::VictoriaMetrics {
+            self.check_for_victoria_metrics(timestamp_ns)?;
         }
         let buf = &mut *self.out.buf;
         if let Some(ts) = timestamp_ns {
@@ -600,6 +691,26 @@ impl PointWriter<'_, '_> {
         self.out.lines += 1;
         // Finished: the line stays.
         self.start = DONE;
+        Ok(())
+    }
+}
+
+impl PointWriter<'_, '_> {
+    #[cold]
+    fn check_for_victoria_metrics(&mut self, timestamp_ns: Option<i64>) -> Result<(), Error> {
+        if self.tags > VM_MAX_TAGS {
+            return Err(self.fail(format!(
+                "the point has {} tags; VictoriaMetrics keeps {VM_MAX_TAGS} (30 labels with __name__ and db) and drops the rest without a word",
+                self.tags
+            )));
+        }
+        if let Some(ts) = timestamp_ns {
+            if self.out.options.precision.from_nanos(ts) <= 0 {
+                return Err(self.fail(format!(
+                    "timestamp {ts} is at or before 1970-01-01, which VictoriaMetrics drops (0 means \"now\" to it)"
+                )));
+            }
+        }
         Ok(())
     }
 }

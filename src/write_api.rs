@@ -3,6 +3,7 @@
 
 use crate::error::{self, Error};
 use crate::http::Params;
+use crate::line_protocol::Server;
 use crate::point::Precision;
 
 /// The write endpoint a [`Client`](crate::Client) and its
@@ -129,6 +130,7 @@ impl WriteApi {
         database: Option<&str>,
         retention_policy: Option<&str>,
         precision: Precision,
+        server: Server,
     ) -> Result<Params, Error> {
         let mut params = Params::default();
         if self.kind != Kind::V1 && database.is_none() {
@@ -155,6 +157,10 @@ impl WriteApi {
                     .push("org", org)
                     .push("bucket", &bucket)
                     .push("precision", precision_name(&self.kind, precision)?);
+                if server == Server::VictoriaMetrics {
+                    // It ignores the bucket and files points under `db`.
+                    params.push("db", &bucket);
+                }
             }
             Kind::V3 {
                 accept_partial,
@@ -203,7 +209,7 @@ mod tests {
     #[test]
     fn params_per_api() -> Result<(), Error> {
         let p = |api: WriteApi, rp| {
-            api.params(Some("db 1"), rp, Precision::Milliseconds)
+            api.params(Some("db 1"), rp, Precision::Milliseconds, Server::InfluxDb)
                 .map(Params::into_string)
         };
         assert_eq!(
@@ -233,7 +239,13 @@ mod tests {
         assert!(WriteApi::v2("").check(Precision::Seconds).is_err());
         assert!(WriteApi::v1().check(Precision::Hours).is_ok());
         assert!(WriteApi::v3()
-            .params(None, None, Precision::Seconds)
+            .params(None, None, Precision::Seconds, Server::InfluxDb)
             .is_err());
+        let vm =
+            WriteApi::v2("o").params(Some("b"), None, Precision::Seconds, Server::VictoriaMetrics);
+        assert_eq!(
+            vm.map(Params::into_string).ok().as_deref(),
+            Some("org=o&bucket=b&precision=s&db=b")
+        );
     }
 }

@@ -7,7 +7,7 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
-use futures::{stream, SinkExt, StreamExt, TryStreamExt};
+use futures::{stream, StreamExt, TryStreamExt};
 use influx_stream::{Client, Error, OnFailure, Point, Precision, Query, WriteApi, WriteOptions};
 use support::protocol::{Field, Flavor, ProtocolServer};
 

@@ -611,6 +611,17 @@ fn form_encode(params: &[(&str, &str)]) -> String {
     out
 }
 
+/// A raw HTTP/1.0 request to `addr` (no client library in between), for
+/// other test servers' harnesses: the status and the body as text.
+pub fn raw_request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    body: Option<(&str, &[u8])>,
+) -> Result<(u16, String), String> {
+    http_request(addr, method, target, body, HTTP_TIMEOUT)
+}
+
 fn http_request(
     addr: SocketAddr,
     method: &str,

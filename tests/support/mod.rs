@@ -6,4 +6,5 @@ pub mod fault;
 pub mod influxd;
 pub mod pki;
 pub mod protocol;
+pub mod victoria;
 pub mod workload;
