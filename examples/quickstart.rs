@@ -2,10 +2,14 @@
 //!
 //! Uses the server at `INFLUX_URL` when set; otherwise starts a throw-away
 //! local `influxd` (install it with `bash tests/support/with-influxd.sh`,
-//! which the README's command does for you).
+//! which the README's command does for you). With `INFLUX_URL` these apply
+//! too: `INFLUX_TOKEN` (sent as `Authorization: Token`), `INFLUX_DATABASE`
+//! (default `quickstart`) and `INFLUX_CA_CERT` (a PEM file of the CA of an
+//! `https://` server the system does not trust).
 //!
 //! ```text
 //! bash tests/support/with-influxd.sh cargo run --example quickstart
+//! INFLUX_URL=https://influx.example.com:8086 INFLUX_TOKEN=... cargo run --example quickstart
 //! ```
 
 #[path = "../tests/support/influxd.rs"]
@@ -27,11 +31,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
 
-    let client = Client::builder(&url).database("quickstart").build()?;
+    let database = std::env::var("INFLUX_DATABASE").unwrap_or_else(|_| "quickstart".into());
+    let mut builder = Client::builder(&url).database(&database);
+    if let Ok(token) = std::env::var("INFLUX_TOKEN") {
+        builder = builder.token(token);
+    }
+    if let Ok(path) = std::env::var("INFLUX_CA_CERT") {
+        let pem = std::fs::read(&path)?;
+        builder = builder.add_root_certificate(influx_stream::Certificate::from_pem(&pem)?);
+    }
+    let client = builder.build()?;
     let pong = client.ping().await?;
-    println!("connected to InfluxDB {} ({})", pong.version, pong.build);
+    println!(
+        "connected to InfluxDB {} ({}) at {url}",
+        pong.version, pong.build
+    );
 
-    client.create_database("quickstart").await?;
+    // 2.x, Cloud and 3.x have no CREATE DATABASE over /query: there the
+    // database (bucket, mapped for 1.x clients) must exist already.
+    if let Err(e) = client.create_database(&database).await {
+        println!("could not create the database {database:?} ({e}); using it as it is");
+    }
 
     let now = SystemTime::now();
     let points: Vec<Point> = ["server01", "server02", "server03"]
@@ -81,6 +101,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .expect_err("the database does not exist");
     println!("writing to a missing database fails with:\n  {err}");
 
-    client.drop_database("quickstart").await?;
+    if std::env::var("INFLUX_URL").is_err() {
+        client.drop_database(&database).await?;
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Test support: a throw-away certificate authority made per test run
 //! (rcgen), so no certificate is checked in and none can expire.
+#![allow(dead_code)]
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
