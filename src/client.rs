@@ -535,6 +535,20 @@ impl Client {
         self.post_write(body, points, self.inner.gzip).await
     }
 
+    /// Checks that the write endpoint can take this handle's writes (its
+    /// precision, its database).
+    pub(crate) fn check_write_api(&self) -> Result<(), Error> {
+        let api = &self.inner.write_api;
+        api.check(self.precision)?;
+        api.params(
+            self.database.as_deref(),
+            self.retention_policy.as_deref(),
+            self.precision,
+            self.inner.server,
+        )
+        .map(drop)
+    }
+
     pub(crate) fn gzip_enabled(&self) -> bool {
         self.inner.gzip
     }
@@ -584,6 +598,14 @@ impl Client {
         query: &'a Query,
         chunked: bool,
     ) -> Result<Call<'a>, Error> {
+        if query.endpoint != crate::influxql::QueryEndpoint::V1 {
+            // Its text is SQL, or meant for 3.x's own InfluxQL endpoint:
+            // sent to /query it could run as something else.
+            return Err(error::encode(format!(
+                "{} answers in JSON lines: run this query with Client::query or Client::query_as",
+                query.endpoint.path()
+            )));
+        }
         let mut params = Params::default();
         let db = query.database.as_deref().or(self.database.as_deref());
         params

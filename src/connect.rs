@@ -78,12 +78,9 @@ impl Service<Uri> for Connector {
                 let name = rustls::pki_types::ServerName::try_from(host.to_owned())?;
                 let handshake = tls.connect(name, tcp.into_inner());
                 let stream = match handshake_timeout {
-                    Some(t) => tokio::time::timeout(t, handshake).await.map_err(|_| {
-                        io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            format!("the TLS handshake did not finish within {t:?}"),
-                        )
-                    })??,
+                    Some(t) => tokio::time::timeout(t, handshake)
+                        .await
+                        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, HandshakeTimeout(t)))??,
                     None => handshake.await?,
                 };
                 Ok(EarlyAnswer::new(Stream::Tls(Box::new(TokioIo::new(
@@ -98,6 +95,22 @@ impl Service<Uri> for Connector {
         })
     }
 }
+
+/// The TLS handshake did not finish in time (inside an `io::Error` of kind
+/// `TimedOut`, so that `Error::is_timeout` sees it too).
+#[cfg(feature = "rustls")]
+#[derive(Debug)]
+pub(crate) struct HandshakeTimeout(pub(crate) Duration);
+
+#[cfg(feature = "rustls")]
+impl std::fmt::Display for HandshakeTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the TLS handshake did not finish within {:?}", self.0)
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl std::error::Error for HandshakeTimeout {}
 
 /// A plain or TLS connection.
 pub(crate) enum Stream {

@@ -47,8 +47,10 @@ struct Inner {
 #[non_exhaustive]
 pub struct FailedLine {
     /// The line's number in the request body, from 1. For a
-    /// [`Writer`](crate::Writer), within its batch: the
-    /// [`FailedBatch`](crate::FailedBatch) holds the lines themselves.
+    /// [`Writer`](crate::Writer), within the request that carried it (a
+    /// batch, or a part of one split after a 413); the
+    /// [`FailedBatch`](crate::FailedBatch) then holds just the refused
+    /// lines, in order.
     pub line_number: u64,
     /// Why the server refused it.
     pub message: String,
@@ -66,6 +68,7 @@ pub(crate) enum Kind {
     /// The TCP connection could not be made.
     Connect,
     /// The TLS handshake failed (certificate, name, protocol).
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
     Tls,
     /// The request did not complete within its timeout.
     Timeout,

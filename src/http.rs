@@ -17,6 +17,11 @@ use crate::error::{self, Error, FailedLine, Kind};
 
 /// Error bodies are short JSON or text; never buffer more than this of one.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+/// A write's error body may list every refused line (3.x names each with
+/// its first bytes and the reason): this much more per point it carried.
+const ERROR_BYTES_PER_POINT: usize = 512;
+/// And never more than this.
+const MAX_WRITE_ERROR_BODY: usize = 64 * 1024 * 1024;
 
 pub(crate) type Body = Full<Bytes>;
 
@@ -89,13 +94,29 @@ impl Auth {
         Ok(Auth::Token { scheme, header })
     }
 
-    /// The password or token, to keep out of error messages a server may
-    /// have echoed it into.
-    pub(crate) fn secret(&self) -> Option<&[u8]> {
-        match self {
-            Auth::Basic { password, .. } => Some(password.as_bytes()),
-            Auth::Token { scheme, header } => header.as_bytes().get(scheme.len() + 1..),
+    /// The password or token in every form a server or proxy could echo
+    /// back (as given, as sent in a header, percent-encoded in a query
+    /// string), to keep out of error messages.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        let raw = match self {
+            Auth::Basic { password, .. } => password.clone(),
+            Auth::Token { scheme, header } => header
+                .as_bytes()
+                .get(scheme.len() + 1..)
+                .map(|t| String::from_utf8_lossy(t).into_owned())
+                .unwrap_or_default(),
+        };
+        let mut forms = vec![raw.clone()];
+        let mut encoded = String::new();
+        encode_component(&raw, &mut encoded);
+        forms.push(encoded);
+        if let Auth::Basic { header, .. } = self {
+            if let Some(b64) = header.as_bytes().get(b"Basic ".len()..) {
+                forms.push(String::from_utf8_lossy(b64).into_owned());
+            }
         }
+        forms.retain(|f| !f.is_empty());
+        forms
     }
 }
 
@@ -431,7 +452,14 @@ impl Transport {
     pub(crate) async fn error_from(&self, resp: Response<Incoming>, points: Option<u64>) -> Error {
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = match self.read_all(resp, MAX_ERROR_BODY).await {
+        let limit = points
+            .and_then(|n| usize::try_from(n).ok())
+            .map_or(MAX_ERROR_BODY, |n| {
+                MAX_ERROR_BODY
+                    .saturating_add(n.saturating_mul(ERROR_BYTES_PER_POINT))
+                    .min(MAX_WRITE_ERROR_BODY)
+            });
+        let body = match self.read_all(resp, limit).await {
             Ok((_, b)) => b,
             // A reset after the head (InfluxDB does this after 413 and 404)
             // still leaves us the status and the X-Influxdb-Error header.
@@ -440,8 +468,11 @@ impl Transport {
         let err = status_error(status, &headers, &body, points);
         // A server or proxy that echoes the request back must not put the
         // credentials into our error.
-        match self.auth.as_ref().and_then(Auth::secret) {
-            Some(secret) => err.redact(std::str::from_utf8(secret).unwrap_or_default()),
+        match &self.auth {
+            Some(auth) => auth
+                .secrets()
+                .iter()
+                .fold(err, |err, secret| err.redact(secret)),
             None => err,
         }
     }
@@ -466,8 +497,7 @@ pub(crate) fn status_error(
     let retry_after = headers
         .get(http::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(|v| retry_after(v, std::time::SystemTime::now()));
     // 1.x: "partial write: ..."; 2.x: "failure writing points to database:
     // partial write: ..."; 3.x: "partial write of line protocol occurred"
     // with the refused lines listed.
@@ -511,6 +541,22 @@ pub(crate) fn status_error(
         text.push_str(&format!("; and {} more lines", failed_lines.len() - 10));
     }
     err.with_message(text).with_failed_lines(failed_lines)
+}
+
+/// A `Retry-After` value: whole seconds, or an HTTP date (a date already
+/// past means "now"). At most a day: a larger wait is a server's mistake,
+/// and the retry policy's own budget decides about it.
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    const MAX: Duration = Duration::from_secs(24 * 3600);
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -601,6 +647,13 @@ fn dropped_count(message: &str) -> Option<u64> {
 }
 
 fn transport_error(e: hyper_util::client::legacy::Error, base: &BaseUrl) -> Error {
+    #[cfg(feature = "rustls")]
+    if find_source::<crate::connect::HandshakeTimeout>(&e).is_some() {
+        return Error::new(Kind::Tls)
+            .with_message(base.display())
+            .with_hint("the server took the connection but did not finish a TLS handshake: check that it serves TLS on that port, or raise ClientBuilder::connect_timeout")
+            .with_source(e);
+    }
     #[cfg(feature = "rustls")]
     if let Some(tls) = find_source::<rustls::Error>(&e) {
         let mut err = Error::new(Kind::Tls).with_message(base.display());
@@ -727,11 +780,30 @@ mod tests {
         let t = Auth::token("Token", "tok-123")?;
         let d = format!("{t:?}");
         assert!(!d.contains("tok-123"), "{d}");
-        assert_eq!(t.secret(), Some(&b"tok-123"[..]));
+        assert_eq!(t.secrets(), ["tok-123", "tok-123"]);
+        let b = Auth::basic("u".into(), "p w".into(), AuthMethod::QueryParams)?;
+        assert_eq!(b.secrets(), ["p w", "p%20w", "dTpwIHc="]);
         assert!(Auth::token("Bearer", "").is_err());
         assert!(Auth::token("Bearer", "line\nbreak").is_err());
         assert!(Auth::token("Bearer", "x\u{0}y").is_err());
         Ok(())
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:29:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("18446744073709551615", now),
+            Some(Duration::from_secs(24 * 3600))
+        );
+        assert_eq!(retry_after("soon", now), None);
     }
 
     #[test]

@@ -10,8 +10,14 @@
 //! generates exactly such an impl for a struct.
 //!
 //! # The rules, and what is refused
-//! - Measurements escape `,` and space; tag keys, tag values and field keys
-//!   escape `,`, `=` and space. String field values escape `"` and `\`.
+//! Every name is stored by the server exactly as given, or refused here
+//! before sending: the rules come from writing every string of up to three
+//! characters over the characters influxd treats specially to influxd
+//! 1.6.7 and reading them back (`tests/escaping.rs` repeats it in CI; the
+//! README has the table).
+//! - Measurements escape `,` and space; tag keys and values escape `,`, `=`
+//!   and space; field keys `,`, `=`, space and `"`; string field values `"`
+//!   and `\`. Other backslashes stand for themselves.
 //! - Integers get an `i` suffix, unsigned integers `u` (or `i`, see
 //!   [`EncodeOptions::unsigned_as_integer`]), floats are printed in their
 //!   shortest form that reads back to the identical `f64`.
@@ -19,9 +25,12 @@
 //!   fields, an empty tag or field key, a NaN or infinite float, a newline in a
 //!   measurement, key or tag value (only string field values can carry one), a
 //!   field or tag named `time` (InfluxDB would silently drop it), a tag after
-//!   a field, a name ending with a backslash, and an odd run of backslashes
-//!   before a character that is escaped (InfluxDB 1.x would read either as
-//!   an escape).
+//!   a field, a name ending with a backslash, a measurement starting with `#`
+//!   (a comment line: dropped while the server answers 204), a measurement or
+//!   field key starting with a tab or NUL (stripped), a backslash before a
+//!   space, `,`, `=` or `"` in a measurement (stored under another name, or
+//!   where no query finds it), and an odd run of backslashes before a space,
+//!   `,` or `=` in a field key (read as an escape).
 //! - A tag with an empty value is left out of the line: InfluxDB 1.x refuses
 //!   `host=` ("missing tag value"), and a series without the tag is exactly
 //!   what queries see for an empty value (`WHERE host = ''` matches it).
@@ -187,19 +196,24 @@ impl ToLineProtocol for Bytes {
     }
 }
 
-// Byte classes: which bytes need an escape (or are refused) where.
+// Byte classes: which bytes need an escape (or are refused) where. The
+// rules come from writing every name of up to three characters over the
+// characters influxd treats specially to influxd 1.6.7 and reading them
+// back (tests/escaping.rs repeats that experiment; the README's table
+// states the rules).
 const MEAS: u8 = 1; // escaped in measurements: ',' ' '
 const KEY: u8 = 2; // escaped in tag keys, tag values, field keys: ',' '=' ' '
 const STR: u8 = 4; // escaped in string field values: '"' '\'
 const NL: u8 = 8; // refused outside string field values
-const BS: u8 = 16; // backslash: refused at the end of a name
+const BS: u8 = 16; // backslash: refused at the end of a name, and before some characters
+const QUOTE: u8 = 32; // escaped in field keys: '"'
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     t[b',' as usize] = MEAS | KEY;
     t[b' ' as usize] = MEAS | KEY;
     t[b'=' as usize] = KEY;
-    t[b'"' as usize] = STR;
+    t[b'"' as usize] = STR | QUOTE;
     t[b'\\' as usize] = STR | BS;
     t[b'\n' as usize] = NL;
     t
@@ -226,10 +240,22 @@ enum Part {
 }
 
 impl Part {
+    /// The bytes escaped in this part.
     fn mask(self) -> u8 {
         match self {
             Part::Measurement => MEAS,
-            _ => KEY,
+            Part::TagKey | Part::TagValue => KEY,
+            Part::FieldKey => KEY | QUOTE,
+        }
+    }
+
+    /// The bytes that send a name down the slow path: escaped, refused, or
+    /// checked in context.
+    fn attention(self) -> u8 {
+        match self {
+            Part::Measurement => MEAS | NL | BS,
+            Part::TagKey | Part::TagValue => KEY | NL | BS,
+            Part::FieldKey => KEY | QUOTE | NL | BS,
         }
     }
     fn name(self) -> &'static str {
@@ -316,9 +342,11 @@ impl<'a> LineWriter<'a> {
     /// When the text contains a carriage return: InfluxDB 1.x does not strip
     /// it, so a CRLF line would fail on the server.
     pub fn raw(&mut self, text: &[u8]) -> Result<(), Error> {
-        if text.contains(&b'\r') {
+        // A lone carriage return inside a name or string is stored as
+        // given; a CRLF line ending makes influxd 1.x refuse the line.
+        if text.windows(2).any(|w| w == b"\r\n") {
             return Err(error::encode(
-                "raw line protocol contains a carriage return (CRLF line endings); InfluxDB 1.x rejects them: use \\n only",
+                "raw line protocol contains CRLF line endings, which InfluxDB 1.x rejects: use \\n only",
             ));
         }
         self.lines += count_lines(text);
@@ -349,6 +377,23 @@ pub(crate) fn encode_tag(buf: &mut Vec<u8>, key: &str, value: &str) -> bool {
         buf.truncate(start);
     }
     ok
+}
+
+/// The length of the value of an [`encode_tag`]ged `,key=value`, unescaped.
+#[cold]
+fn encoded_value_len(encoded: &[u8]) -> usize {
+    // The first '=' not escaped ends the key; an escape is a backslash
+    // before ',', '=' or ' ' (other backslashes stand for themselves).
+    let escaped = |i: usize| i > 0 && encoded[i - 1] == b'\\';
+    let Some(eq) = (1..encoded.len()).find(|&i| encoded[i] == b'=' && !escaped(i)) else {
+        return encoded.len();
+    };
+    let value = &encoded[eq + 1..];
+    let escapes = value
+        .windows(2)
+        .filter(|w| w[0] == b'\\' && matches!(w[1], b',' | b'=' | b' '))
+        .count();
+    value.len() - escapes
 }
 
 /// Counts the lines that are points: not blank, not comments.
@@ -484,11 +529,11 @@ impl PointWriter<'_, '_> {
             return Err(self.fail("a tag comes after a field; tags go first".into()));
         }
         if self.out.options.server == Server::VictoriaMetrics
-            && encoded.len() > VM_MAX_LABEL_BYTES * 2
+            && encoded.len() > VM_MAX_LABEL_BYTES
+            && encoded_value_len(encoded) > VM_MAX_LABEL_BYTES
         {
-            // Escaping at most doubles a value: past that it is surely too long.
             return Err(self.fail(format!(
-                "a tag is over {VM_MAX_LABEL_BYTES} bytes long; VictoriaMetrics would cut it short"
+                "a tag value is over {VM_MAX_LABEL_BYTES} bytes long; VictoriaMetrics would cut it short"
             )));
         }
         self.tags += 1;
@@ -773,46 +818,80 @@ fn point_error(measurement: &str, problem: String) -> Error {
 #[inline(always)]
 fn write_name(buf: &mut Vec<u8>, s: &[u8], part: Part) -> Result<(), String> {
     let c = classes(s);
-    if c & (part.mask() | NL | BS) == 0 {
+    let lead = match (part, s.first()) {
+        (Part::Measurement, Some(b'#' | b'\t' | 0)) | (Part::FieldKey, Some(b'\t' | 0)) => true,
+        _ => false,
+    };
+    if c & part.attention() == 0 && !lead {
         buf.extend_from_slice(s);
         return Ok(());
     }
     write_name_slow(buf, s, part)
 }
 
+/// A name that needs escaping or may be refused. Each refusal is a case
+/// influxd 1.6.7 answers with an error, stores under another name, or drops
+/// while answering 204, whatever the escaping.
 #[cold]
 fn write_name_slow(buf: &mut Vec<u8>, s: &[u8], part: Part) -> Result<(), String> {
-    // InfluxDB 1.x scans names in two ways: some passes treat any backslash
-    // before a delimiter as an escape, others pair backslashes from the left.
-    // Only names on which both agree are sent: no backslash at the end, and
-    // an even run of backslashes before a character we escape.
-    if s.last() == Some(&b'\\') {
+    let what = part.name();
+    if s.contains(&b'\n') {
         return Err(format!(
-            "the {} ends with a backslash, which InfluxDB 1.x would read as escaping the next delimiter",
-            part.name()
+            "the {what} contains a newline, which line protocol cannot carry there"
         ));
     }
-    let mask = part.mask();
-    let mut run = 0usize;
-    for &b in s {
-        let class = CLASS[b as usize];
-        if class & NL != 0 {
-            return Err(format!(
-                "the {} contains a newline, which line protocol cannot carry there",
-                part.name()
-            ));
-        }
-        if class & mask != 0 {
-            if run % 2 == 1 {
+    if s.last() == Some(&b'\\') {
+        return Err(format!(
+            "the {what} ends with a backslash, which InfluxDB would read as escaping the delimiter after it"
+        ));
+    }
+    match part {
+        Part::Measurement | Part::FieldKey => {
+            if let Some(&c @ (b'\t' | 0)) = s.first() {
+                let which = if c == 0 { "a NUL byte" } else { "a tab" };
                 return Err(format!(
-                    "the {} has an odd number of backslashes before {:?}, which InfluxDB 1.x would read as an escape",
-                    part.name(),
-                    b as char
+                    "the {what} starts with {which}, which InfluxDB strips (it would be stored as another name)"
                 ));
             }
+        }
+        Part::TagKey | Part::TagValue => {}
+    }
+    match part {
+        Part::Measurement => {
+            if s.first() == Some(&b'#') {
+                return Err(
+                    "the measurement starts with '#': InfluxDB reads the line as a comment and drops the point while answering 204".into(),
+                );
+            }
+            if let Some(w) = s
+                .windows(2)
+                .find(|w| w[0] == b'\\' && matches!(w[1], b' ' | b',' | b'=' | b'"'))
+            {
+                return Err(format!(
+                    "the measurement has a backslash before {:?}, which InfluxDB stores under another name or where no query finds it",
+                    w[1] as char
+                ));
+            }
+        }
+        Part::FieldKey => {
+            let mut run = 0usize;
+            for &b in s {
+                if run % 2 == 1 && matches!(b, b' ' | b',' | b'=') {
+                    return Err(format!(
+                        "the field key has an odd number of backslashes before {:?}, which InfluxDB reads as an escape",
+                        b as char
+                    ));
+                }
+                run = if b == b'\\' { run + 1 } else { 0 };
+            }
+        }
+        Part::TagKey | Part::TagValue => {}
+    }
+    let mask = part.mask();
+    for &b in s {
+        if CLASS[b as usize] & mask != 0 {
             buf.push(b'\\');
         }
-        run = if b == b'\\' { run + 1 } else { 0 };
         buf.push(b);
     }
     Ok(())
@@ -993,6 +1072,26 @@ mod tests {
                 "backslash",
                 Box::new(|w| w.point("m\\\\")?.field_i64("a", 1)?.finish(None)),
             ),
+            (
+                "comment",
+                Box::new(|w| w.point("#m")?.field_i64("a", 1)?.finish(None)),
+            ),
+            (
+                "starts with a tab",
+                Box::new(|w| w.point("\tm")?.field_i64("a", 1)?.finish(None)),
+            ),
+            (
+                "starts with a NUL",
+                Box::new(|w| w.point("m")?.field_i64("\0f", 1)?.finish(None)),
+            ),
+            (
+                "backslash before '='",
+                Box::new(|w| w.point("a\\=b")?.field_i64("a", 1)?.finish(None)),
+            ),
+            (
+                "odd number of backslashes",
+                Box::new(|w| w.point("m")?.field_i64("f\\,k", 1)?.finish(None)),
+            ),
         ];
         for (want, f) in cases {
             let mut buf = b"keep\n".to_vec();
@@ -1015,6 +1114,16 @@ mod tests {
                 .finish(None)
         })?;
         assert_eq!(s, "m,k=a\\\\\\,b\\c a=1i\n");
+        // Backslashes before delimiters in tags, quotes in field keys, and
+        // what influxd stores as given in measurements (tested against it
+        // in tests/escaping.rs).
+        let s = enc(|w| {
+            w.point("a\"b\\c\0")?
+                .tag("odd\\,comma", "v\\=x")?
+                .field_i64("f\"k\\\\,", 1)?
+                .finish(None)
+        })?;
+        assert_eq!(s, "a\"b\\c\0,odd\\\\,comma=v\\\\=x f\\\"k\\\\\\,=1i\n");
         Ok(())
     }
 

@@ -167,7 +167,7 @@ async fn every_escapable_character_in_every_position() -> TestResult {
         "all ,=\"\\\\x",
         "tab\there",
     ];
-    for bad in ["trailing\\", "even\\\\", "odd\\,comma"] {
+    for bad in ["trailing\\", "even\\\\"] {
         let p = Point::new("m").tag(bad, "v").field("n", 1i64);
         let err = client.write(&p).await.expect_err(bad);
         assert!(

@@ -296,3 +296,50 @@ async fn mutual_tls_presents_the_identity() -> TestResult {
     task.abort();
     Ok(())
 }
+
+#[tokio::test]
+async fn a_handshake_that_never_ends_times_out() -> TestResult {
+    // Accepts connections and never says a word.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let url = format!("https://localhost:{}", listener.local_addr()?.port());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+        }
+    });
+    let err = trusting(&url)?
+        .connect_timeout(std::time::Duration::from_millis(300))
+        .build()?
+        .ping()
+        .await
+        .expect_err("silent server");
+    assert!(err.is_timeout(), "{err}");
+    assert!(err.to_string().contains("TLS handshake did not finish"), "{err}");
+    task.abort();
+    Ok(())
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn the_blocking_client_has_the_same_tls_settings() -> TestResult {
+    let s = server();
+    let db = unique_db("tls_blocking");
+    let client = influx_stream::blocking::Client::builder(s.influxd.https_url())
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(Certificate::from_pem(s.pki.ca_pem.as_bytes())?)
+        .database(&db)
+        .build()?;
+    assert!(client.ping()?.version.starts_with("1."));
+    client.create_database(&db)?;
+    client.write(Point::new("b").field("v", 1i64).timestamp(1))?;
+    let rows: Vec<_> = client.query("SELECT v FROM b").collect::<Result<_, _>>()?;
+    assert_eq!(rows.len(), 1);
+
+    let err = influx_stream::blocking::Client::builder(s.influxd.https_url())
+        .build()?
+        .ping()
+        .expect_err("untrusted");
+    assert!(err.is_tls(), "{err}");
+    Ok(())
+}

@@ -105,6 +105,21 @@ impl ClientBuilder {
         basic_auth(username: impl Into<String>, password: impl Into<String>)
     );
     setter!(
+        /// The write endpoint: 1.x, 2.x or 3.x. Default: 1.x `/write`.
+        /// See [`crate::ClientBuilder::write_api`].
+        write_api(api: crate::WriteApi)
+    );
+    setter!(
+        /// The kind of server (InfluxDB or VictoriaMetrics). Default:
+        /// InfluxDB. See [`crate::ClientBuilder::server`].
+        server(server: crate::Server)
+    );
+    setter!(
+        /// What happens to string fields. Default: kept (refused for
+        /// VictoriaMetrics). See [`crate::ClientBuilder::string_fields`].
+        string_fields(mode: crate::StringFields)
+    );
+    setter!(
         /// Authenticates with an `Authorization: Token` header (2.x, Cloud,
         /// 3.x, 1.7.3+); never shown. See [`crate::ClientBuilder::token`].
         token(token: impl Into<String>)

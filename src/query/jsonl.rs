@@ -25,6 +25,9 @@ pub(crate) struct JsonlDecoder {
     index: u64,
     line: u64,
     finished: bool,
+    /// A line over the limit was refused: its rest is passed over up to
+    /// the next newline.
+    skipping: bool,
 }
 
 impl JsonlDecoder {
@@ -55,25 +58,46 @@ impl JsonlDecoder {
             if rest.is_empty() {
                 return None;
             }
-            let (line, used) = match memchr::memchr(b'\n', rest) {
+            let newline = memchr::memchr(b'\n', rest);
+            if self.skipping {
+                match newline {
+                    Some(n) => {
+                        self.consumed += n + 1;
+                        self.skipping = false;
+                        continue;
+                    }
+                    None => {
+                        self.consumed = self.buf.len();
+                        return None;
+                    }
+                }
+            }
+            let (line, used) = match newline {
                 Some(n) => (&rest[..n], n + 1),
                 None if self.finished => (rest, rest.len()),
                 None if rest.len() > MAX_LINE => {
+                    // Refused now, not buffered further; its rest is
+                    // passed over as it arrives.
                     self.consumed = self.buf.len();
-                    return Some(Err(DecodeError::new(format!(
-                        "a JSON line of the response is longer than {MAX_LINE} bytes"
-                    ))));
+                    self.skipping = true;
+                    self.line += 1;
+                    return Some(Err(self.too_long()));
                 }
                 None => return None,
             };
             self.consumed += used;
             self.line += 1;
+            if line.len() > MAX_LINE {
+                return Some(Err(self.too_long()));
+            }
             let line = trim(line);
             if line.is_empty() {
                 continue;
             }
-            let parsed = serde_json::Deserializer::from_slice(line)
+            let mut de = serde_json::Deserializer::from_slice(line);
+            let parsed = de
                 .deserialize_map(Cells)
+                .and_then(|cells| de.end().map(|()| cells))
                 .map_err(|e| {
                     DecodeError::json(format_args!("line {} of the response", self.line), e)
                 });
@@ -83,6 +107,13 @@ impl JsonlDecoder {
             };
             return Some(Ok(self.row(cells)));
         }
+    }
+
+    fn too_long(&self) -> DecodeError {
+        DecodeError::new(format!(
+            "line {} of the response is longer than {MAX_LINE} bytes",
+            self.line
+        ))
     }
 
     fn row(&mut self, cells: Vec<(String, Value)>) -> Row {
@@ -200,12 +231,14 @@ pub(crate) fn rfc3339_utc_ns(s: &str) -> Option<i64> {
     }
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
+    let month_days = match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
+    if !(1..=month_days).contains(&day) || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let mut i = 19;
@@ -224,9 +257,11 @@ pub(crate) fn rfc3339_utc_ns(s: &str) -> Option<i64> {
     }
     let offset = match b.get(i..) {
         Some([]) | Some(b"Z") | Some(b"z") => 0,
-        Some([sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]) => {
-            let h = i64::from(h1.checked_sub(b'0')?) * 10 + i64::from(h2.checked_sub(b'0')?);
-            let m = i64::from(m1.checked_sub(b'0')?) * 10 + i64::from(m2.checked_sub(b'0')?);
+        Some([sign @ (b'+' | b'-'), _, _, b':', _, _]) => {
+            let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
             let secs = h * 3600 + m * 60;
             if *sign == b'+' {
                 secs
@@ -283,6 +318,9 @@ mod tests {
             "2024-11-05T00:00:00.",
             "2024-11-05T00:00:00.1234567891",
             "2024-11-05T00:00:00+1",
+            "2024-11-05T00:00:00+a0:00",
+            "2023-02-29T00:00:00",
+            "2024-04-31T00:00:00",
         ] {
             assert_eq!(rfc3339_utc_ns(bad), None, "{bad}");
         }
@@ -330,15 +368,17 @@ mod tests {
     #[test]
     fn null_columns_left_out_make_a_new_layout() {
         let mut d = JsonlDecoder::default();
-        d.feed(b"{\"host\":\"a\",\"v\":1,\"time\":\"2024-01-01T00:00:00\"}\n{\"host\":\"b\",\"time\":\"2024-01-01T00:00:01\"}\n{\"oops\"");
+        d.feed(b"{\"host\":\"a\",\"v\":1,\"time\":\"2024-01-01T00:00:00\"}\n{\"host\":\"b\",\"time\":\"2024-01-01T00:00:01\"}\n{\"a\":1}{\"a\":2}\n{\"oops\"");
         d.finish();
         let a = d.next_row().expect("row").expect("ok");
         let b = d.next_row().expect("row").expect("ok");
         assert_eq!(a.get("v"), Some(&Value::Integer(1)));
         assert_eq!(b.get("v"), None);
         assert_eq!(b.columns(), ["host", "time"]);
-        let err = d.next_row().expect("bad line").expect_err("not JSON");
+        let err = d.next_row().expect("two objects").expect_err("trailing");
         assert!(err.to_string().contains("line 3"), "{err}");
+        let err = d.next_row().expect("bad line").expect_err("not JSON");
+        assert!(err.to_string().contains("line 4"), "{err}");
         assert!(d.next_row().is_none());
     }
 }

@@ -200,7 +200,10 @@ fn drain_into(gz: &mut flate2::write::GzDecoder<Vec<u8>>, decoder: &mut impl Fee
 trait Pull: Sized + Send + 'static {
     fn pull(decoder: &mut Decoder) -> Option<Result<Item<Self>, DecodeError>>;
 
-    /// The item a row of a JSON-lines answer (InfluxDB 3.x) makes.
+    /// Whether a row of a JSON-lines answer (InfluxDB 3.x) makes an item.
+    const READS_JSON_LINES: bool = true;
+
+    /// The item a row of a JSON-lines answer makes.
     fn from_row(row: Row) -> Result<Self, DecodeError>;
 }
 
@@ -277,6 +280,8 @@ impl Pull for Chunk {
         })
     }
 
+    const READS_JSON_LINES: bool = false;
+
     fn from_row(_: Row) -> Result<Self, DecodeError> {
         Err(DecodeError::new(
             "query_chunks reads the chunked answers of /query; use query or query_as for Query::sql and Query::influxql_v3",
@@ -286,6 +291,15 @@ impl Pull for Chunk {
 
 fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
     if query.endpoint != QueryEndpoint::V1 {
+        if !T::READS_JSON_LINES {
+            let err = error::encode(
+                "query_chunks reads the chunked answers of /query; run Query::sql and Query::influxql_v3 with query or query_as",
+            );
+            return QueryStream {
+                inner: Box::pin(futures::stream::once(async move { Err(err) })),
+                bytes: Arc::new(AtomicU64::new(0)),
+            };
+        }
         return run_jsonl(client, query);
     }
     let bytes = Arc::new(AtomicU64::new(0));
@@ -407,6 +421,10 @@ fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
         };
         let mut lines = JsonlDecoder::default();
         let mut body = resp.into_body();
+        // The part of the last frame not yet fed to the decoder: fed a
+        // piece at a time (a compressed piece inflates to a few MB at most),
+        // with the rows it completes handed out in between.
+        let mut pending = bytes::Bytes::new();
         let idle = transport.timeout;
         loop {
             while let Some(row) = lines.next_row() {
@@ -417,6 +435,14 @@ fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             }
             if lines.is_done() {
                 return;
+            }
+            if !pending.is_empty() {
+                let piece = pending.split_to(inflate.piece_len().min(pending.len()));
+                match inflate.feed(&piece, &mut lines) {
+                    Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
+                    Err(e) => { yield Err(e); return; }
+                }
+                continue;
             }
             let frame = match idle {
                 Some(t) => match tokio::time::timeout(t, body.frame()).await {
@@ -433,14 +459,7 @@ fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             match frame {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
-                        // Pieces of a compressed frame, so that rows go out
-                        // before a large frame is inflated whole.
-                        for piece in data.chunks(inflate.piece_len().min(data.len()).max(1)) {
-                            match inflate.feed(piece, &mut lines) {
-                                Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
-                                Err(e) => { yield Err(e); return; }
-                            }
-                        }
+                        pending = data;
                     }
                 }
                 Some(Err(e)) => {

@@ -115,6 +115,8 @@ impl Client {
         if let Some(p) = options.precision {
             client = client.with_precision(p);
         }
+        // A batch the endpoint cannot take would fail at every send.
+        client.check_write_api()?;
         let gzip = options.gzip.unwrap_or(client.gzip_enabled());
         if gzip && !cfg!(feature = "gzip") {
             return Err(error::builder("gzip needs the crate feature \"gzip\""));

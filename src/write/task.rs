@@ -165,11 +165,8 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
                 Counters::add(&counters.points_written, points - dropped);
                 // A server that says which lines it refused (3.x) lets the
                 // dead letter hold just those.
-                let body = if err.failed_lines().is_empty() {
-                    body
-                } else {
-                    pick_lines(&body, err.failed_lines().iter().map(|l| l.line_number))
-                };
+                let body = pick_lines(&body, err.failed_lines().iter().map(|l| l.line_number))
+                    .unwrap_or(body);
                 fail(shared, seq, &mut failures, err, body, dropped);
                 break;
             }
@@ -202,17 +199,24 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
     failures
 }
 
-/// The lines of `body` with the given numbers (from 1), in body order.
-fn pick_lines(body: &Bytes, numbers: impl Iterator<Item = u64>) -> Bytes {
+/// The lines of `body` with the given numbers (from 1), in body order;
+/// `None` (keep the whole body) when there are none or a number names no
+/// line of it, since then the server numbered lines some other way.
+fn pick_lines(body: &Bytes, numbers: impl Iterator<Item = u64>) -> Option<Bytes> {
     let wanted: std::collections::BTreeSet<u64> = numbers.collect();
+    if wanted.is_empty() {
+        return None;
+    }
     let mut out = Vec::new();
+    let mut found = 0;
     for (i, line) in body.split(|&b| b == b'\n').enumerate() {
-        if wanted.contains(&(i as u64 + 1)) {
+        if wanted.contains(&(i as u64 + 1)) && !line.is_empty() {
             out.extend_from_slice(line);
             out.push(b'\n');
+            found += 1;
         }
     }
-    Bytes::from(out)
+    (found == wanted.len()).then(|| Bytes::from(out))
 }
 
 fn fail(
