@@ -78,9 +78,9 @@ impl Service<Uri> for Connector {
                 let name = rustls::pki_types::ServerName::try_from(host.to_owned())?;
                 let handshake = tls.connect(name, tcp.into_inner());
                 let stream = match handshake_timeout {
-                    Some(t) => tokio::time::timeout(t, handshake)
-                        .await
-                        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, HandshakeTimeout(t)))??,
+                    Some(t) => tokio::time::timeout(t, handshake).await.map_err(|_| {
+                        io::Error::new(io::ErrorKind::TimedOut, HandshakeTimeout(t))
+                    })??,
                     None => handshake.await?,
                 };
                 Ok(EarlyAnswer::new(Stream::Tls(Box::new(TokioIo::new(

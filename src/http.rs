@@ -798,7 +798,10 @@ mod tests {
             retry_after("Wed, 21 Oct 2015 07:29:00 GMT", now),
             Some(Duration::from_secs(60))
         );
-        assert_eq!(retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(
             retry_after("18446744073709551615", now),
             Some(Duration::from_secs(24 * 3600))

@@ -818,10 +818,10 @@ fn point_error(measurement: &str, problem: String) -> Error {
 #[inline(always)]
 fn write_name(buf: &mut Vec<u8>, s: &[u8], part: Part) -> Result<(), String> {
     let c = classes(s);
-    let lead = match (part, s.first()) {
-        (Part::Measurement, Some(b'#' | b'\t' | 0)) | (Part::FieldKey, Some(b'\t' | 0)) => true,
-        _ => false,
-    };
+    let lead = matches!(
+        (part, s.first()),
+        (Part::Measurement, Some(b'#' | b'\t' | 0)) | (Part::FieldKey, Some(b'\t' | 0))
+    );
     if c & part.attention() == 0 && !lead {
         buf.extend_from_slice(s);
         return Ok(());

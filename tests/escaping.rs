@@ -18,7 +18,9 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Backslash, the delimiters, the quote, the comment sign, whitespace and
 /// control characters the parser looks at, a letter, a multi-byte letter.
-const ALPHABET: [char; 12] = ['\\', ' ', ',', '=', '"', '#', '\t', '\r', '\n', 'a', 'é', '\0'];
+const ALPHABET: [char; 12] = [
+    '\\', ' ', ',', '=', '"', '#', '\t', '\r', '\n', 'a', 'é', '\0',
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Position {
@@ -105,7 +107,10 @@ async fn stored(client: &Client, position: Position) -> Result<Vec<(String, i64)
         let int = |name: &str| row.get(name).and_then(|v| v.as_i64());
         let text = |name: &str| row.get(name).and_then(|v| v.as_str()).map(str::to_owned);
         // The case number of a per-case measurement `m<i>`.
-        let case = || row.series_name().and_then(|n| n.strip_prefix('m')?.parse().ok());
+        let case = || {
+            row.series_name()
+                .and_then(|n| n.strip_prefix('m')?.parse().ok())
+        };
         let found = match position {
             Position::Measurement => row.series_name().map(str::to_owned).zip(int("i")),
             Position::TagKey => text("tagKey").zip(case()),
@@ -151,10 +156,13 @@ async fn every_name_is_stored_exactly_or_refused() -> TestResult {
         client.create_database(&db).await?;
         client.write(&points[..]).await?;
         let held: HashMap<i64, Vec<String>> =
-            stored(&client, position).await?.into_iter().fold(HashMap::new(), |mut m, (s, i)| {
-                m.entry(i).or_default().push(s);
-                m
-            });
+            stored(&client, position)
+                .await?
+                .into_iter()
+                .fold(HashMap::new(), |mut m, (s, i)| {
+                    m.entry(i).or_default().push(s);
+                    m
+                });
         for &i in &accepted {
             let want = &cases[i];
             assert_eq!(
@@ -163,10 +171,18 @@ async fn every_name_is_stored_exactly_or_refused() -> TestResult {
                 "{position:?}: {want:?} was accepted but not stored exactly"
             );
         }
-        assert_eq!(held.len(), accepted.len(), "{position:?}: points the encoder did not write");
+        assert_eq!(
+            held.len(),
+            accepted.len(),
+            "{position:?}: points the encoder did not write"
+        );
 
         // Refused: sent with the plain rules, the server gets each wrong.
-        let sendable: Vec<usize> = refused.iter().copied().filter(|&i| !cases[i].contains('\n')).collect();
+        let sendable: Vec<usize> = refused
+            .iter()
+            .copied()
+            .filter(|&i| !cases[i].contains('\n'))
+            .collect();
         let db = unique_db("refused");
         let plain = Client::builder(server.url()).database(&db).build()?;
         plain.create_database(&db).await?;

@@ -315,7 +315,10 @@ async fn a_handshake_that_never_ends_times_out() -> TestResult {
         .await
         .expect_err("silent server");
     assert!(err.is_timeout(), "{err}");
-    assert!(err.to_string().contains("TLS handshake did not finish"), "{err}");
+    assert!(
+        err.to_string().contains("TLS handshake did not finish"),
+        "{err}"
+    );
     task.abort();
     Ok(())
 }
