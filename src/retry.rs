@@ -96,7 +96,12 @@ impl RetryPolicy {
         if let Some(floor) = err.retry_after() {
             delay = delay.max(floor);
         }
-        if elapsed + delay > self.max_elapsed {
+        // Checked: a policy of Duration::MAX or a huge Retry-After must not
+        // overflow (and panic the writer task).
+        if elapsed
+            .checked_add(delay)
+            .map_or(true, |end| end > self.max_elapsed)
+        {
             return None;
         }
         Some(delay)
@@ -138,6 +143,25 @@ mod tests {
 
     fn status(code: u16) -> Error {
         Error::new(Kind::Status).with_status(StatusCode::from_u16(code).unwrap_or(StatusCode::OK))
+    }
+
+    #[test]
+    fn huge_delays_do_not_overflow() {
+        let p = RetryPolicy::default()
+            .max_retries(u32::MAX)
+            .initial_backoff(Duration::MAX)
+            .max_elapsed(Duration::MAX);
+        let p = RetryPolicy {
+            max_backoff: Duration::MAX,
+            ..p
+        };
+        let mut j = Jitter::new();
+        let e = status(503).with_retry_after(Some(Duration::MAX));
+        for retry in [0, 1, 31, 64, u32::MAX - 1] {
+            // Whatever it answers, it answers without panicking.
+            let _ = p.delay(&e, retry, Duration::from_secs(3600), &mut j);
+        }
+        assert_eq!(p.delay(&e, 0, Duration::MAX, &mut j), None);
     }
 
     #[test]
