@@ -16,9 +16,8 @@ mod influxd;
 
 use std::time::{Duration, Instant};
 
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::{stream, StreamExt};
 use influx_stream::{Client, Error, Point, WriteOptions};
-use tokio::io::AsyncBufReadExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -68,9 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let stats_handle = writer.clone();
     if from_stdin {
-        let lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-        let lines = tokio_util_lines(lines);
-        lines.forward(writer).await?;
+        stdin_lines().forward(writer).await?;
     } else {
         let hosts: Vec<String> = (0..100).map(|i| format!("host_{i}")).collect();
         let t0 = 1_600_000_000_000_000_000i64;
@@ -101,19 +98,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Lines of standard input as a stream of raw line protocol.
-fn tokio_util_lines(
-    lines: tokio::io::Lines<tokio::io::BufReader<tokio::io::Stdin>>,
-) -> impl futures::Stream<Item = Result<String, Error>> {
-    stream::try_unfold(lines, |mut lines| async move {
-        match lines.next_line().await {
-            Ok(Some(line)) => Ok(Some((line, lines))),
-            Ok(None) => Ok(None),
-            Err(e) => {
-                eprintln!("reading standard input failed: {e}");
-                Ok(None)
-            }
-        }
-    })
-    .try_filter(|l| futures::future::ready(!l.trim().is_empty()))
+/// Lines of standard input as a stream of raw line protocol, each at most
+/// 1 MiB (tokio-util's line codec bounds what one line may buffer).
+fn stdin_lines() -> impl futures::Stream<Item = Result<String, Error>> {
+    use tokio_util::codec::{FramedRead, LinesCodec};
+    FramedRead::new(tokio::io::stdin(), LinesCodec::new_with_max_length(1 << 20))
+        .take_while(|line| {
+            let ok = match line {
+                Ok(_) => true,
+                Err(e) => {
+                    eprintln!("reading standard input stopped: {e}");
+                    false
+                }
+            };
+            futures::future::ready(ok)
+        })
+        .filter_map(|line| futures::future::ready(line.ok()))
+        .filter(|l| futures::future::ready(!l.trim().is_empty()))
+        .map(Ok)
 }

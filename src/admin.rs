@@ -312,7 +312,9 @@ impl Client {
                     name: text(name),
                     duration: text(dur),
                     shard_group_duration: text(sgd),
-                    replication: rep.and_then(|c| row[c].as_u64()).unwrap_or(1) as u32,
+                    replication: rep
+                        .and_then(|c| row[c].as_u64())
+                        .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX)),
                     default: def.and_then(|c| row[c].as_bool()).unwrap_or(false),
                 });
             }

@@ -471,6 +471,7 @@ impl Client {
                 body: Bytes::new(),
                 content_type: None,
                 gzip_body: false,
+                body_is_gzip: false,
                 accept_gzip: false,
                 database: None,
             })
@@ -560,6 +561,17 @@ impl Client {
         points: u64,
         gzip: bool,
     ) -> Result<(), Error> {
+        self.post_write_body(body, points, gzip, false).await
+    }
+
+    /// One `/write` request; `body_is_gzip` when the caller compressed it.
+    pub(crate) async fn post_write_body(
+        &self,
+        body: Bytes,
+        points: u64,
+        gzip: bool,
+        body_is_gzip: bool,
+    ) -> Result<(), Error> {
         if body.is_empty() {
             return Ok(());
         }
@@ -579,6 +591,7 @@ impl Client {
                 body,
                 content_type: Some("text/plain; charset=utf-8"),
                 gzip_body: gzip,
+                body_is_gzip,
                 accept_gzip: false,
                 database: self.database.as_deref(),
             })
@@ -651,6 +664,7 @@ impl Client {
             body,
             content_type,
             gzip_body: false,
+            body_is_gzip: false,
             accept_gzip: self.inner.gzip,
             database: db,
         })
@@ -692,6 +706,7 @@ impl Client {
             body: Bytes::from(body),
             content_type: Some("application/json"),
             gzip_body: false,
+            body_is_gzip: false,
             accept_gzip: self.inner.gzip,
             database: Some(db),
         })

@@ -13,12 +13,14 @@
 //! report a connection error instead of "database not found" (404).
 //!
 //! [`EarlyAnswer`] wraps the socket: once a write fails because the peer
-//! has stopped reading, it stops writing (every later write or flush stays
-//! pending) and lets reads go on. hyper then reads the answer if there is
-//! one, or fails with the read side's own error (the reset, or end of
-//! stream) if there is none; either way the exchange ends, within the
-//! client's timeout as before. The request body is never finished, so hyper
-//! never returns such a connection to the pool.
+//! has stopped reading, it stops writing (every later write succeeds at
+//! once and its bytes are dropped, as the peer would drop them) and lets
+//! reads go on. hyper then reads the answer if there is one, or fails with
+//! the read side's own error (the reset, or end of stream) if there is
+//! none; either way the exchange ends, within the client's timeout as
+//! before. Such an answer comes with `Connection: close` (Go's server sends
+//! it whenever a handler left the body unread), so hyper does not pool the
+//! connection.
 
 use std::io;
 use std::pin::Pin;
@@ -43,16 +45,14 @@ impl<T> EarlyAnswer<T> {
     }
 
     /// Passes a write's result on, except the errors that mean "the peer
-    /// is no longer reading": after those, writing stops and stays pending.
-    fn check<R>(&mut self, result: io::Result<R>) -> Poll<io::Result<R>> {
+    /// is no longer reading": those, and every write after them, count as
+    /// `written` bytes the peer dropped.
+    fn check<R>(&mut self, result: io::Result<R>, written: R) -> Poll<io::Result<R>> {
         match result {
             Err(e) if peer_stopped_reading(&e) => {
                 tracing::debug!(error = %e, "the server stopped reading the request; reading its answer");
                 self.stopped_writing = true;
-                // No waker is kept: nothing will ever make writing possible
-                // again. The exchange goes on through reads, which fail or
-                // end once the answer (if any) has been read.
-                Poll::Pending
+                Poll::Ready(Ok(written))
             }
             other => Poll::Ready(other),
         }
@@ -87,10 +87,10 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for EarlyAnswer<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.stopped_writing {
-            return Poll::Pending;
+            return Poll::Ready(Ok(buf.len()));
         }
         let result = ready!(Pin::new(&mut this.inner).poll_write(cx, buf));
-        this.check(result)
+        this.check(result, buf.len())
     }
 
     fn poll_write_vectored(
@@ -99,11 +99,12 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for EarlyAnswer<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        let all = bufs.iter().map(|b| b.len()).sum();
         if this.stopped_writing {
-            return Poll::Pending;
+            return Poll::Ready(Ok(all));
         }
         let result = ready!(Pin::new(&mut this.inner).poll_write_vectored(cx, bufs));
-        this.check(result)
+        this.check(result, all)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -113,10 +114,10 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for EarlyAnswer<T> {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.stopped_writing {
-            return Poll::Pending;
+            return Poll::Ready(Ok(()));
         }
         let result = ready!(Pin::new(&mut this.inner).poll_flush(cx));
-        this.check(result)
+        this.check(result, ())
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

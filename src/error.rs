@@ -21,8 +21,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// It carries, where they apply: the HTTP status, the server's own message,
 /// the server's request id, the number of points that were not written, and
-/// the underlying cause as [`source`](std::error::Error::source).
-/// Credentials never appear in it.
+/// the text of the underlying causes (in `Display`, once: `source()` is
+/// `None`, so reporters do not print them twice). Credentials never appear
+/// in it.
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -37,8 +38,52 @@ struct Inner {
     /// What to do, when the place that made the error knows better than
     /// the message-based hints.
     hint: Option<&'static str>,
+    /// What the server's message means, read once when it is set.
+    reason: Reason,
     failed_lines: Vec<FailedLine>,
     source: Option<BoxError>,
+}
+
+/// The server's message, classified: the only signal InfluxDB gives for
+/// these is its text, so it is read in one place, here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    Other,
+    HttpsPort,
+    NoDbrpMapping,
+    BucketNotFound,
+    DatabaseNotFound,
+    RetentionPolicyNotFound,
+    InvalidName,
+    NotExecuted,
+    FieldTypeConflict,
+    UnsignedRefused,
+}
+
+impl Reason {
+    fn of(msg: &str) -> Reason {
+        if msg.contains("HTTP request to an HTTPS server") {
+            Reason::HttpsPort
+        } else if msg.contains("no dbrp mapping found") {
+            Reason::NoDbrpMapping
+        } else if msg.starts_with("bucket") && msg.contains("not found") {
+            Reason::BucketNotFound
+        } else if msg.contains("database not found") {
+            Reason::DatabaseNotFound
+        } else if msg.contains("retention policy not found") {
+            Reason::RetentionPolicyNotFound
+        } else if msg.ends_with("invalid name") {
+            Reason::InvalidName
+        } else if msg.ends_with("not executed") {
+            Reason::NotExecuted
+        } else if msg.contains("field type conflict") {
+            Reason::FieldTypeConflict
+        } else if msg.contains("invalid number") && msg.contains('u') {
+            Reason::UnsignedRefused
+        } else {
+            Reason::Other
+        }
+    }
 }
 
 /// One line the server refused, as InfluxDB 3.x reports them
@@ -100,6 +145,7 @@ impl Error {
                 points_dropped: None,
                 retry_after: None,
                 hint: None,
+                reason: Reason::Other,
                 failed_lines: Vec::new(),
                 source: None,
             }),
@@ -107,7 +153,14 @@ impl Error {
     }
 
     pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.inner.message = Some(message.into());
+        let message = message.into();
+        if matches!(
+            self.inner.kind,
+            Kind::Status | Kind::PartialWrite | Kind::Query
+        ) {
+            self.inner.reason = Reason::of(&message);
+        }
+        self.inner.message = Some(message);
         self
     }
 
@@ -264,11 +317,10 @@ impl Error {
     /// True when the database (or 2.x bucket) named by the request does
     /// not exist.
     pub fn is_database_not_found(&self) -> bool {
-        self.inner.message.as_deref().is_some_and(|m| {
-            m.contains("database not found")
-                || (m.starts_with("bucket") && m.contains("not found"))
-                || m.contains("no dbrp mapping found")
-        })
+        matches!(
+            self.inner.reason,
+            Reason::DatabaseNotFound | Reason::BucketNotFound | Reason::NoDbrpMapping
+        )
     }
 
     /// True when sending the same request again may succeed: connection
@@ -279,11 +331,9 @@ impl Error {
             Kind::Connect | Kind::Timeout | Kind::Transport => true,
             Kind::Status => match self.inner.status {
                 Some(StatusCode::TOO_MANY_REQUESTS) => true,
-                Some(s) if s.is_server_error() => !self
-                    .inner
-                    .message
-                    .as_deref()
-                    .is_some_and(|m| m.contains("retention policy not found")),
+                Some(s) if s.is_server_error() => {
+                    self.inner.reason != Reason::RetentionPolicyNotFound
+                }
                 _ => false,
             },
             _ => false,
@@ -331,41 +381,29 @@ impl Error {
         if self.inner.hint.is_some() {
             return self.inner.hint;
         }
-        let msg = self.inner.message.as_deref().unwrap_or("");
         match self.inner.kind {
             Kind::Connect => Some("is InfluxDB running and listening at that address?"),
             Kind::Timeout => {
                 Some("the server did not answer in time; raise the client's timeout or retry later")
             }
-            Kind::Status | Kind::PartialWrite | Kind::Query => {
-                if msg.contains("HTTP request to an HTTPS server") {
-                    Some("the server speaks HTTPS on that port: use an https:// URL")
-                } else if msg.contains("no dbrp mapping found") {
-                    Some("InfluxDB 2.x maps 1.x databases to buckets: create a DBRP mapping (influx v1 dbrp create) or write with WriteApi::v2")
-                } else if msg.starts_with("bucket") && msg.contains("not found") {
-                    Some("create the bucket first (influx bucket create) or name another with ClientBuilder::database")
-                } else if msg.contains("database not found") {
-                    Some("create it first (Client::create_database or CREATE DATABASE) or name another database")
-                } else if msg.contains("retention policy not found") {
-                    Some("create the retention policy or name an existing one")
-                } else if matches!(self.inner.status, Some(StatusCode::UNAUTHORIZED)) {
-                    Some(
-                        "check the credentials given to ClientBuilder::basic_auth, token or bearer",
-                    )
-                } else if matches!(self.inner.status, Some(StatusCode::FORBIDDEN)) {
-                    Some("the user lacks the privilege for this request; GRANT it or use another user")
-                } else if msg.ends_with("invalid name") {
-                    Some("InfluxDB refuses database and retention policy names containing a slash, backslash or newline")
-                } else if msg.ends_with("not executed") {
-                    Some("InfluxDB runs no statement after one that fails: fix or remove the failing statement")
-                } else if msg.contains("field type conflict") {
-                    Some("a field must keep one type per shard: send it with the type it already has (e.g. 1.0 for a float, 1i for an integer)")
-                } else if msg.contains("invalid number") && msg.contains('u') {
-                    Some("InfluxDB 1.x before 1.8 has no unsigned fields: enable ClientBuilder::unsigned_as_integer")
-                } else {
-                    None
-                }
-            }
+            Kind::Status | Kind::PartialWrite | Kind::Query => match self.inner.reason {
+                Reason::HttpsPort => Some("the server speaks HTTPS on that port: use an https:// URL"),
+                Reason::NoDbrpMapping => Some("InfluxDB 2.x maps 1.x databases to buckets: create a DBRP mapping (influx v1 dbrp create) or write with WriteApi::v2"),
+                Reason::BucketNotFound => Some("create the bucket first (influx bucket create) or name another with ClientBuilder::database"),
+                Reason::DatabaseNotFound => Some("create it first (Client::create_database or CREATE DATABASE) or name another database"),
+                Reason::RetentionPolicyNotFound => Some("create the retention policy or name an existing one"),
+                _ if self.inner.status == Some(StatusCode::UNAUTHORIZED) => Some(
+                    "check the credentials given to ClientBuilder::basic_auth, token or bearer",
+                ),
+                _ if self.inner.status == Some(StatusCode::FORBIDDEN) => Some(
+                    "the user lacks the privilege for this request; GRANT it or use another user",
+                ),
+                Reason::InvalidName => Some("InfluxDB refuses database and retention policy names containing a slash, backslash or newline"),
+                Reason::NotExecuted => Some("InfluxDB runs no statement after one that fails: fix or remove the failing statement"),
+                Reason::FieldTypeConflict => Some("a field must keep one type per shard: send it with the type it already has (e.g. 1.0 for a float, 1i for an integer)"),
+                Reason::UnsignedRefused => Some("InfluxDB 1.x before 1.8 has no unsigned fields: enable ClientBuilder::unsigned_as_integer"),
+                Reason::Other => None,
+            },
             _ => None,
         }
     }
@@ -441,14 +479,12 @@ impl fmt::Debug for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner
-            .source
-            .as_deref()
-            .map(|s| s as &(dyn std::error::Error + 'static))
-    }
-}
+/// `source()` is `None`: the causes are part of the `Display` text already
+/// (hyper's outer errors only say where, the innermost what), and an error
+/// reporter that walks `source()` would print each of them twice. The
+/// predicates ([`Error::is_timeout`], [`Error::is_tls`], ...) answer what a
+/// caller would look for in the causes.
+impl std::error::Error for Error {}
 
 impl Clone for Error {
     /// Clones everything but the source, which is kept as its text.
@@ -461,6 +497,7 @@ impl Clone for Error {
             points_dropped: self.inner.points_dropped,
             retry_after: self.inner.retry_after,
             hint: self.inner.hint,
+            reason: self.inner.reason,
             failed_lines: self.inner.failed_lines.clone(),
             source: None,
         };

@@ -301,6 +301,9 @@ pub(crate) struct Call<'a> {
     pub(crate) body: Bytes,
     pub(crate) content_type: Option<&'static str>,
     pub(crate) gzip_body: bool,
+    /// The body is gzip already (compressed once per batch by the
+    /// writer); only the header is added.
+    pub(crate) body_is_gzip: bool,
     pub(crate) accept_gzip: bool,
     /// For logs only.
     pub(crate) database: Option<&'a str>,
@@ -365,7 +368,10 @@ impl Transport {
                 HeaderValue::from_static("gzip"),
             );
         }
-        let body = if call.gzip_body {
+        let body = if call.body_is_gzip {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            call.body
+        } else if call.gzip_body {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             gzip(&call.body)?
         } else {
@@ -695,7 +701,7 @@ fn find_source<'a, T: std::error::Error + 'static>(
 }
 
 #[cfg(feature = "gzip")]
-fn gzip(body: &[u8]) -> Result<Bytes, Error> {
+pub(crate) fn gzip(body: &[u8]) -> Result<Bytes, Error> {
     use std::io::Write;
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 4 + 64),
@@ -708,7 +714,7 @@ fn gzip(body: &[u8]) -> Result<Bytes, Error> {
 }
 
 #[cfg(not(feature = "gzip"))]
-fn gzip(_body: &[u8]) -> Result<Bytes, Error> {
+pub(crate) fn gzip(_body: &[u8]) -> Result<Bytes, Error> {
     Err(error::builder("gzip needs the crate feature \"gzip\""))
 }
 

@@ -174,6 +174,128 @@ impl fmt::Display for Query {
     }
 }
 
+/// A measurement named in a `FROM` clause, with the database and retention
+/// policy it is qualified with, if any (`db.rp.m`, `db..m`, `rp.m`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Source {
+    pub(crate) database: Option<String>,
+    pub(crate) retention_policy: Option<String>,
+    pub(crate) measurement: String,
+}
+
+/// The sources of every `FROM` clause of `text`, as far as they are plain
+/// (quoted or bare) names; regular expressions and subqueries are passed
+/// over.
+#[cfg_attr(not(feature = "arrow"), allow(dead_code))]
+pub(crate) fn from_sources(text: &str) -> Vec<Source> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = find_keyword(rest, "from") {
+        rest = &rest[at + 4..];
+        loop {
+            let (parts, after) = qualified_name(rest.trim_start());
+            let parts: Vec<String> = parts;
+            let source = match parts.as_slice() {
+                [m] => Some((None, None, m)),
+                [rp, m] => Some((None, Some(rp), m)),
+                [db, rp, m] => Some((Some(db), Some(rp), m)),
+                _ => None,
+            };
+            if let Some((db, rp, m)) = source {
+                if !m.is_empty() {
+                    out.push(Source {
+                        database: db.filter(|d| !d.is_empty()).cloned(),
+                        retention_policy: rp.filter(|r| !r.is_empty()).cloned(),
+                        measurement: m.clone(),
+                    });
+                }
+            }
+            rest = after.trim_start();
+            match rest.strip_prefix(',') {
+                Some(r) => rest = r,
+                None => break,
+            }
+        }
+    }
+    out
+}
+
+/// Where the keyword `word` (lower case) starts in `text` as a whole word
+/// outside quotes.
+fn find_keyword(text: &str, word: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut quote = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(q) => {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if c == b'"' || c == b'\'' => quote = Some(c),
+            None => {
+                let ident = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+                let end = i + word.len();
+                if (i == 0 || !ident(&b[i - 1]))
+                    && b.get(i..end)
+                        .is_some_and(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+                    && !b.get(end).is_some_and(ident)
+                {
+                    return Some(i);
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A dotted name at the start of `text` (each part bare or double-quoted,
+/// empty between `..`), and what follows it.
+fn qualified_name(text: &str) -> (Vec<String>, &str) {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    loop {
+        let (part, after) = if let Some(q) = rest.strip_prefix('"') {
+            let mut out = String::new();
+            let mut chars = q.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            out.push(n);
+                        }
+                    }
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => out.push(c),
+                }
+            }
+            match end {
+                Some(e) => (out, &q[e..]),
+                None => return (Vec::new(), ""),
+            }
+        } else {
+            let len = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            (rest[..len].to_owned(), &rest[len..])
+        };
+        parts.push(part);
+        match after.strip_prefix('.') {
+            Some(a) => rest = a,
+            None => return (parts, after),
+        }
+    }
+}
+
 /// The `params` of a query as influxd 1.x reads them. It takes a number
 /// without a `.` for an `i64`, so every float gets one (serde_json writes
 /// 1e16 as `1e+16`, which goes as `1.0e+16`); values it cannot bind
@@ -335,6 +457,28 @@ pub(crate) fn is_read_only(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_clauses() {
+        let src = |db: Option<&str>, rp: Option<&str>, m: &str| Source {
+            database: db.map(str::to_owned),
+            retention_policy: rp.map(str::to_owned),
+            measurement: m.to_owned(),
+        };
+        assert_eq!(from_sources("SELECT * FROM cpu"), [src(None, None, "cpu")]);
+        assert_eq!(
+            from_sources(r#"select a from other..cpu, "my db"."a rp"."m\"x" where x = 'from y'"#),
+            [
+                src(Some("other"), None, "cpu"),
+                src(Some("my db"), Some("a rp"), "m\"x")
+            ]
+        );
+        assert_eq!(from_sources("SELECT * FROM /cpu.*/"), []);
+        assert_eq!(
+            from_sources("SELECT fromage FROM rp.m"),
+            [src(None, Some("rp"), "m")]
+        );
+    }
 
     #[test]
     fn quoting() {

@@ -75,6 +75,9 @@ impl fmt::Display for Precision {
 /// A field's value. InfluxDB 1.x stores floats, integers, strings and
 /// booleans; unsigned integers exist from 1.8 on (see
 /// [`EncodeOptions::unsigned_as_integer`](crate::EncodeOptions::unsigned_as_integer)).
+///
+/// From Rust values: `u8`, `u16` and `u32` become [`FieldValue::Integer`]
+/// (as the derive and Arrow write them), only `u64` [`FieldValue::UInteger`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum FieldValue {
@@ -103,7 +106,9 @@ macro_rules! field_from {
 field_from!(
     f64 => Float as f64, f32 => Float as f64,
     i64 => Integer as i64, i32 => Integer as i64, i16 => Integer as i64, i8 => Integer as i64,
-    u64 => UInteger as u64, u32 => UInteger as u64, u16 => UInteger as u64, u8 => UInteger as u64,
+    // Unsigned types that fit an i64 are integers, as the derive and Arrow
+    // write them: one Rust type, one InfluxDB type, whichever way it goes in.
+    u64 => UInteger as u64, u32 => Integer as i64, u16 => Integer as i64, u8 => Integer as i64,
     bool => Boolean as bool, String => String as String, &str => String as String,
 );
 
@@ -223,7 +228,7 @@ pub struct Point {
     /// to back: one allocation for all of a point's names, however many
     /// tags and fields it has. Spans below index into it.
     text: String,
-    measurement_len: u32,
+    measurement_len: usize,
     tags: Vec<(Span, Span)>,
     fields: Vec<(Span, FieldValue)>,
     timestamp: Option<i64>,
@@ -231,7 +236,7 @@ pub struct Point {
 
 /// A range of `Point::text`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Span(u32, u32);
+struct Span(usize, usize);
 
 impl Point {
     /// A point of `measurement`, without tags, fields or timestamp yet.
@@ -240,7 +245,7 @@ impl Point {
         let mut text = String::with_capacity(m.len() + 96);
         text.push_str(m);
         Point {
-            measurement_len: m.len() as u32,
+            measurement_len: m.len(),
             text,
             tags: Vec::new(),
             fields: Vec::new(),
@@ -251,13 +256,11 @@ impl Point {
     fn push_text(&mut self, s: &str) -> Span {
         let start = self.text.len();
         self.text.push_str(s);
-        Span(start as u32, self.text.len() as u32)
+        Span(start, self.text.len())
     }
 
     fn span(&self, span: Span) -> &str {
-        self.text
-            .get(span.0 as usize..span.1 as usize)
-            .unwrap_or("")
+        self.text.get(span.0..span.1).unwrap_or("")
     }
 
     /// Adds a tag. Tags are written in the order added; InfluxDB stores
@@ -287,7 +290,7 @@ impl Point {
 
     /// The measurement.
     pub fn measurement(&self) -> &str {
-        self.text.get(..self.measurement_len as usize).unwrap_or("")
+        self.text.get(..self.measurement_len).unwrap_or("")
     }
 
     /// The tags `(key, value)`, in the order added.
@@ -636,6 +639,18 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsigned_types_that_fit_are_integers_as_in_the_derive() {
+        assert_eq!(FieldValue::from(5u32), FieldValue::Integer(5));
+        assert_eq!(
+            FieldValue::from(u32::MAX),
+            FieldValue::Integer(i64::from(u32::MAX))
+        );
+        assert_eq!(FieldValue::from(7u16), FieldValue::Integer(7));
+        assert_eq!(FieldValue::from(9u8), FieldValue::Integer(9));
+        assert_eq!(FieldValue::from(5u64), FieldValue::UInteger(5));
+    }
 
     #[test]
     fn rfc3339_exact() {

@@ -456,7 +456,22 @@ fn inside_an_async_runtime_every_call_is_a_clear_error() -> TestResult {
         // From a spawned task too (another thread of the multi-thread one).
         let spawned = rt.block_on(rt.spawn(async move { client2.ping() }))?;
         check(spawned.expect_err("in a runtime"));
+        // Where Tokio allows blocking, it works: spawn_blocking, which async
+        // programs are told to use for blocking code.
+        let client3 = client.clone();
+        let pong = rt.block_on(rt.spawn_blocking(move || client3.ping()))??;
+        assert!(pong.version.starts_with("1."), "{pong:?}");
     }
+    // And block_in_place on a multi-thread runtime.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let client4 = client.clone();
+    let n = rt.block_on(
+        rt.spawn(async move { tokio::task::block_in_place(|| count(&client4, "m")) }),
+    )??;
+    assert_eq!(n, 3);
     // Outside again, everything works.
     assert_eq!(rows.by_ref().count(), 3);
     writer.send(&point(3))?;

@@ -592,3 +592,99 @@ async fn a_point_larger_than_max_body_size_fails_alone() -> TestResult {
     assert_eq!(count(&client, "big").await?, 2);
     Ok(())
 }
+
+#[test]
+fn a_runtime_shut_down_under_the_writer_counts_its_points_failed() -> TestResult {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let dead_letters: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let sink = dead_letters.clone();
+    let (mut writer, _server) = rt.block_on(async {
+        // The first request never gets an answer.
+        let server = FaultServer::sequence(vec![Action::Stall]).await?;
+        let client = Client::builder(server.url()).database("db").build()?;
+        let mut writer = client.writer(
+            WriteOptions::new()
+                .max_points(10)
+                .max_in_flight(1)
+                .max_queued_batches(8)
+                .failure_callback(move |b| {
+                    sink.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(b.points)
+                }),
+        )?;
+        for i in 0..35 {
+            writer.push(&point(i))?;
+        }
+        // One batch in flight (stalled), two queued, five points unsealed.
+        server.wait_for_requests(1).await;
+        Ok::<_, Box<dyn std::error::Error>>((writer, server))
+    })?;
+    drop(rt);
+    let stats = writer.stats();
+    assert_eq!(stats.points_accepted, 35, "{stats:?}");
+    assert_eq!(stats.points_written, 0, "{stats:?}");
+    assert_eq!(stats.points_failed, 35, "{stats:?}");
+    // The queued and unsealed batches reach the dead-letter callback with
+    // their lines; the one in flight was never confirmed either way.
+    let mut letters = dead_letters
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    letters.sort_unstable();
+    assert_eq!(letters, [5, 10, 10]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let err = rt.block_on(writer.flush()).expect_err("task gone");
+    assert!(err.is_closed(), "{err}");
+    assert_eq!(err.points_dropped(), Some(35), "{err}");
+    Ok(())
+}
+
+/// An item whose encoding waits for a message: user code that is slow.
+struct WaitsWhileEncoding(Mutex<std::sync::mpsc::Receiver<()>>);
+
+impl influx_stream::ToLineProtocol for WaitsWhileEncoding {
+    fn write_lines(&self, out: &mut influx_stream::LineWriter<'_>) -> Result<(), Error> {
+        let rx = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // A bound only for a failing run: with the writer's lock held here,
+        // the message below could never be sent.
+        if rx.recv_timeout(Duration::from_secs(10)).is_err() {
+            return Err(Point::new("")
+                .field("v", 1)
+                .write_lines(out)
+                .expect_err("empty"));
+        }
+        out.point("slow")?.field_i64("v", 1)?.finish(Some(1))
+    }
+}
+
+#[test]
+fn items_are_encoded_outside_the_writers_lock() -> TestResult {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let server = rt.block_on(FaultServer::sequence(vec![]))?;
+    let client = Client::builder(server.url()).database("db").build()?;
+    let mut slow_handle = rt.block_on(async { client.writer(WriteOptions::new()) })?;
+    let mut other = slow_handle.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let item = WaitsWhileEncoding(Mutex::new(rx));
+    std::thread::scope(|s| {
+        let slow = s.spawn(|| slow_handle.push(&item));
+        // While the slow item is being encoded, another handle adds points.
+        other.push(&point(1))?;
+        tx.send(())?;
+        slow.join().map_err(|_| "the encoding thread panicked")??;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    rt.block_on(async {
+        slow_handle.close().await?;
+        other.close().await
+    })?;
+    assert_eq!(slow_handle.stats().points_written, 2);
+    Ok(())
+}

@@ -44,6 +44,9 @@ impl Known {
 /// `(database, retention policy, measurement)`.
 type Key = (String, String, String);
 
+/// Measurements whose types a client remembers at most.
+const MAX_CACHED_MEASUREMENTS: usize = 1024;
+
 /// Field types and tag keys per measurement, shared by every clone of a
 /// [`Client`] (it lives behind the client's `Arc`).
 #[derive(Debug, Default)]
@@ -58,7 +61,13 @@ impl TypeCache {
 
     fn put(&self, key: Key, known: Known) -> Arc<Known> {
         let known = Arc::new(known);
-        self.lock().insert(key, known.clone());
+        let mut map = self.lock();
+        if map.len() >= MAX_CACHED_MEASUREMENTS && !map.contains_key(&key) {
+            // Bounded: a client that reads ever new measurements starts
+            // over rather than growing (a miss costs one SHOW request).
+            map.clear();
+        }
+        map.insert(key, known.clone());
         known
     }
 
@@ -395,6 +404,8 @@ struct Types {
     client: Client,
     db: Option<String>,
     rp: Option<String>,
+    /// The `FROM` sources the query text names.
+    sources: Vec<crate::influxql::Source>,
     refreshed: HashSet<String>,
 }
 
@@ -403,12 +414,25 @@ impl Types {
     /// refreshed (at most once per stream and measurement) when a column
     /// appears that the cache does not know.
     async fn known(&mut self, meta: &SeriesMeta) -> Result<Option<Arc<Known>>, Error> {
-        let (Some(db), Some(name)) = (self.db.as_deref(), meta.name()) else {
+        let Some(name) = meta.name() else {
             return Ok(None);
         };
+        // The database and policy as the query names them for this
+        // measurement (`FROM otherdb..m`), else the query's own.
+        let (db, rp) = match self.sources.iter().find(|s| s.measurement == name) {
+            Some(s) => (
+                s.database.as_deref().or(self.db.as_deref()),
+                s.retention_policy.as_deref().or(self.rp.as_deref()),
+            ),
+            None => (self.db.as_deref(), self.rp.as_deref()),
+        };
+        let Some(db) = db else {
+            return Ok(None);
+        };
+        let rp = rp.map(str::to_owned);
         let key: Key = (
             db.to_owned(),
-            self.rp.clone().unwrap_or_default(),
+            rp.clone().unwrap_or_default(),
             name.to_owned(),
         );
         let cache = self.client.arrow_types();
@@ -426,7 +450,7 @@ impl Types {
             return Ok(cached);
         }
         self.refreshed.insert(name.to_owned());
-        let mut known = fetch_known(&self.client, db, self.rp.as_deref(), name).await?;
+        let mut known = fetch_known(&self.client, db, rp.as_deref(), name).await?;
         // Remember names that are neither fields nor tags (aggregates,
         // expressions), so that they do not cause a refresh every time.
         if let Some(old) = &cached {
@@ -501,6 +525,7 @@ impl Client {
                 .retention_policy
                 .clone()
                 .or_else(|| self.retention_policy().map(str::to_owned)),
+            sources: crate::influxql::from_sources(&query.text),
             refreshed: HashSet::new(),
         };
         let mut chunks = self.query_chunks(query);

@@ -153,15 +153,43 @@ fn gone() -> Error {
 }
 
 /// Refuses to block inside an async runtime, where it would stall the
-/// runtime's thread (or deadlock it).
+/// runtime's thread (or deadlock it); allows it on plain threads and where
+/// Tokio itself allows blocking: `spawn_blocking` closures and
+/// `block_in_place`.
 pub(crate) fn not_in_async() -> Result<(), Error> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(error::runtime(
-            "the blocking client was called inside an async (Tokio) runtime, where \
-             blocking would stall or deadlock it; use the async influx_stream::Client there",
-        ));
+    if tokio::runtime::Handle::try_current().is_err() || blocking_allowed() {
+        return Ok(());
     }
-    Ok(())
+    Err(error::runtime(
+        "the blocking client was called inside an async (Tokio) task, where \
+         blocking would stall or deadlock it; use the async influx_stream::Client \
+         there, or call this from tokio::task::spawn_blocking",
+    ))
+}
+
+/// Whether Tokio lets this thread block. Its answer is private; its own
+/// blocking receive asks it, and panics (before touching anything) where
+/// blocking is not allowed: on a runtime's worker threads and inside
+/// `block_on`, not in `spawn_blocking` or `block_in_place`. A closed
+/// channel makes the receive return at once where it is allowed. Where it
+/// is not, the panic hook prints Tokio's own explanation ("Cannot block the
+/// current thread from within a runtime...") beside our error: only when
+/// the blocking client is misused.
+#[cfg(panic = "unwind")]
+fn blocking_allowed() -> bool {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    drop(tx);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _ = rx.blocking_recv();
+    }))
+    .is_ok()
+}
+
+/// Without unwinding the probe cannot be caught: allow, as on a plain
+/// thread (a call from an async task then blocks that task's thread).
+#[cfg(not(panic = "unwind"))]
+fn blocking_allowed() -> bool {
+    true
 }
 
 /// Unparks the thread that waits in [`park_on`].

@@ -21,7 +21,7 @@ use futures::Sink;
 
 use crate::client::Client;
 use crate::error::{self, Error};
-use crate::line_protocol::ToLineProtocol;
+use crate::line_protocol::{LineWriter, ToLineProtocol};
 
 pub use self::options::{FailedBatch, OnFailure, WriteOptions};
 use self::shared::Shared;
@@ -79,6 +79,9 @@ pub struct Writer {
     /// `Some(n)` once closing: wait for batches up to `n`.
     closing: Option<u64>,
     closed: bool,
+    /// Items are encoded here, outside the shared lock (an item's own
+    /// `ToLineProtocol` code may be slow), then appended under it.
+    scratch: Vec<u8>,
 }
 
 impl fmt::Debug for Writer {
@@ -130,6 +133,7 @@ impl Client {
             reported_upto: 0,
             closing: None,
             closed: false,
+            scratch: Vec::new(),
         })
     }
 
@@ -156,6 +160,7 @@ impl Clone for Writer {
             reported_upto,
             closing: None,
             closed: false,
+            scratch: Vec::new(),
         }
     }
 }
@@ -192,6 +197,12 @@ impl Writer {
         if self.closed {
             return Err(error::closed("this writer handle was closed"));
         }
+        self.scratch.clear();
+        let lines = {
+            let mut w = LineWriter::new(&mut self.scratch, self.shared.encode);
+            w.write(item)?;
+            w.lines() as u64
+        };
         let mut state = self.shared.lock();
         if let Some(e) = &state.stopped {
             return Err(e.clone());
@@ -201,7 +212,7 @@ impl Writer {
                 "the writer task has ended (was its Tokio runtime shut down?)",
             ));
         }
-        self.last_seq = state.push(&self.shared, item)?;
+        self.last_seq = state.push_encoded(&self.shared, &self.scratch, lines);
         Ok(())
     }
 
@@ -276,9 +287,13 @@ impl Writer {
                 // Nothing more will complete (the runtime that ran the task
                 // was shut down): say so rather than wait forever.
                 let missing = target - state.completed_upto;
-                return Poll::Ready(Err(error::closed(format!(
+                let mut err = error::closed(format!(
                     "the writer task has ended (was its Tokio runtime shut down?); {missing} batch(es) were not confirmed"
-                ))));
+                ));
+                if state.lost_points > 0 {
+                    err = err.with_points_dropped(state.lost_points);
+                }
+                return Poll::Ready(Err(err));
             }
             state.wait_flush(cx.waker());
             return Poll::Pending;

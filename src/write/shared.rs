@@ -2,9 +2,10 @@
 //! filled, the sealed batches waiting to be sent, completion bookkeeping and
 //! the wakers of those waiting on it.
 //!
-//! Handles encode straight into the current batch under a short lock, so a
-//! point given with `feed` and then left alone is still in the batch the
-//! task's timer cuts. Sealing is a move of the buffer, never a copy.
+//! Handles encode an item in their own buffer, then append it to the
+//! current batch under a short lock, so a point given with `feed` and then
+//! left alone is still in the batch the task's timer cuts, and no user code
+//! runs under the lock. Sealing is a move of the buffer, never a copy.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -16,7 +17,7 @@ use tokio::sync::Notify;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::line_protocol::{EncodeOptions, LineWriter, ToLineProtocol};
+use crate::line_protocol::EncodeOptions;
 use crate::write::options::WriteOptions;
 use crate::write::stats::Counters;
 
@@ -84,6 +85,9 @@ pub(crate) struct State {
     pub(crate) handles: usize,
     /// The writer task has ended, normally or because its runtime stopped.
     pub(crate) task_ended: bool,
+    /// Points left unsent or unconfirmed when the task was dropped with its
+    /// runtime.
+    pub(crate) lost_points: u64,
     /// Capacity for the next batch buffer: the last batch's size, so a
     /// steady stream fills each buffer without reallocating.
     next_capacity: usize,
@@ -110,6 +114,7 @@ impl Shared {
                 stopped: None,
                 handles: 1,
                 task_ended: false,
+                lost_points: 0,
                 next_capacity: capacity,
             }),
             wake_task: Notify::new(),
@@ -133,50 +138,32 @@ impl Shared {
 }
 
 impl State {
-    /// Encodes `item` into the current batch; returns the number of the
-    /// batch it ended in. Seals batches that reached a limit.
-    pub(crate) fn push<T: ToLineProtocol + ?Sized>(
-        &mut self,
-        shared: &Shared,
-        item: &T,
-    ) -> Result<u64, Error> {
-        let start = self.current.buf.len();
-        let lines = {
-            let mut w = LineWriter::new(&mut self.current.buf, shared.encode);
-            if let Err(e) = w.write(item) {
-                // An item goes in whole or not at all.
-                self.current.buf.truncate(start);
-                return Err(e);
-            }
-            w.lines() as u64
-        };
-        if self.current.buf.len() == start {
-            return Ok(self.current.seq);
+    /// Appends an encoded item (`lines` points) to the current batch;
+    /// returns the number of the batch it went into. Seals batches that
+    /// reached a limit.
+    pub(crate) fn push_encoded(&mut self, shared: &Shared, encoded: &[u8], lines: u64) -> u64 {
+        if encoded.is_empty() {
+            return self.current.seq;
         }
         Counters::add(&shared.counters.points_accepted, lines);
         let opts = &shared.options;
+        if !self.current.buf.is_empty() && self.current.buf.len() + encoded.len() > opts.max_bytes {
+            // The item does not fit: seal what is there, and start the next
+            // batch with the item.
+            self.seal(shared);
+        }
         if self.current.started.is_none() {
             self.current.started = Some(Instant::now());
             shared.wake_task.notify_one();
         }
+        self.current.buf.extend_from_slice(encoded);
         self.current.points += lines;
-        if self.current.buf.len() > opts.max_bytes && start > 0 {
-            // The item does not fit: seal what was there, and start the next
-            // batch with the item (a copy of one item, not of the batch).
-            let tail = self.current.buf[start..].to_vec();
-            self.current.buf.truncate(start);
-            self.current.points -= lines;
-            self.seal(shared);
-            self.current.buf.extend_from_slice(&tail);
-            self.current.points = lines;
-            self.current.started = Some(Instant::now());
-        }
         let seq = self.current.seq;
         if self.current.points >= opts.max_points as u64 || self.current.buf.len() >= opts.max_bytes
         {
             self.seal(shared);
         }
-        Ok(seq)
+        seq
     }
 
     /// Moves the current batch, if it has points, to the send queue.

@@ -7,6 +7,7 @@
 //! the backlog and the flush interval only matters when the input is idle.
 //! It ends once every handle is gone and every batch has completed.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -30,8 +31,41 @@ pub(crate) struct EndGuard(pub(crate) Arc<Shared>);
 
 impl Drop for EndGuard {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
+        let shared = &self.0;
+        let mut state = shared.lock();
         state.task_ended = true;
+        // A task that ended normally settled every point; one dropped with
+        // its runtime leaves some unsent (queued) or unconfirmed (in
+        // flight): never silently.
+        let c = &shared.counters;
+        let settled = c.points_written.load(Relaxed) + c.points_failed.load(Relaxed);
+        let unsettled = c.points_accepted.load(Relaxed).saturating_sub(settled);
+        if unsettled > 0 {
+            tracing::warn!(
+                points = unsettled,
+                "the influx-stream writer task stopped with points not written or not confirmed (its Tokio runtime shut down); they count as failed"
+            );
+            Counters::add(&c.points_failed, unsettled);
+            state.lost_points = unsettled;
+            let why = || {
+                error::closed("the writer task stopped (its Tokio runtime shut down) before sending this batch")
+            };
+            // Sealed, so that flushes wait for (and report) it too.
+            state.seal(shared);
+            let unsent: Vec<(Bytes, u64)> =
+                state.sealed.drain(..).map(|b| (b.body, b.points)).collect();
+            Counters::add(&c.batches_failed, unsent.len() as u64);
+            if let Some(callback) = &shared.options.failure_callback {
+                for (lines, points) in unsent {
+                    let error = why().with_points_dropped(points);
+                    callback(FailedBatch {
+                        error,
+                        lines,
+                        points,
+                    });
+                }
+            }
+        }
         state.wake_all();
     }
 }
@@ -127,13 +161,34 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
     while let Some((body, points)) = parts.pop() {
         let first_attempt = Instant::now();
         let mut retry = 0u32;
+        // Compressed once for all its attempts, on a blocking thread: a
+        // batch of megabytes takes milliseconds the runtime has better
+        // uses for.
+        let wire = if shared.gzip {
+            match compress(body.clone()).await {
+                Ok(wire) => wire,
+                Err(err) => {
+                    fail(
+                        shared,
+                        seq,
+                        &mut failures,
+                        err.with_points_dropped(points),
+                        body,
+                        points,
+                    );
+                    continue;
+                }
+            }
+        } else {
+            body.clone()
+        };
         loop {
             Counters::add(&counters.requests, 1);
             Counters::add(&counters.bytes_sent, body.len() as u64);
             let started = Instant::now();
             let result = shared
                 .client
-                .post_write(body.clone(), points, shared.gzip)
+                .post_write_body(wire.clone(), points, shared.gzip, shared.gzip)
                 .await;
             let latency_ms = started.elapsed().as_secs_f64() * 1e3;
             let err = match result {
@@ -197,6 +252,13 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
         }
     }
     failures
+}
+
+/// `body` gzipped on Tokio's blocking pool.
+async fn compress(body: Bytes) -> Result<Bytes, Error> {
+    tokio::task::spawn_blocking(move || crate::http::gzip(&body))
+        .await
+        .unwrap_or_else(|e| Err(error::encode("gzip compression stopped").with_source(e)))
 }
 
 /// The lines of `body` with the given numbers (from 1), in body order;
