@@ -9,7 +9,9 @@
 //!   `ToLineProtocol` impl;
 //! - `derive` (narrow only): a struct with the same members through
 //!   `#[derive(LineProtocol)]`;
-//! - `copy`: the baseline, a plain copy of the same pre-encoded body.
+//! - `copy`: the baseline, a plain copy of the same pre-encoded body;
+//! - `read`: the other way, `parse_lines` over that body (the reader the
+//!   client runs raw text through), counted in points (lines) per second.
 //!
 //! Besides criterion's report (points/s through `Throughput::Elements`), a
 //! summary line per case goes to stderr: points/s, MB/s and the time
@@ -109,6 +111,18 @@ fn copy_all(buf: &mut Vec<u8>, body: &[u8], iters: u64) -> Duration {
     start.elapsed()
 }
 
+fn read_all(body: &str, iters: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        let mut n = 0u64;
+        for p in influx_stream::parse_lines(black_box(body)) {
+            n += u64::from(black_box(p).is_ok());
+        }
+        assert_eq!(n, workload::POINTS);
+    }
+    start.elapsed()
+}
+
 fn summary(workload: &str, body_len: usize, cases: &[(&str, &Times)]) {
     let points = workload::POINTS as f64;
     let copy = cases
@@ -188,7 +202,8 @@ fn bench_workload<R: ToLineProtocol, D: ToLineProtocol>(
     };
     let mut buf = Vec::new();
 
-    let (t_point, t_struct, t_derive, t_copy) = (
+    let (t_point, t_struct, t_derive, t_copy, t_read) = (
+        Times::default(),
         Times::default(),
         Times::default(),
         Times::default(),
@@ -218,6 +233,10 @@ fn bench_workload<R: ToLineProtocol, D: ToLineProtocol>(
         let body = &data().body;
         b.iter_custom(|n| t_copy.record(copy_all(&mut buf, body, n), n))
     });
+    g.bench_function("read", |b| {
+        let body = std::str::from_utf8(&data().body).unwrap_or_else(|e| panic!("{e}"));
+        b.iter_custom(|n| t_read.record(read_all(body, n), n))
+    });
     g.finish();
     if let Some(data) = data_cell.get() {
         summary(
@@ -228,6 +247,7 @@ fn bench_workload<R: ToLineProtocol, D: ToLineProtocol>(
                 ("struct", &t_struct),
                 ("derive", &t_derive),
                 ("copy", &t_copy),
+                ("read", &t_read),
             ],
         );
     }

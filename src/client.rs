@@ -53,6 +53,7 @@ struct ClientRef {
     unsigned_as_integer: bool,
     server: Server,
     string_fields: StringFields,
+    check_raw: bool,
     epoch: Precision,
     write_api: WriteApi,
     /// Field types and tag keys per measurement, for `query_arrow`.
@@ -123,6 +124,7 @@ pub struct ClientBuilder {
     unsigned_as_integer: bool,
     server: Server,
     string_fields: Option<StringFields>,
+    check_raw: bool,
     write_api: WriteApi,
 }
 
@@ -270,6 +272,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether raw line-protocol text given to `write` and to writers is
+    /// read as the server would read it before it is sent: a bad line is
+    /// then an error naming its line and column, nothing of the text is
+    /// sent, and no server sees it (VictoriaMetrics would drop it without a
+    /// word). Default: true. Turn it off for text checked already, to save
+    /// the reading. Points and derived types are checked as they are
+    /// encoded either way.
+    pub fn check_raw_lines(mut self, enabled: bool) -> Self {
+        self.check_raw = enabled;
+        self
+    }
+
     /// The endpoint writes go to: 1.x `/write` (the default), 2.x
     /// `/api/v2/write` or 3.x `/api/v3/write_lp`. See [`WriteApi`].
     pub fn write_api(mut self, api: WriteApi) -> Self {
@@ -370,6 +384,7 @@ impl ClientBuilder {
                     Server::VictoriaMetrics => StringFields::Refuse,
                     _ => StringFields::Keep,
                 }),
+                check_raw: self.check_raw,
                 epoch: self.epoch,
                 write_api: self.write_api,
                 #[cfg(feature = "arrow")]
@@ -404,6 +419,7 @@ impl Client {
             unsigned_as_integer: false,
             server: Server::InfluxDb,
             string_fields: None,
+            check_raw: true,
             write_api: WriteApi::v1(),
         }
     }
@@ -454,6 +470,7 @@ impl Client {
             unsigned_as_integer: self.inner.unsigned_as_integer,
             server: self.inner.server,
             string_fields: self.inner.string_fields,
+            check_raw: self.inner.check_raw,
         }
     }
 

@@ -76,6 +76,7 @@ mod error;
 mod http;
 mod influxql;
 mod line_protocol;
+mod line_reader;
 mod point;
 pub mod query;
 mod retry;
@@ -92,6 +93,7 @@ pub use crate::influxql::{quote_ident, quote_literal, Query};
 pub use crate::line_protocol::{
     EncodeOptions, LineWriter, PointWriter, Server, StringFields, ToLineProtocol,
 };
+pub use crate::line_reader::{parse_lines, ParseLines, ParsedPoint};
 pub use crate::point::{FieldValue, Point, Precision, Timestamp};
 pub use crate::query::{QueryStream, Row, Value};
 pub use crate::retry::RetryPolicy;

@@ -61,6 +61,10 @@ pub struct EncodeOptions {
     /// ([`ClientBuilder::server`](crate::ClientBuilder::server) makes it
     /// [`StringFields::Refuse`] for VictoriaMetrics).
     pub string_fields: StringFields,
+    /// Read raw line-protocol text as the server would before sending it,
+    /// so a bad line is an error naming it instead of a partial write.
+    /// Default: true; turn it off for text checked already.
+    pub check_raw: bool,
 }
 
 impl Default for EncodeOptions {
@@ -70,6 +74,7 @@ impl Default for EncodeOptions {
             unsigned_as_integer: false,
             server: Server::InfluxDb,
             string_fields: StringFields::Keep,
+            check_raw: true,
         }
     }
 }
@@ -331,6 +336,7 @@ impl<'a> LineWriter<'a> {
             measurement,
             fields: 0,
             tags: 0,
+            newline_in_string: false,
         })
     }
 
@@ -338,18 +344,27 @@ impl<'a> LineWriter<'a> {
     /// missing. Blank lines and `#` comments are allowed (the server skips
     /// them) and are not counted as points.
     ///
+    /// The text is read first as the server would read it (see
+    /// [`parse_lines`](crate::parse_lines)) unless
+    /// [`EncodeOptions::check_raw`] is off.
+    ///
     /// # Errors
-    /// When the text contains a carriage return: InfluxDB 1.x does not strip
-    /// it, so a CRLF line would fail on the server.
+    /// A line the server would refuse, named by its line and column
+    /// (nothing of the text is added); with the check off, only CRLF line
+    /// endings, which InfluxDB 1.x refuses.
     pub fn raw(&mut self, text: &[u8]) -> Result<(), Error> {
-        // A lone carriage return inside a name or string is stored as
-        // given; a CRLF line ending makes influxd 1.x refuse the line.
-        if text.windows(2).any(|w| w == b"\r\n") {
-            return Err(error::encode(
-                "raw line protocol contains CRLF line endings, which InfluxDB 1.x rejects: use \\n only",
-            ));
+        if self.options.check_raw {
+            self.lines += crate::line_reader::check_lines(text)?;
+        } else {
+            // A lone carriage return inside a name or string is stored as
+            // given; a CRLF line ending makes influxd 1.x refuse the line.
+            if text.windows(2).any(|w| w == b"\r\n") {
+                return Err(error::encode(
+                    "raw line protocol contains CRLF line endings, which InfluxDB 1.x rejects: use \\n only",
+                ));
+            }
+            self.lines += count_lines(text);
         }
-        self.lines += count_lines(text);
         self.buf.extend_from_slice(text);
         if !text.is_empty() && !text.ends_with(b"\n") {
             self.buf.push(b'\n');
@@ -418,6 +433,9 @@ pub struct PointWriter<'w, 'a> {
     measurement: &'w str,
     fields: u32,
     tags: u32,
+    /// A string field holds a newline: the server must still find the
+    /// line's end where it is (checked in `finish`).
+    newline_in_string: bool,
 }
 
 /// `PointWriter::start` once the line is finished: it stays.
@@ -667,9 +685,12 @@ impl PointWriter<'_, '_> {
             }
         }
         self.field_key(key)?;
+        let bytes = value.as_bytes();
+        if classes(bytes) & NL != 0 {
+            self.newline_in_string = true;
+        }
         let buf = &mut *self.out.buf;
         buf.push(b'"');
-        let bytes = value.as_bytes();
         if classes(bytes) & STR == 0 {
             buf.extend_from_slice(bytes);
         } else {
@@ -733,6 +754,17 @@ impl PointWriter<'_, '_> {
             buf.extend_from_slice(b.format(t).as_bytes());
         }
         buf.push(b'\n');
+        if self.newline_in_string {
+            // influxd finds a line's end by tracking quotes from the first
+            // space it sees; backslashes before a space in a tag can make it
+            // start too early and end the line at the string's newline.
+            let line = &self.out.buf[self.start..];
+            if crate::line_reader::line_end(line) + 1 != line.len() {
+                return Err(self.fail(
+                    "a string field holds a newline that InfluxDB would read as the end of the line (because of the backslashes before a space in the measurement or a tag); drop the newline or those backslashes".into(),
+                ));
+            }
+        }
         self.out.lines += 1;
         // Finished: the line stays.
         self.start = DONE;

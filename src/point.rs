@@ -263,20 +263,37 @@ impl Point {
         self.text.get(span.0..span.1).unwrap_or("")
     }
 
-    /// Adds a tag. Tags are written in the order added; InfluxDB stores
-    /// them sorted by key, so adding them sorted saves the server work.
+    /// Adds a tag, or sets the value of the tag of that key (InfluxDB
+    /// refuses a line with a tag key twice). Tags are written in the order
+    /// added; InfluxDB stores them sorted by key, so adding them sorted
+    /// saves the server work.
     pub fn tag(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
-        let k = self.push_text(key.as_ref());
+        let key = key.as_ref();
         let v = self.push_text(value.as_ref());
-        self.tags.push((k, v));
+        match self.tags.iter().position(|&(k, _)| self.span(k) == key) {
+            Some(i) => self.tags[i].1 = v,
+            None => {
+                let k = self.push_text(key);
+                self.tags.push((k, v));
+            }
+        }
         self
     }
 
-    /// Adds a field: any of `f64`, `f32`, `i64` (and smaller), `u64` (and
-    /// smaller), `bool`, `String`, `&str`, or a [`FieldValue`].
+    /// Adds a field, or sets the value of the field of that key (a line
+    /// with a field twice is refused by InfluxDB when the types differ):
+    /// any of `f64`, `f32`, `i64` (and smaller), `u64` (and smaller),
+    /// `bool`, `String`, `&str`, or a [`FieldValue`].
     pub fn field(mut self, key: impl AsRef<str>, value: impl Into<FieldValue>) -> Self {
-        let k = self.push_text(key.as_ref());
-        self.fields.push((k, value.into()));
+        let key = key.as_ref();
+        let value = value.into();
+        match self.fields.iter().position(|(k, _)| self.span(*k) == key) {
+            Some(i) => self.fields[i].1 = value,
+            None => {
+                let k = self.push_text(key);
+                self.fields.push((k, value));
+            }
+        }
         self
     }
 
@@ -574,6 +591,16 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 
 /// Exact RFC 3339 to nanoseconds; `None` if malformed or out of range.
 pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
+    parse_date_time(s, true)
+}
+
+/// As [`parse_rfc3339`], and a time without a zone is UTC (InfluxDB 3.x
+/// writes its times so).
+pub(crate) fn parse_rfc3339_utc_default(s: &str) -> Option<i64> {
+    parse_date_time(s, false)
+}
+
+fn parse_date_time(s: &str, zone_required: bool) -> Option<i64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = b.get(r)?;
@@ -586,7 +613,7 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
         }
         Some(v)
     };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     if !matches!(b[10], b'T' | b't' | b' ') {
@@ -612,9 +639,11 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
         }
         frac = num(start..i)? * 10i64.pow((9 - digits) as u32);
     }
-    let offset_min = match b.get(i)? {
-        b'Z' | b'z' if i + 1 == b.len() => 0,
-        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+    let offset_min = match b.get(i) {
+        None if !zone_required => 0,
+        None => return None,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
             let oh = num(i + 1..i + 3)?;
             let om = num(i + 4..i + 6)?;
             if oh > 23 || om > 59 {
@@ -639,6 +668,24 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_key_set_twice_keeps_the_last_value() {
+        let p = Point::new("m").tag("a", "1").tag("b", "2").tag("a", "3");
+        assert_eq!(p.tags().collect::<Vec<_>>(), [("a", "3"), ("b", "2")]);
+        let p = Point::new("m")
+            .field("v", 1.5)
+            .field("w", 1)
+            .field("v", "x");
+        let fields: Vec<_> = p.fields().map(|(k, v)| (k, v.clone())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("v", FieldValue::String("x".into())),
+                ("w", FieldValue::Integer(1))
+            ]
+        );
+    }
 
     #[test]
     fn unsigned_types_that_fit_are_integers_as_in_the_derive() {

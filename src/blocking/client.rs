@@ -105,6 +105,11 @@ impl ClientBuilder {
         basic_auth(username: impl Into<String>, password: impl Into<String>)
     );
     setter!(
+        /// Whether raw line protocol is read as the server would before it
+        /// is sent. Default: true. See [`crate::ClientBuilder::check_raw_lines`].
+        check_raw_lines(enabled: bool)
+    );
+    setter!(
         /// The write endpoint: 1.x, 2.x or 3.x. Default: 1.x `/write`.
         /// See [`crate::ClientBuilder::write_api`].
         write_api(api: crate::WriteApi)

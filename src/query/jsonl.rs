@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
 use super::{DecodeError, Row, SeriesMeta, Text, Value};
+use crate::point::parse_rfc3339_utc_default;
 
 /// The column 3.x's InfluxQL endpoint names the measurement by.
 const MEASUREMENT_KEY: &str = "iox::measurement";
@@ -196,7 +197,7 @@ fn cell(key: &str, json: serde_json::Value) -> Result<Value, String> {
                 Value::Float(n.as_f64().unwrap_or(f64::NAN))
             }
         }
-        J::String(s) if key == "time" => match rfc3339_utc_ns(&s) {
+        J::String(s) if key == "time" => match parse_rfc3339_utc_default(&s) {
             Some(ns) => Value::Time(ns),
             None => return Err(format!("the time {s:?} is not a date-time")),
         },
@@ -207,108 +208,31 @@ fn cell(key: &str, json: serde_json::Value) -> Result<Value, String> {
     })
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]` to nanoseconds since the
-/// epoch; no zone means UTC (as 3.x writes them).
-pub(crate) fn rfc3339_utc_ns(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let digits = b.get(r)?;
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        digits.iter().try_fold(0i64, |n, d| {
-            n.checked_mul(10)?.checked_add(i64::from(d - b'0'))
-        })
-    };
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let month_days = match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        1..=12 => 31,
-        _ => return None,
-    };
-    if !(1..=month_days).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut nanos = 0i64;
-    if b.get(i) == Some(&b'.') {
-        let start = i + 1;
-        let mut end = start;
-        while b.get(end).is_some_and(u8::is_ascii_digit) {
-            end += 1;
-        }
-        if end == start || end - start > 9 {
-            return None;
-        }
-        nanos = num(start..end)? * 10i64.pow((9 - (end - start)) as u32);
-        i = end;
-    }
-    let offset = match b.get(i..) {
-        Some([]) | Some(b"Z") | Some(b"z") => 0,
-        Some([sign @ (b'+' | b'-'), _, _, b':', _, _]) => {
-            let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let secs = h * 3600 + m * 60;
-            if *sign == b'+' {
-                secs
-            } else {
-                -secs
-            }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn times() {
-        assert_eq!(rfc3339_utc_ns("1970-01-01T00:00:00"), Some(0));
+        assert_eq!(parse_rfc3339_utc_default("1970-01-01T00:00:00"), Some(0));
         assert_eq!(
-            rfc3339_utc_ns("2024-11-05T08:30:10.250"),
+            parse_rfc3339_utc_default("2024-11-05T08:30:10.250"),
             Some(1_730_795_410_250_000_000)
         );
         assert_eq!(
-            rfc3339_utc_ns("2024-11-05T08:30:10.250Z"),
+            parse_rfc3339_utc_default("2024-11-05T08:30:10.250Z"),
             Some(1_730_795_410_250_000_000)
         );
         assert_eq!(
-            rfc3339_utc_ns("2024-11-05T09:30:10.25+01:00"),
+            parse_rfc3339_utc_default("2024-11-05T09:30:10.25+01:00"),
             Some(1_730_795_410_250_000_000)
         );
-        assert_eq!(rfc3339_utc_ns("1969-12-31T23:59:59.999999999"), Some(-1));
         assert_eq!(
-            rfc3339_utc_ns("2000-02-29T00:00:00"),
+            parse_rfc3339_utc_default("1969-12-31T23:59:59.999999999"),
+            Some(-1)
+        );
+        assert_eq!(
+            parse_rfc3339_utc_default("2000-02-29T00:00:00"),
             Some(951_782_400_000_000_000)
         );
         for bad in [
@@ -322,7 +246,7 @@ mod tests {
             "2023-02-29T00:00:00",
             "2024-04-31T00:00:00",
         ] {
-            assert_eq!(rfc3339_utc_ns(bad), None, "{bad}");
+            assert_eq!(parse_rfc3339_utc_default(bad), None, "{bad}");
         }
     }
 

@@ -1128,6 +1128,39 @@ mod tests {
         )
     }
 
+    /// The scanner on mutated capture documents: whenever it answers,
+    /// serde_json answers the same; it never panics.
+    #[test]
+    fn agrees_with_serde_on_mutated_captures() {
+        let docs: Vec<Vec<u8>> = std::fs::read_dir(CAPTURES)
+            .expect("captures")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("body"))
+            .flat_map(|p| {
+                let body = std::fs::read(&p).expect("read");
+                body.split(|&b| b == b'\n')
+                    .filter(|l| l.len() > 2 && l.len() < 64 * 1024)
+                    .map(<[u8]>::to_vec)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let cases: u64 = std::env::var("FUZZ_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_500);
+        let mut seed = 0xC0FFEE_u64;
+        let mut answered = 0;
+        for case in 0..cases * 4 {
+            seed = crate::query::tests::splitmix64(seed ^ case);
+            let base = &docs[(seed % docs.len() as u64) as usize];
+            let doc = crate::query::tests::mutate(base, &mut seed);
+            for mult in [None, Some(1)] {
+                answered += usize::from(same(&doc, mult));
+            }
+        }
+        assert!(answered > 0);
+    }
+
     #[test]
     fn agrees_with_serde_on_every_capture() {
         let mut answered = 0;

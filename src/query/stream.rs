@@ -171,17 +171,27 @@ impl Inflate {
 /// JSON-lines one.
 trait Feed {
     fn feed(&mut self, data: &[u8]);
+    /// The body has ended.
+    fn end(&mut self);
 }
 
 impl Feed for Decoder {
     fn feed(&mut self, data: &[u8]) {
         Decoder::feed(self, data);
     }
+
+    fn end(&mut self) {
+        self.finish();
+    }
 }
 
 impl Feed for JsonlDecoder {
     fn feed(&mut self, data: &[u8]) {
         JsonlDecoder::feed(self, data);
+    }
+
+    fn end(&mut self) {
+        self.finish();
     }
 }
 
@@ -305,31 +315,14 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
     let bytes = Arc::new(AtomicU64::new(0));
     let counter = bytes.clone();
     let inner = async_stream::stream! {
-        let call = match client.query_call(&query, true) {
-            Ok(c) => c,
-            Err(e) => { yield Err(e); return; }
-        };
-        let transport = client.transport().clone();
-        let resp = match transport.send(call).await {
-            Ok(r) => r,
-            Err(e) => { yield Err(e); return; }
-        };
-        if !resp.status().is_success() {
-            yield Err(transport.error_from(resp, None).await);
-            return;
-        }
-        let mut inflate = match Inflate::new(resp.headers()) {
-            Ok(i) => i,
+        let mut body = match Body::open(&client, client.query_call(&query, true), counter).await {
+            Ok(b) => b,
             Err(e) => { yield Err(e); return; }
         };
         let mut decoder = Decoder::new(DecodeOptions::new()
             .time_format(time_format(query.epoch.unwrap_or(client.epoch())))
             .max_document_bytes(Some(MAX_DOCUMENT_BYTES))
             .chunked(true));
-        let mut body = resp.into_body();
-        // The part of the last frame not yet fed to the decoder.
-        let mut pending = bytes::Bytes::new();
-        let idle = transport.timeout;
         loop {
             // Give out everything decoded so far before reading more.
             while let Some(item) = T::pull(&mut decoder) {
@@ -349,45 +342,9 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             if decoder.is_finished() {
                 return;
             }
-            if !pending.is_empty() {
-                let piece = pending.split_to(inflate.piece_len().min(pending.len()));
-                match inflate.feed(&piece, &mut decoder) {
-                    Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
-                    Err(e) => { yield Err(e); return; }
-                }
-                continue;
-            }
-            let frame = match idle {
-                Some(t) => match tokio::time::timeout(t, body.frame()).await {
-                    Ok(f) => f,
-                    Err(_) => {
-                        yield Err(Error::new(Kind::Timeout).with_message(format!(
-                            "the query response stalled: no data for {t:?}"
-                        )));
-                        return;
-                    }
-                },
-                None => body.frame().await,
-            };
-            match frame {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        pending = data;
-                    }
-                }
-                Some(Err(e)) => {
-                    yield Err(Error::new(Kind::Transport)
-                        .with_message("the query response was cut off")
-                        .with_source(e));
-                    return;
-                }
-                None => {
-                    match inflate.finish(&mut decoder) {
-                        Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
-                        Err(e) => { yield Err(e); return; }
-                    }
-                    decoder.finish();
-                }
+            if let Err(e) = body.feed_into(&mut decoder).await {
+                yield Err(e);
+                return;
             }
         }
     };
@@ -397,35 +354,93 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
     }
 }
 
+/// A response body on its way into a decoder: inflated if need be, a
+/// piece at a time, within the client's idle timeout, counted.
+struct Body {
+    incoming: hyper::body::Incoming,
+    inflate: Inflate,
+    /// The part of the last frame not yet fed.
+    pending: bytes::Bytes,
+    idle: Option<std::time::Duration>,
+    counter: Arc<AtomicU64>,
+}
+
+impl Body {
+    /// Sends the call; the body of its successful answer.
+    async fn open(
+        client: &Client,
+        call: Result<crate::http::Call<'_>, Error>,
+        counter: Arc<AtomicU64>,
+    ) -> Result<Body, Error> {
+        let transport = client.transport();
+        let resp = transport.send(call?).await?;
+        if !resp.status().is_success() {
+            return Err(transport.error_from(resp, None).await);
+        }
+        let inflate = Inflate::new(resp.headers())?;
+        Ok(Body {
+            incoming: resp.into_body(),
+            inflate,
+            pending: bytes::Bytes::new(),
+            idle: transport.timeout,
+            counter,
+        })
+    }
+
+    /// Feeds the decoder the next piece: of the frame at hand (a compressed
+    /// piece inflates to a few MB at most, so the decoder hands out what it
+    /// holds in between), else of the next frame; at the end of the body,
+    /// ends the decoder's input.
+    async fn feed_into(&mut self, decoder: &mut impl Feed) -> Result<(), Error> {
+        if self.pending.is_empty() {
+            let frame = match self.idle {
+                Some(t) => tokio::time::timeout(t, self.incoming.frame())
+                    .await
+                    .map_err(|_| {
+                        Error::new(Kind::Timeout)
+                            .with_message(format!("the query response stalled: no data for {t:?}"))
+                    })?,
+                None => self.incoming.frame().await,
+            };
+            match frame {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.pending = data;
+                    }
+                    return Ok(());
+                }
+                Some(Err(e)) => {
+                    return Err(Error::new(Kind::Transport)
+                        .with_message("the query response was cut off")
+                        .with_source(e));
+                }
+                None => {
+                    let n = self.inflate.finish(decoder)?;
+                    self.counter.fetch_add(n as u64, Ordering::Relaxed);
+                    decoder.end();
+                    return Ok(());
+                }
+            }
+        }
+        let piece = self
+            .pending
+            .split_to(self.inflate.piece_len().min(self.pending.len()));
+        let n = self.inflate.feed(&piece, decoder)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 /// A query to InfluxDB 3.x's JSON-lines endpoints, decoded line by line.
 fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
     let bytes = Arc::new(AtomicU64::new(0));
     let counter = bytes.clone();
     let inner = async_stream::stream! {
-        let call = match client.query_call_v3(&query) {
-            Ok(c) => c,
-            Err(e) => { yield Err(e); return; }
-        };
-        let transport = client.transport().clone();
-        let resp = match transport.send(call).await {
-            Ok(r) => r,
-            Err(e) => { yield Err(e); return; }
-        };
-        if !resp.status().is_success() {
-            yield Err(transport.error_from(resp, None).await);
-            return;
-        }
-        let mut inflate = match Inflate::new(resp.headers()) {
-            Ok(i) => i,
+        let mut body = match Body::open(&client, client.query_call_v3(&query), counter).await {
+            Ok(b) => b,
             Err(e) => { yield Err(e); return; }
         };
         let mut lines = JsonlDecoder::default();
-        let mut body = resp.into_body();
-        // The part of the last frame not yet fed to the decoder: fed a
-        // piece at a time (a compressed piece inflates to a few MB at most),
-        // with the rows it completes handed out in between.
-        let mut pending = bytes::Bytes::new();
-        let idle = transport.timeout;
         loop {
             while let Some(row) = lines.next_row() {
                 match row.and_then(T::from_row) {
@@ -436,45 +451,9 @@ fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             if lines.is_done() {
                 return;
             }
-            if !pending.is_empty() {
-                let piece = pending.split_to(inflate.piece_len().min(pending.len()));
-                match inflate.feed(&piece, &mut lines) {
-                    Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
-                    Err(e) => { yield Err(e); return; }
-                }
-                continue;
-            }
-            let frame = match idle {
-                Some(t) => match tokio::time::timeout(t, body.frame()).await {
-                    Ok(f) => f,
-                    Err(_) => {
-                        yield Err(Error::new(Kind::Timeout).with_message(format!(
-                            "the query response stalled: no data for {t:?}"
-                        )));
-                        return;
-                    }
-                },
-                None => body.frame().await,
-            };
-            match frame {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        pending = data;
-                    }
-                }
-                Some(Err(e)) => {
-                    yield Err(Error::new(Kind::Transport)
-                        .with_message("the query response was cut off")
-                        .with_source(e));
-                    return;
-                }
-                None => {
-                    match inflate.finish(&mut lines) {
-                        Ok(n) => { counter.fetch_add(n as u64, Ordering::Relaxed); }
-                        Err(e) => { yield Err(e); return; }
-                    }
-                    lines.finish();
-                }
+            if let Err(e) = body.feed_into(&mut lines).await {
+                yield Err(e);
+                return;
             }
         }
     };

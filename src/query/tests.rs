@@ -596,7 +596,7 @@ fn capture_69_documents_larger_than_http_chunks() {
     assert_eq!(lines[900], "end s0");
 }
 
-fn splitmix64(x: u64) -> u64 {
+pub(crate) fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -1344,4 +1344,132 @@ fn positional_mapping_agrees_with_mapping_by_name() {
     );
     assert!(out[2].starts_with("err"), "{out:?}");
     assert!(out[3].contains("RFC 3339"), "{out:?}");
+}
+
+/// Cases of the mutation tests below: `FUZZ_CASES` to run more (or fewer).
+fn fuzz_cases() -> u64 {
+    std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_500)
+}
+
+/// Bytes JSON and the decoder treat specially, for mutations to insert.
+const SPECIAL: &[u8] = b"\"\\{}[],:\n 0-1e.E+tfn\x00\xff\xc3";
+
+/// `base` with one to four random edits: a byte flipped or replaced, bytes
+/// inserted, a range deleted or repeated, the tail cut.
+pub(crate) fn mutate(base: &[u8], seed: &mut u64) -> Vec<u8> {
+    let mut next = |n: usize| -> usize {
+        *seed = splitmix64(*seed);
+        if n == 0 {
+            0
+        } else {
+            (*seed % n as u64) as usize
+        }
+    };
+    let mut out = base.to_vec();
+    for _ in 0..1 + next(4) {
+        let len = out.len();
+        let at = next(len + 1);
+        match next(6) {
+            0 if at < len => out[at] ^= 1 << next(8),
+            1 if at < len => out[at] = SPECIAL[next(SPECIAL.len())],
+            2 => {
+                let b = SPECIAL[next(SPECIAL.len())];
+                out.insert(at, b);
+            }
+            3 => {
+                let end = (at + 1 + next(16)).min(len);
+                out.drain(at.min(end)..end);
+            }
+            4 => {
+                let end = (at + 1 + next(64)).min(len);
+                let piece = out[at.min(end)..end].to_vec();
+                let to = next(out.len() + 1);
+                out.splice(to..to, piece);
+            }
+            _ => out.truncate(at),
+        }
+    }
+    out
+}
+
+/// The decoder on mutated captures: it never panics, gives the same
+/// events however the bytes are split, ends every body it was given, and
+/// says where a malformed document went wrong.
+#[test]
+fn mutated_bodies_decode_the_same_however_split() {
+    let bodies: Vec<Vec<u8>> = JSON_BODIES.iter().map(|nn| body(nn)).collect();
+    let mut seed = 0x5EED_0F1F_u64;
+    let mut errors = 0;
+    for case in 0..fuzz_cases() {
+        seed = splitmix64(seed ^ case);
+        let base = &bodies[(seed % bodies.len() as u64) as usize];
+        let bytes = mutate(base, &mut seed);
+        let options = DecodeOptions::new().chunked(seed % 2 == 0);
+        let whole = decode_parts(options, [&bytes[..]]);
+        let k = (splitmix64(seed) % (bytes.len() as u64 + 1)) as usize;
+        let (a, b) = bytes.split_at(k);
+        assert_eq!(
+            decode_parts(options, [a, b]),
+            whole,
+            "case {case}, split at {k}: {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+        if bytes.len() < 4_096 {
+            assert_eq!(
+                decode_parts(options, bytes.chunks(7)),
+                whole,
+                "case {case} in 7-byte parts: {:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        for line in whole.lines().filter(|l| l.starts_with("ERR")) {
+            errors += 1;
+            // A malformed document says where: a line and column, a
+            // document number, or what it expected.
+            assert!(
+                line.contains("line")
+                    || line.contains("column")
+                    || line.contains("document")
+                    || line.contains("expected")
+                    || line.contains("partial")
+                    || line.contains("invalid"),
+                "case {case}: an error that does not say where: {line}"
+            );
+        }
+    }
+    assert!(errors > 0, "the mutations never broke a document");
+}
+
+/// Arbitrary bytes (no newline, so one endless document) stay within the
+/// decoder's memory bound: it refuses the document instead of buffering it.
+#[test]
+fn an_endless_document_stays_within_the_bound() {
+    let limit = 64 * 1024;
+    let mut d = Decoder::new(DecodeOptions::new().max_document_bytes(Some(limit)));
+    let mut seed = 7u64;
+    let mut refused = false;
+    for _ in 0..1_000 {
+        let piece: Vec<u8> = (0..1_024)
+            .map(|_| {
+                seed = splitmix64(seed);
+                match (seed & 0xff) as u8 {
+                    b'\n' => b' ',
+                    b => b,
+                }
+            })
+            .collect();
+        d.feed(&piece);
+        while let Some(item) = d.next_event() {
+            refused |= item.is_err();
+        }
+        assert!(
+            d.buffered_len() <= limit + 1_024,
+            "buffered {} bytes",
+            d.buffered_len()
+        );
+    }
+    assert!(refused, "an over-long document must be an error item");
 }
