@@ -3,7 +3,9 @@
 //!
 //! - `discard`: into a local HTTP server (its own thread) that reads and
 //!   discards bodies; the client runs on a current-thread runtime, so it
-//!   uses one core. Target: 5 million points/s.
+//!   uses one core. Target: 5 million points/s. Beside it, the Writer's
+//!   ceiling: a plain loop that encodes 5,000 points and POSTs them (no
+//!   Sink), in the same run; the Writer's own cost is the ratio.
 //! - `influxd`: into a real influxd (WORKLOAD.md's server settings) in
 //!   batches of 5,000 with 1 and 2 requests in flight, beside a plain
 //!   writer that POSTs pre-encoded bodies at the same concurrency (the
@@ -175,6 +177,46 @@ fn bodies() -> &'static [Bytes] {
     })
 }
 
+/// The Writer's ceiling: a plain loop that encodes BATCH points and POSTs
+/// them with plain hyper (no Sink, no batching task; TCP_NODELAY as the
+/// client sets it), `in_flight` at a time.
+async fn encode_and_post(url: &str, in_flight: usize) {
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_nodelay(true);
+    let http: HyperClient<_, Full<Bytes>> =
+        HyperClient::builder(TokioExecutor::new()).build(connector);
+    let uri: http::Uri = match format!("{url}/write?db=bench&precision=n").parse() {
+        Ok(u) => u,
+        Err(e) => panic!("{e}"),
+    };
+    stream::iter(rows().chunks(BATCH))
+        .map(|chunk| {
+            let mut buf = Vec::with_capacity(chunk.len() * 160);
+            let mut w = LineWriter::new(&mut buf, EncodeOptions::default());
+            for r in chunk {
+                if let Err(e) = w.write(r) {
+                    panic!("{e}");
+                }
+            }
+            let req = http::Request::post(uri.clone())
+                .body(Full::new(Bytes::from(buf)))
+                .unwrap_or_default();
+            let fut = http.request(req);
+            async move {
+                match fut.await {
+                    Ok(resp) if resp.status().is_success() => {
+                        let _ = resp.into_body().collect().await;
+                    }
+                    Ok(resp) => panic!("write failed: {}", resp.status()),
+                    Err(e) => panic!("write failed: {e}"),
+                }
+            }
+        })
+        .buffer_unordered(in_flight)
+        .collect::<()>()
+        .await;
+}
+
 /// POSTs the pre-encoded bodies with plain hyper, `in_flight` at a time.
 async fn plain_writer(url: &str, db: &str, in_flight: usize) {
     let http: HyperClient<_, Full<Bytes>> = HyperClient::builder(TokioExecutor::new()).build_http();
@@ -236,6 +278,24 @@ fn discard(c: &mut Criterion) {
         });
         runs.print(&format!(
             "discard writer in_flight={in_flight} (client thread CPU)"
+        ));
+        let mut runs = Runs::default();
+        g.bench_function(format!("encode_and_post_in_flight_{in_flight}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let cpu0 = common::cpu_seconds("thread-self");
+                    let t = Instant::now();
+                    rt.block_on(encode_and_post(&url, in_flight));
+                    let el = t.elapsed();
+                    runs.record(el, common::cpu_seconds("thread-self") - cpu0, 0.0);
+                    total += el;
+                }
+                total
+            })
+        });
+        runs.print(&format!(
+            "discard encode-and-post loop in_flight={in_flight} (client thread CPU)"
         ));
     }
     g.finish();

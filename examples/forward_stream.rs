@@ -98,22 +98,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Lines of standard input as a stream of raw line protocol, each at most
-/// 1 MiB (tokio-util's line codec bounds what one line may buffer).
+/// Lines of standard input as a stream of raw line protocol, cut where the
+/// server would cut them, each at most 1 MiB.
 fn stdin_lines() -> impl futures::Stream<Item = Result<String, Error>> {
-    use tokio_util::codec::{FramedRead, LinesCodec};
-    FramedRead::new(tokio::io::stdin(), LinesCodec::new_with_max_length(1 << 20))
-        .take_while(|line| {
-            let ok = match line {
-                Ok(_) => true,
-                Err(e) => {
-                    eprintln!("reading standard input stopped: {e}");
-                    false
-                }
-            };
-            futures::future::ready(ok)
-        })
-        .filter_map(|line| futures::future::ready(line.ok()))
-        .filter(|l| futures::future::ready(!l.trim().is_empty()))
-        .map(Ok)
+    use tokio_util::codec::FramedRead;
+    FramedRead::new(
+        tokio::io::stdin(),
+        influx_stream::LineProtocolCodec::new(1 << 20),
+    )
+    .take_while(|line| {
+        let ok = match line {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("reading standard input stopped: {e}");
+                false
+            }
+        };
+        futures::future::ready(ok)
+    })
+    .filter_map(|line| futures::future::ready(line.ok()))
+    .filter(|l| futures::future::ready(!l.trim().is_empty()))
+    .map(Ok)
 }

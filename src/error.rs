@@ -132,6 +132,8 @@ pub(crate) enum Kind {
     /// The blocking API was used from inside an async runtime, or the
     /// runtime thread is gone.
     Runtime,
+    /// Reading input (a file, standard input) failed.
+    Io,
 }
 
 impl Error {
@@ -305,6 +307,12 @@ impl Error {
         self.inner.kind == Kind::Runtime
     }
 
+    /// True when reading input failed (a file or standard input given to a
+    /// [`LineProtocolCodec`](crate::LineProtocolCodec)).
+    pub fn is_io(&self) -> bool {
+        self.inner.kind == Kind::Io
+    }
+
     /// True when the server answered 401 or 403: the credentials are missing,
     /// wrong, or lack the privilege the request needs.
     pub fn is_auth(&self) -> bool {
@@ -424,6 +432,7 @@ impl fmt::Display for Error {
             Kind::Decode => "cannot decode InfluxDB's response",
             Kind::Closed => "the writer is closed",
             Kind::Runtime => "runtime error",
+            Kind::Io => "reading the input failed",
         };
         f.write_str(what)?;
         if let Some(status) = self.inner.status {
@@ -476,6 +485,14 @@ impl fmt::Debug for Error {
             d.field("source", s);
         }
         d.finish()
+    }
+}
+
+/// An input error (reading a file or standard input through
+/// [`LineProtocolCodec`](crate::LineProtocolCodec)).
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::new(Kind::Io).with_source(e)
     }
 }
 

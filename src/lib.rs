@@ -93,7 +93,7 @@ pub use crate::influxql::{quote_ident, quote_literal, Query};
 pub use crate::line_protocol::{
     EncodeOptions, LineWriter, PointWriter, Server, StringFields, ToLineProtocol,
 };
-pub use crate::line_reader::{parse_lines, ParseLines, ParsedPoint};
+pub use crate::line_reader::{parse_lines, LineProtocolCodec, ParseLines, ParsedPoint};
 pub use crate::point::{FieldValue, Point, Precision, Timestamp};
 pub use crate::query::{QueryStream, Row, Value};
 pub use crate::retry::RetryPolicy;

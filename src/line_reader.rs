@@ -133,6 +133,85 @@ impl<'a> Iterator for ParseLines<'a> {
     }
 }
 
+/// A [`tokio_util::codec::Decoder`] that cuts line protocol read from a
+/// file, a socket or standard input into lines where the server would: a
+/// newline inside a string field does not end a line. Each line comes out
+/// as read (give it to a [`Writer`](crate::Writer), which checks it, or to
+/// [`parse_lines`]); blank lines are passed over. A line longer than the
+/// limit is an error, not a growing buffer.
+///
+/// ```no_run
+/// use futures::StreamExt;
+/// use influx_stream::LineProtocolCodec;
+/// use tokio_util::codec::FramedRead;
+///
+/// # async fn run() {
+/// let file = tokio::fs::File::open("points.lp").await.unwrap();
+/// let mut lines = FramedRead::new(file, LineProtocolCodec::new(1 << 20));
+/// while let Some(line) = lines.next().await {
+///     println!("{}", line.unwrap());
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct LineProtocolCodec {
+    max_line: usize,
+}
+
+impl LineProtocolCodec {
+    /// A codec refusing lines longer than `max_line` bytes.
+    pub fn new(max_line: usize) -> Self {
+        LineProtocolCodec { max_line }
+    }
+
+    fn cut(&self, buf: &mut bytes::BytesMut, at_eof: bool) -> Result<Option<String>, Error> {
+        loop {
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let end = line_end(buf);
+            if end == buf.len() && !at_eof {
+                if buf.len() > self.max_line {
+                    return Err(error::encode(format!(
+                        "a line of line protocol is longer than {} bytes",
+                        self.max_line
+                    )));
+                }
+                return Ok(None);
+            }
+            let line = buf.split_to(end);
+            if end < buf.len() {
+                // The newline itself.
+                let _ = buf.split_to(1);
+            }
+            if line.len() > self.max_line {
+                return Err(error::encode(format!(
+                    "a line of line protocol is longer than {} bytes",
+                    self.max_line
+                )));
+            }
+            let text = String::from_utf8(line.to_vec())
+                .map_err(|_| error::encode("a line of line protocol is not UTF-8"))?;
+            if !text.trim().is_empty() {
+                return Ok(Some(text));
+            }
+        }
+    }
+}
+
+impl tokio_util::codec::Decoder for LineProtocolCodec {
+    type Item = String;
+    type Error = Error;
+
+    fn decode(&mut self, buf: &mut bytes::BytesMut) -> Result<Option<String>, Error> {
+        self.cut(buf, false)
+    }
+
+    fn decode_eof(&mut self, buf: &mut bytes::BytesMut) -> Result<Option<String>, Error> {
+        self.cut(buf, true)
+    }
+}
+
 /// Checks raw text as the server would read it; returns the number of
 /// points (lines that are not blank or comments).
 pub(crate) fn check_lines(text: &[u8]) -> Result<usize, Error> {
@@ -721,6 +800,27 @@ mod tests {
                 .unwrap_or_default();
             assert!(err.contains(want), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn the_codec_cuts_where_the_server_does() -> Result<(), Error> {
+        use tokio_util::codec::Decoder;
+        let mut codec = LineProtocolCodec::new(64);
+        let mut buf = bytes::BytesMut::new();
+        let mut out = Vec::new();
+        for piece in ["m s=\"a", "\nb\" 1\n\nm v=2", " 2\nm v=3"] {
+            buf.extend_from_slice(piece.as_bytes());
+            while let Some(line) = codec.decode(&mut buf)? {
+                out.push(line);
+            }
+        }
+        while let Some(line) = codec.decode_eof(&mut buf)? {
+            out.push(line);
+        }
+        assert_eq!(out, ["m s=\"a\nb\" 1", "m v=2 2", "m v=3"]);
+        buf.extend_from_slice(&[b'x'; 100]);
+        assert!(codec.decode(&mut buf).is_err());
+        Ok(())
     }
 
     #[test]

@@ -25,7 +25,9 @@ fn point(i: i64) -> Point {
 
 async fn v2() -> Result<(ProtocolServer, Client), Box<dyn std::error::Error>> {
     let server = ProtocolServer::start(Flavor::V2, TOKEN, "acme", &["metrics"]).await?;
+    // Bad lines are sent on purpose, to see the server's answers.
     let client = Client::builder(server.url())
+        .check_raw_lines(false)
         .token(TOKEN)
         .database("metrics")
         .write_api(WriteApi::v2("acme"))
@@ -36,6 +38,7 @@ async fn v2() -> Result<(ProtocolServer, Client), Box<dyn std::error::Error>> {
 async fn v3() -> Result<(ProtocolServer, Client), Box<dyn std::error::Error>> {
     let server = ProtocolServer::start(Flavor::V3, TOKEN, "", &[]).await?;
     let client = Client::builder(server.url())
+        .check_raw_lines(false)
         .bearer(TOKEN)
         .database("sensors")
         .write_api(WriteApi::v3())
@@ -214,6 +217,7 @@ async fn v3_writer_and_partial_writes_line_by_line() -> TestResult {
 
     // accept_partial(false): nothing is written; the first bad line is named.
     let strict = Client::builder(server.url())
+        .check_raw_lines(false)
         .bearer(TOKEN)
         .database("strict")
         .write_api(WriteApi::v3().accept_partial(false).no_sync(true))
