@@ -177,54 +177,18 @@ fn bodies() -> &'static [Bytes] {
     })
 }
 
-/// The Writer's ceiling: a plain loop that encodes BATCH points and POSTs
-/// them with plain hyper (no Sink, no batching task; TCP_NODELAY as the
-/// client sets it), `in_flight` at a time.
-async fn encode_and_post(url: &str, in_flight: usize) {
+/// POSTs `bodies` to `/write` with plain hyper (TCP_NODELAY as the client
+/// sets it), `in_flight` at a time.
+async fn post_all(url: &str, db: &str, in_flight: usize, bodies: impl Iterator<Item = Bytes>) {
     let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
     connector.set_nodelay(true);
     let http: HyperClient<_, Full<Bytes>> =
         HyperClient::builder(TokioExecutor::new()).build(connector);
-    let uri: http::Uri = match format!("{url}/write?db=bench&precision=n").parse() {
-        Ok(u) => u,
-        Err(e) => panic!("{e}"),
-    };
-    stream::iter(rows().chunks(BATCH))
-        .map(|chunk| {
-            let mut buf = Vec::with_capacity(chunk.len() * 160);
-            let mut w = LineWriter::new(&mut buf, EncodeOptions::default());
-            for r in chunk {
-                if let Err(e) = w.write(r) {
-                    panic!("{e}");
-                }
-            }
-            let req = http::Request::post(uri.clone())
-                .body(Full::new(Bytes::from(buf)))
-                .unwrap_or_default();
-            let fut = http.request(req);
-            async move {
-                match fut.await {
-                    Ok(resp) if resp.status().is_success() => {
-                        let _ = resp.into_body().collect().await;
-                    }
-                    Ok(resp) => panic!("write failed: {}", resp.status()),
-                    Err(e) => panic!("write failed: {e}"),
-                }
-            }
-        })
-        .buffer_unordered(in_flight)
-        .collect::<()>()
-        .await;
-}
-
-/// POSTs the pre-encoded bodies with plain hyper, `in_flight` at a time.
-async fn plain_writer(url: &str, db: &str, in_flight: usize) {
-    let http: HyperClient<_, Full<Bytes>> = HyperClient::builder(TokioExecutor::new()).build_http();
     let uri: http::Uri = match format!("{url}/write?db={db}&precision=n").parse() {
         Ok(u) => u,
         Err(e) => panic!("{e}"),
     };
-    stream::iter(bodies().iter().cloned())
+    stream::iter(bodies)
         .map(|body| {
             let req = http::Request::post(uri.clone())
                 .body(Full::new(body))
@@ -243,6 +207,27 @@ async fn plain_writer(url: &str, db: &str, in_flight: usize) {
         .buffer_unordered(in_flight)
         .collect::<()>()
         .await;
+}
+
+/// The Writer's ceiling: a plain loop that encodes BATCH points and POSTs
+/// them (no Sink, no batching task).
+async fn encode_and_post(url: &str, in_flight: usize) {
+    let bodies = rows().chunks(BATCH).map(|chunk| {
+        let mut buf = Vec::with_capacity(chunk.len() * 160);
+        let mut w = LineWriter::new(&mut buf, EncodeOptions::default());
+        for r in chunk {
+            if let Err(e) = w.write(r) {
+                panic!("{e}");
+            }
+        }
+        Bytes::from(buf)
+    });
+    post_all(url, "bench", in_flight, bodies).await;
+}
+
+/// POSTs the pre-encoded bodies, `in_flight` at a time.
+async fn plain_writer(url: &str, db: &str, in_flight: usize) {
+    post_all(url, db, in_flight, bodies().iter().cloned()).await;
 }
 
 fn discard(c: &mut Criterion) {
