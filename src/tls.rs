@@ -14,7 +14,9 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use crate::error::{self, Error};
 
 /// A trusted root (CA) certificate, for servers whose certificate is not
-/// signed by a CA the system trusts (a private CA, a self-signed server).
+/// signed by a CA the system trusts: a private CA, or a self-signed server
+/// certificate itself (as long as it is not marked as a CA, which rustls
+/// refuses as a server's own certificate).
 ///
 /// ```no_run
 /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -247,6 +249,9 @@ pub(crate) fn handshake_hint(e: &rustls::Error) -> Option<&'static str> {
         }
         E::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
             "the server's certificate is not valid yet: check the clocks of both machines"
+        }
+        E::InvalidCertificate(C::Other(_)) => {
+            "the server's certificate cannot serve as one (a CA certificate used by the server itself?): give the server a certificate signed by that CA"
         }
         E::InvalidMessage(_) | E::InappropriateMessage { .. } => {
             "the server did not answer in TLS: if it serves plain HTTP on that port, use an http:// URL"
