@@ -488,7 +488,6 @@ impl Client {
                 body: Bytes::new(),
                 content_type: None,
                 gzip_body: false,
-                body_is_gzip: false,
                 accept_gzip: false,
                 database: None,
             })
@@ -548,9 +547,17 @@ impl Client {
         self.write_body(Bytes::from(body), n as u64).await
     }
 
-    /// Sends an encoded body of `points` lines to `/write`.
+    /// Sends an encoded body of `points` lines to `/write`, compressed if
+    /// the client says so.
     pub(crate) async fn write_body(&self, body: Bytes, points: u64) -> Result<(), Error> {
-        self.post_write(body, points, self.inner.gzip).await
+        if body.is_empty() {
+            return Ok(());
+        }
+        if self.inner.gzip {
+            let body = crate::http::gzip_off_thread(body).await?;
+            return self.post_write(body, points, true).await;
+        }
+        self.post_write(body, points, false).await
     }
 
     /// Checks that the write endpoint can take this handle's writes (its
@@ -571,23 +578,12 @@ impl Client {
         self.inner.gzip
     }
 
-    /// One `/write` request, compressed or not.
+    /// One `/write` request; `gzipped` when the caller compressed the body.
     pub(crate) async fn post_write(
         &self,
         body: Bytes,
         points: u64,
-        gzip: bool,
-    ) -> Result<(), Error> {
-        self.post_write_body(body, points, gzip, false).await
-    }
-
-    /// One `/write` request; `body_is_gzip` when the caller compressed it.
-    pub(crate) async fn post_write_body(
-        &self,
-        body: Bytes,
-        points: u64,
-        gzip: bool,
-        body_is_gzip: bool,
+        gzipped: bool,
     ) -> Result<(), Error> {
         if body.is_empty() {
             return Ok(());
@@ -607,8 +603,7 @@ impl Client {
                 params,
                 body,
                 content_type: Some("text/plain; charset=utf-8"),
-                gzip_body: gzip,
-                body_is_gzip,
+                gzip_body: gzipped,
                 accept_gzip: false,
                 database: self.database.as_deref(),
             })
@@ -681,7 +676,6 @@ impl Client {
             body,
             content_type,
             gzip_body: false,
-            body_is_gzip: false,
             accept_gzip: self.inner.gzip,
             database: db,
         })
@@ -723,7 +717,6 @@ impl Client {
             body: Bytes::from(body),
             content_type: Some("application/json"),
             gzip_body: false,
-            body_is_gzip: false,
             accept_gzip: self.inner.gzip,
             database: Some(db),
         })

@@ -300,10 +300,8 @@ pub(crate) struct Call<'a> {
     pub(crate) params: Params,
     pub(crate) body: Bytes,
     pub(crate) content_type: Option<&'static str>,
+    /// The body is gzip already (see [`gzip_off_thread`]): the header says so.
     pub(crate) gzip_body: bool,
-    /// The body is gzip already (compressed once per batch by the
-    /// writer); only the header is added.
-    pub(crate) body_is_gzip: bool,
     pub(crate) accept_gzip: bool,
     /// For logs only.
     pub(crate) database: Option<&'a str>,
@@ -368,17 +366,11 @@ impl Transport {
                 HeaderValue::from_static("gzip"),
             );
         }
-        let body = if call.body_is_gzip {
+        if call.gzip_body {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            call.body
-        } else if call.gzip_body {
-            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            gzip(&call.body)?
-        } else {
-            call.body
-        };
+        }
         builder
-            .body(Full::new(body))
+            .body(Full::new(call.body))
             .map_err(|e| error::builder("cannot build the request").with_source(e))
     }
 
@@ -700,8 +692,17 @@ fn find_source<'a, T: std::error::Error + 'static>(
     None
 }
 
+/// `body` gzipped on Tokio's blocking pool: a body of megabytes takes
+/// milliseconds the runtime has better uses for. Once per body, however
+/// often it is sent.
+pub(crate) async fn gzip_off_thread(body: Bytes) -> Result<Bytes, Error> {
+    tokio::task::spawn_blocking(move || gzip(&body))
+        .await
+        .unwrap_or_else(|e| Err(error::encode("gzip compression stopped").with_source(e)))
+}
+
 #[cfg(feature = "gzip")]
-pub(crate) fn gzip(body: &[u8]) -> Result<Bytes, Error> {
+fn gzip(body: &[u8]) -> Result<Bytes, Error> {
     use std::io::Write;
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 4 + 64),
@@ -714,7 +715,7 @@ pub(crate) fn gzip(body: &[u8]) -> Result<Bytes, Error> {
 }
 
 #[cfg(not(feature = "gzip"))]
-pub(crate) fn gzip(_body: &[u8]) -> Result<Bytes, Error> {
+fn gzip(_body: &[u8]) -> Result<Bytes, Error> {
     Err(error::builder("gzip needs the crate feature \"gzip\""))
 }
 

@@ -161,11 +161,9 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
     while let Some((body, points)) = parts.pop() {
         let first_attempt = Instant::now();
         let mut retry = 0u32;
-        // Compressed once for all its attempts, on a blocking thread: a
-        // batch of megabytes takes milliseconds the runtime has better
-        // uses for.
+        // Compressed once for all its attempts.
         let wire = if shared.gzip {
-            match compress(body.clone()).await {
+            match crate::http::gzip_off_thread(body.clone()).await {
                 Ok(wire) => wire,
                 Err(err) => {
                     fail(
@@ -188,7 +186,7 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
             let started = Instant::now();
             let result = shared
                 .client
-                .post_write_body(wire.clone(), points, shared.gzip, shared.gzip)
+                .post_write(wire.clone(), points, shared.gzip)
                 .await;
             let latency_ms = started.elapsed().as_secs_f64() * 1e3;
             let err = match result {
@@ -252,13 +250,6 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
         }
     }
     failures
-}
-
-/// `body` gzipped on Tokio's blocking pool.
-async fn compress(body: Bytes) -> Result<Bytes, Error> {
-    tokio::task::spawn_blocking(move || crate::http::gzip(&body))
-        .await
-        .unwrap_or_else(|e| Err(error::encode("gzip compression stopped").with_source(e)))
 }
 
 /// The lines of `body` with the given numbers (from 1), in body order;
