@@ -56,9 +56,10 @@ struct ClientRef {
     check_raw: bool,
     epoch: Precision,
     write_api: WriteApi,
-    /// Field types and tag keys per measurement, for `query_arrow`.
-    #[cfg(feature = "arrow")]
-    arrow_types: crate::arrow::TypeCache,
+    /// Whether query results are typed by the server's field types.
+    field_types: bool,
+    /// Field types and tag keys per measurement, for rows, chunks and Arrow.
+    type_cache: crate::field_types::TypeCache,
 }
 
 impl fmt::Debug for Client {
@@ -125,6 +126,7 @@ pub struct ClientBuilder {
     server: Server,
     string_fields: Option<StringFields>,
     check_raw: bool,
+    field_types: bool,
     write_api: WriteApi,
 }
 
@@ -284,6 +286,21 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether the values of float fields in [`Client::query`] rows and
+    /// [`Client::query_chunks`] chunks are [`Value::Float`](crate::Value::Float)
+    /// even when whole. InfluxDB 1.x prints a whole float as `12`, which
+    /// reads as [`Value::Integer`](crate::Value::Integer) without it; the
+    /// client learns each measurement's field types with one extra request
+    /// (`SHOW FIELD KEYS` and `SHOW TAG KEYS`) the first time a query reads
+    /// it, and keeps them (see [`Client::query`]).
+    ///
+    /// `false` gives the JSON's own types and saves that request. Each
+    /// query can say otherwise with [`Query::field_types`]. Default: true.
+    pub fn field_types(mut self, enabled: bool) -> Self {
+        self.field_types = enabled;
+        self
+    }
+
     /// The endpoint writes go to: 1.x `/write` (the default), 2.x
     /// `/api/v2/write` or 3.x `/api/v3/write_lp`. See [`WriteApi`].
     pub fn write_api(mut self, api: WriteApi) -> Self {
@@ -387,8 +404,8 @@ impl ClientBuilder {
                 check_raw: self.check_raw,
                 epoch: self.epoch,
                 write_api: self.write_api,
-                #[cfg(feature = "arrow")]
-                arrow_types: Default::default(),
+                field_types: self.field_types,
+                type_cache: Default::default(),
             }),
             database: self.database.map(Arc::from),
             retention_policy: self.retention_policy.map(Arc::from),
@@ -420,6 +437,7 @@ impl Client {
             server: Server::InfluxDb,
             string_fields: None,
             check_raw: true,
+            field_types: true,
             write_api: WriteApi::v1(),
         }
     }
@@ -730,10 +748,14 @@ impl Client {
         &self.inner.transport
     }
 
-    /// The field-type cache `query_arrow` shares across clones.
-    #[cfg(feature = "arrow")]
-    pub(crate) fn arrow_types(&self) -> &crate::arrow::TypeCache {
-        &self.inner.arrow_types
+    /// The field-type cache the clones share.
+    pub(crate) fn field_types(&self) -> &crate::field_types::TypeCache {
+        &self.inner.type_cache
+    }
+
+    /// Whether queries are typed by field types unless they say otherwise.
+    pub(crate) fn field_types_default(&self) -> bool {
+        self.inner.field_types
     }
 
     /// Runs a query and returns the whole response as JSON, as the server

@@ -31,6 +31,7 @@ pub struct Query {
     pub(crate) retention_policy: Option<String>,
     pub(crate) epoch: Option<Precision>,
     pub(crate) chunk_size: Option<usize>,
+    pub(crate) field_types: Option<bool>,
     pub(crate) endpoint: QueryEndpoint,
 }
 
@@ -66,6 +67,7 @@ impl Query {
             retention_policy: None,
             epoch: None,
             chunk_size: None,
+            field_types: None,
             endpoint: QueryEndpoint::V1,
         }
     }
@@ -134,6 +136,26 @@ impl Query {
         self
     }
 
+    /// Whether float fields read as [`Value::Float`](crate::Value::Float)
+    /// even when whole, by the field types the client learns from `SHOW
+    /// FIELD KEYS` (see [`Client::query`](crate::Client::query)); `false`
+    /// keeps the JSON's own types (a whole float is then a
+    /// [`Value::Integer`](crate::Value::Integer)) and saves the request.
+    /// Default: the client's
+    /// [`field_types`](crate::ClientBuilder::field_types), true unless
+    /// changed.
+    ///
+    /// ```
+    /// use influx_stream::Query;
+    ///
+    /// let raw = Query::new("SELECT * FROM cpu").field_types(false);
+    /// # let _ = raw;
+    /// ```
+    pub fn field_types(mut self, enabled: bool) -> Self {
+        self.field_types = Some(enabled);
+        self
+    }
+
     /// The query text.
     pub fn text(&self) -> &str {
         &self.text
@@ -186,7 +208,6 @@ pub(crate) struct Source {
 /// The sources of every `FROM` clause of `text`, as far as they are plain
 /// (quoted or bare) names; regular expressions and subqueries are passed
 /// over.
-#[cfg_attr(not(feature = "arrow"), allow(dead_code))]
 pub(crate) fn from_sources(text: &str) -> Vec<Source> {
     let mut out = Vec::new();
     let mut rest = text;
@@ -438,6 +459,42 @@ fn words_outside_quotes(stmt: &str) -> impl Iterator<Item = String> + '_ {
         .into_iter()
 }
 
+/// Which statements read fields (`SELECT` without `INTO`), whose numbers
+/// the field types decide; `SHOW` listings and `SELECT ... INTO` results
+/// keep the JSON's types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Selects {
+    /// Per statement id.
+    Each(Vec<bool>),
+    /// The text could not be split (a regex or a comment may hide a `;`):
+    /// the first statement decides for all.
+    All(bool),
+}
+
+impl Selects {
+    pub(crate) fn of(text: &str) -> Selects {
+        let selects = |stmt: &str| {
+            let mut words = words_outside_quotes(stmt);
+            words.next().as_deref() == Some("SELECT") && !words.any(|w| w == "INTO")
+        };
+        match statements(text) {
+            Some(stmts) => Selects::Each(stmts.into_iter().map(selects).collect()),
+            None => Selects::All(selects(text)),
+        }
+    }
+
+    pub(crate) fn statement(&self, id: u64) -> bool {
+        match self {
+            Selects::Each(each) => usize::try_from(id)
+                .ok()
+                .and_then(|i| each.get(i))
+                .copied()
+                .unwrap_or(false),
+            Selects::All(all) => *all,
+        }
+    }
+}
+
 pub(crate) fn is_read_only(text: &str) -> bool {
     // Unsure is not read-only: POST runs reads as well.
     let Some(stmts) = statements(text) else {
@@ -477,6 +534,25 @@ mod tests {
         assert_eq!(
             from_sources("SELECT fromage FROM rp.m"),
             [src(None, Some("rp"), "m")]
+        );
+    }
+
+    #[test]
+    fn which_statements_select() {
+        let s = Selects::of(
+            "SELECT * FROM a; SHOW FIELD KEYS; select x INTO b FROM a; SELECT 1 FROM c",
+        );
+        assert_eq!(
+            (0..5).map(|i| s.statement(i)).collect::<Vec<_>>(),
+            [true, false, false, true, false]
+        );
+        assert_eq!(
+            Selects::of("SELECT v FROM p WHERE h =~ /x;y/"),
+            Selects::All(true)
+        );
+        assert_eq!(
+            Selects::of("SHOW TAG VALUES FROM /c/ WITH KEY = h"),
+            Selects::All(false)
         );
     }
 

@@ -73,6 +73,7 @@ mod connect;
 mod derive;
 mod early_answer;
 mod error;
+mod field_types;
 mod http;
 mod influxql;
 mod line_protocol;

@@ -31,7 +31,6 @@ mod write;
 pub use arrow_array;
 pub use arrow_schema;
 
-pub(crate) use read::TypeCache;
 pub use write::{ArrowWrite, ArrowWriteSummary};
 
 #[doc(no_inline)]

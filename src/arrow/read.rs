@@ -1,7 +1,7 @@
 //! [`Client::query_arrow`]: a query's series chunks as typed `RecordBatch`es.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use arrow_array::builder::{
     BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, UInt64Builder,
@@ -12,199 +12,26 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use futures::StreamExt;
-use serde_json::Value as Json;
 
-use crate::admin::FieldType;
-use crate::client::{check_statement_errors, Client};
+use crate::client::Client;
 use crate::error::{self, Error};
-use crate::influxql::{quote_ident, Query};
+use crate::field_types::{column_kinds, Kind, Known, Resolver};
+use crate::influxql::Query;
 use crate::query::{Chunk, QueryStream, SeriesChunk, SeriesMeta, Value};
 
 /// The time zone of the `time` column: InfluxDB times are UTC. An offset
 /// rather than `"UTC"`, which arrow can only use with its `chrono-tz` feature.
 const UTC: &str = "+00:00";
 
-/// What the server said about one measurement: its field types and tag keys,
-/// plus the column names known to be neither (aggregates, expressions).
-#[derive(Debug, Default)]
-struct Known {
-    fields: HashMap<String, FieldType>,
-    tags: HashSet<String>,
-    others: HashSet<String>,
-}
-
-impl Known {
-    fn knows(&self, column: &str) -> bool {
-        self.fields.contains_key(column)
-            || self.tags.contains(column)
-            || self.others.contains(column)
-    }
-}
-
-/// `(database, retention policy, measurement)`.
-type Key = (String, String, String);
-
-/// Measurements whose types a client remembers at most.
-const MAX_CACHED_MEASUREMENTS: usize = 1024;
-
-/// Field types and tag keys per measurement, shared by every clone of a
-/// [`Client`] (it lives behind the client's `Arc`).
-#[derive(Debug, Default)]
-pub(crate) struct TypeCache {
-    map: Mutex<HashMap<Key, Arc<Known>>>,
-}
-
-impl TypeCache {
-    fn get(&self, key: &Key) -> Option<Arc<Known>> {
-        self.lock().get(key).cloned()
-    }
-
-    fn put(&self, key: Key, known: Known) -> Arc<Known> {
-        let known = Arc::new(known);
-        let mut map = self.lock();
-        if map.len() >= MAX_CACHED_MEASUREMENTS && !map.contains_key(&key) {
-            // Bounded: a client that reads ever new measurements starts
-            // over rather than growing (a miss costs one SHOW request).
-            map.clear();
-        }
-        map.insert(key, known.clone());
-        known
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Known>>> {
-        // The map is always left whole: a poisoned lock is still usable.
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Asks the server for the field types and tag keys of `measurement`, in one
-/// request of two statements.
-async fn fetch_known(
-    client: &Client,
-    db: &str,
-    rp: Option<&str>,
-    measurement: &str,
-) -> Result<Known, Error> {
-    let m = quote_ident(measurement);
-    let mut query = Query::new(format!("SHOW FIELD KEYS FROM {m}; SHOW TAG KEYS FROM {m}"))
-        .database(db)
-        .chunk_size(10_000);
-    if let Some(rp) = rp {
-        query = query.retention_policy(rp);
-    }
-    let docs = client.query_documents(query).await?;
-    let mut known = Known::default();
-    for doc in &docs {
-        check_statement_errors(doc)?;
-        for result in doc["results"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            let statement = result["statement_id"].as_u64();
-            for series in result["series"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                if series["name"].as_str() != Some(measurement) {
-                    continue;
-                }
-                let columns: Vec<&str> = series["columns"]
-                    .as_array()
-                    .map(|c| c.iter().map(|v| v.as_str().unwrap_or("")).collect())
-                    .unwrap_or_default();
-                let col = |name: &str| columns.iter().position(|c| *c == name);
-                let rows = series["values"]
-                    .as_array()
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                let cell = |row: &'_ Json, c: Option<usize>| -> Option<String> {
-                    row.get(c?)?.as_str().map(str::to_owned)
-                };
-                match statement {
-                    Some(0) => {
-                        let (k, t) = (col("fieldKey"), col("fieldType"));
-                        for row in rows {
-                            let ty = cell(row, t).as_deref().and_then(FieldType::parse);
-                            if let (Some(key), Some(ty)) = (cell(row, k), ty) {
-                                known.fields.insert(key, ty);
-                            }
-                        }
-                    }
-                    Some(1) => {
-                        let k = col("tagKey");
-                        known
-                            .tags
-                            .extend(rows.iter().filter_map(|row| cell(row, k)));
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    Ok(known)
-}
-
-/// The Arrow type a query column is converted to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Time,
-    Float,
-    Integer,
-    Unsigned,
-    Utf8,
-    Boolean,
-}
-
-impl Kind {
-    fn of_field(t: FieldType) -> Kind {
-        match t {
-            FieldType::Float => Kind::Float,
-            FieldType::Integer => Kind::Integer,
-            FieldType::Unsigned => Kind::Unsigned,
-            FieldType::String => Kind::Utf8,
-            FieldType::Boolean => Kind::Boolean,
-        }
-    }
-
-    fn data_type(self) -> DataType {
-        match self {
-            Kind::Time => DataType::Timestamp(TimeUnit::Nanosecond, Some(UTC.into())),
-            Kind::Float => DataType::Float64,
-            Kind::Integer => DataType::Int64,
-            Kind::Unsigned => DataType::UInt64,
-            Kind::Utf8 => DataType::Utf8,
-            Kind::Boolean => DataType::Boolean,
-        }
-    }
-
-    /// Whether `v` fits a column of this kind (nulls always do).
-    fn accepts(self, v: &Value) -> bool {
-        match (self, v) {
-            (_, Value::Null) => true,
-            (Kind::Time, Value::Time(_)) => true,
-            (Kind::Float, Value::Float(_) | Value::Integer(_) | Value::UInteger(_)) => true,
-            (Kind::Integer, Value::Integer(_)) => true,
-            (Kind::Unsigned, Value::Integer(i)) => *i >= 0,
-            (Kind::Unsigned, Value::UInteger(_)) => true,
-            (Kind::Utf8, Value::String(_)) => true,
-            (Kind::Boolean, Value::Bool(_)) => true,
-            _ => false,
-        }
-    }
-
-    /// The kind for a column the server gave no type for, from its first
-    /// non-null value: numbers are floats (JSON cannot tell 12.0 from 12).
-    fn infer<'a>(mut values: impl Iterator<Item = &'a Value>) -> Kind {
-        values
-            .find_map(|v| match v {
-                Value::String(_) => Some(Kind::Utf8),
-                Value::Bool(_) => Some(Kind::Boolean),
-                Value::Null => None,
-                _ => Some(Kind::Float),
-            })
-            .unwrap_or(Kind::Float)
+/// The Arrow type of a column of `kind`.
+fn data_type(kind: Kind) -> DataType {
+    match kind {
+        Kind::Time => DataType::Timestamp(TimeUnit::Nanosecond, Some(UTC.into())),
+        Kind::Float => DataType::Float64,
+        Kind::Integer => DataType::Int64,
+        Kind::Unsigned => DataType::UInt64,
+        Kind::String => DataType::Utf8,
+        Kind::Boolean => DataType::Boolean,
     }
 }
 
@@ -225,40 +52,15 @@ struct Layout {
 impl Layout {
     fn new(meta: &Arc<SeriesMeta>, known: Option<&Known>, first: &SeriesChunk) -> Layout {
         let columns = meta.columns();
-        let kinds: Vec<Kind> = columns
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let column = || {
-                    first
-                        .values
-                        .iter()
-                        .map(move |row| row.get(j).unwrap_or(&Value::Null))
-                };
-                if Some(j) == meta.time_index() {
-                    return Kind::Time;
-                }
-                let declared = known.and_then(|k| {
-                    k.fields
-                        .get(name)
-                        .map(|t| Kind::of_field(*t))
-                        .or_else(|| k.tags.contains(name).then_some(Kind::Utf8))
-                });
-                match declared {
-                    // An aggregate named like the field (`mean(n) AS n`) may
-                    // not hold the field's type: then go by the values.
-                    Some(kind) if column().all(|v| kind.accepts(v)) => kind,
-                    _ => Kind::infer(column()),
-                }
-            })
-            .collect();
+        let rows: Vec<&[Value]> = first.values.iter().map(Vec::as_slice).collect();
+        let kinds = column_kinds(meta, known, &rows);
 
         // Output order: time, the GROUP BY tags, the other columns.
         let mut fields = Vec::with_capacity(columns.len() + meta.tags().len());
         let mut out_index = vec![0; columns.len()];
         if let Some(t) = meta.time_index() {
             out_index[t] = fields.len();
-            fields.push(Field::new(&columns[t], Kind::Time.data_type(), false));
+            fields.push(Field::new(&columns[t], data_type(Kind::Time), false));
         }
         let mut tags = Vec::new();
         for (k, v) in meta.tags() {
@@ -276,7 +78,7 @@ impl Layout {
         for (j, name) in columns.iter().enumerate() {
             if Some(j) != meta.time_index() {
                 out_index[j] = fields.len();
-                fields.push(Field::new(name, kinds[j].data_type(), true));
+                fields.push(Field::new(name, data_type(kinds[j]), true));
             }
         }
         let mut metadata = HashMap::new();
@@ -332,7 +134,7 @@ impl Layout {
             format!(
                 "the column's type was fixed as {} by the field's type or by the series' first chunk; \
                  alias aggregates to names that are not fields (`SELECT mean(x) AS mean_x`)",
-                kind.data_type()
+                data_type(kind)
             )
         };
         error::decode(format!(
@@ -359,7 +161,7 @@ impl Builder {
             Kind::Float => Builder::Float(Float64Builder::with_capacity(rows)),
             Kind::Integer => Builder::Integer(Int64Builder::with_capacity(rows)),
             Kind::Unsigned => Builder::Unsigned(UInt64Builder::with_capacity(rows)),
-            Kind::Utf8 => Builder::Utf8(StringBuilder::with_capacity(rows, rows * 8)),
+            Kind::String => Builder::Utf8(StringBuilder::with_capacity(rows, rows * 8)),
             Kind::Boolean => Builder::Boolean(BooleanBuilder::with_capacity(rows)),
         }
     }
@@ -396,72 +198,6 @@ impl Builder {
             Builder::Utf8(mut b) => Arc::new(b.finish()),
             Builder::Boolean(mut b) => Arc::new(b.finish()),
         }
-    }
-}
-
-/// Per stream: the cache, and which measurements this stream refreshed.
-struct Types {
-    client: Client,
-    db: Option<String>,
-    rp: Option<String>,
-    /// The `FROM` sources the query text names.
-    sources: Vec<crate::influxql::Source>,
-    refreshed: HashSet<String>,
-}
-
-impl Types {
-    /// What the server says about the measurement of `meta`: from the cache,
-    /// refreshed (at most once per stream and measurement) when a column
-    /// appears that the cache does not know.
-    async fn known(&mut self, meta: &SeriesMeta) -> Result<Option<Arc<Known>>, Error> {
-        let Some(name) = meta.name() else {
-            return Ok(None);
-        };
-        // The database and policy as the query names them for this
-        // measurement (`FROM otherdb..m`), else the query's own.
-        let (db, rp) = match self.sources.iter().find(|s| s.measurement == name) {
-            Some(s) => (
-                s.database.as_deref().or(self.db.as_deref()),
-                s.retention_policy.as_deref().or(self.rp.as_deref()),
-            ),
-            None => (self.db.as_deref(), self.rp.as_deref()),
-        };
-        let Some(db) = db else {
-            return Ok(None);
-        };
-        let rp = rp.map(str::to_owned);
-        let key: Key = (
-            db.to_owned(),
-            rp.clone().unwrap_or_default(),
-            name.to_owned(),
-        );
-        let cache = self.client.arrow_types();
-        let cached = cache.get(&key);
-        let unknown: Vec<&String> = meta
-            .columns()
-            .iter()
-            .enumerate()
-            .filter(|(j, c)| {
-                meta.time_index() != Some(*j) && !cached.as_ref().is_some_and(|k| k.knows(c))
-            })
-            .map(|(_, c)| c)
-            .collect();
-        if (cached.is_some() && unknown.is_empty()) || self.refreshed.contains(name) {
-            return Ok(cached);
-        }
-        self.refreshed.insert(name.to_owned());
-        let mut known = fetch_known(&self.client, db, rp.as_deref(), name).await?;
-        // Remember names that are neither fields nor tags (aggregates,
-        // expressions), so that they do not cause a refresh every time.
-        if let Some(old) = &cached {
-            known.others.extend(old.others.iter().cloned());
-        }
-        for c in unknown {
-            if !known.fields.contains_key(c) && !known.tags.contains(c) {
-                known.others.insert(c.clone());
-            }
-        }
-        Ok(Some(cache.put(key, known)))
     }
 }
 
@@ -514,20 +250,11 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn query_arrow(&self, query: impl Into<Query>) -> QueryStream<RecordBatch> {
-        let query = query.into();
-        let mut types = Types {
-            client: self.clone(),
-            db: query
-                .database
-                .clone()
-                .or_else(|| self.database().map(str::to_owned)),
-            rp: query
-                .retention_policy
-                .clone()
-                .or_else(|| self.retention_policy().map(str::to_owned)),
-            sources: crate::influxql::from_sources(&query.text),
-            refreshed: HashSet::new(),
-        };
+        let mut query = query.into();
+        let mut types = Resolver::new(self, &query);
+        // The batches' builders convert by the column kinds: the chunks
+        // come as the JSON typed them.
+        query.field_types = Some(false);
         let mut chunks = self.query_chunks(query);
         let bytes = chunks.bytes.clone();
         let inner = async_stream::stream! {
@@ -581,6 +308,7 @@ mod tests {
     use arrow_array::Array;
 
     use super::*;
+    use crate::admin::FieldType;
     use crate::query::{DecodeOptions, Decoder};
 
     fn chunks(body: &str) -> Vec<SeriesChunk> {

@@ -110,6 +110,13 @@ impl ClientBuilder {
         check_raw_lines(enabled: bool)
     );
     setter!(
+        /// Whether whole floats in float fields read as
+        /// [`Value::Float`](crate::Value::Float), by the field types learnt
+        /// from the server. Default: true.
+        /// See [`crate::ClientBuilder::field_types`].
+        field_types(enabled: bool)
+    );
+    setter!(
         /// The write endpoint: 1.x, 2.x or 3.x. Default: 1.x `/write`.
         /// See [`crate::ClientBuilder::write_api`].
         write_api(api: crate::WriteApi)

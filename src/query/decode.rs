@@ -361,6 +361,12 @@ impl Decoder {
             && !(self.options.chunked && self.state.open_statement.is_some())
     }
 
+    /// The rows of the series chunk `next_event` is handing out, not yet
+    /// handed out.
+    pub(crate) fn current_rows(&self) -> Option<&SeriesRows> {
+        self.rows.as_ref().map(|(rows, _)| rows)
+    }
+
     /// Bytes fed but not yet consumed (the start of a document).
     pub fn buffered_len(&self) -> usize {
         self.splitter.buf.len() - self.splitter.start

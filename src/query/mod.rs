@@ -8,9 +8,11 @@
 //! - [`deserialize_row`] maps a row onto any `serde::Deserialize` type by
 //!   column and tag names.
 //!
-//! **Float fields:** InfluxDB prints a whole float as `12`, so it decodes
-//! as [`Value::Integer`]; read float fields with [`Value::as_f64`] (or into an
-//! `f64` field), which accepts both.
+//! **Float fields:** InfluxDB prints a whole float as `12`, so the
+//! [`Decoder`] makes it a [`Value::Integer`]; the client's streams
+//! ([`Client::query`](crate::Client::query),
+//! [`Client::query_chunks`](crate::Client::query_chunks)) make it a
+//! [`Value::Float`] by the field types they learn (see [`Value`]).
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod de;

@@ -388,6 +388,34 @@ enum Source {
 }
 
 impl SeriesRows {
+    /// The values of the rows not yielded yet, row by row, left in place.
+    pub(crate) fn remaining(&self) -> Vec<&[Value]> {
+        match &self.source {
+            Source::Nested(rows) => rows.as_slice().iter().map(Vec::as_slice).collect(),
+            Source::Flat {
+                values,
+                pos,
+                width,
+                rows,
+                lens,
+            } => {
+                let mut lens = lens.as_ref().map(|l| l.as_slice().iter());
+                let mut start = *pos;
+                let mut out = Vec::with_capacity(*rows);
+                for _ in 0..*rows {
+                    let n = match &mut lens {
+                        Some(l) => l.next().copied().unwrap_or(0),
+                        None => *width,
+                    };
+                    let end = start.saturating_add(n).min(values.len());
+                    out.push(values.get(start..end).unwrap_or_default());
+                    start = end;
+                }
+                out
+            }
+        }
+    }
+
     /// The metadata the rows share.
     pub fn meta(&self) -> &Arc<SeriesMeta> {
         &self.meta

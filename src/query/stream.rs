@@ -14,10 +14,13 @@ use serde::de::DeserializeOwned;
 
 use crate::client::Client;
 use crate::error::{self, Error, Kind};
-use crate::influxql::{Query, QueryEndpoint};
+use crate::field_types::{column_kinds, float_columns, retype_row, Known, Resolver};
+use crate::influxql::{Query, QueryEndpoint, Selects};
 use crate::point::Precision;
 use crate::query::jsonl::JsonlDecoder;
-use crate::query::{Chunk, DecodeError, DecodeOptions, Decoder, Event, EventAs, Row, TimeFormat};
+use crate::query::{
+    Chunk, DecodeError, DecodeOptions, Decoder, Event, EventAs, Row, SeriesMeta, TimeFormat, Value,
+};
 
 /// Documents larger than this are refused rather than buffered: a chunked
 /// response's documents hold at most `chunk_size` rows.
@@ -215,6 +218,94 @@ trait Pull: Sized + Send + 'static {
 
     /// The item a row of a JSON-lines answer makes.
     fn from_row(row: Row) -> Result<Self, DecodeError>;
+
+    /// The series whose values the field types retype, for items that
+    /// hold [`Value`]s.
+    fn series(&self) -> Option<&Arc<SeriesMeta>> {
+        None
+    }
+
+    /// The rows of the series' first chunk that this item and the decoder
+    /// still hold, when this item is the series' first.
+    fn first_rows<'a>(&'a self, _decoder: &'a Decoder) -> Vec<&'a [Value]> {
+        Vec::new()
+    }
+
+    /// Makes the whole numbers of the columns `floats` floats.
+    fn retype(&mut self, _floats: &[usize]) {}
+}
+
+/// Float fields as floats (see [`Client::query`]): per stream, the float
+/// columns of the series being handed out.
+struct Typing {
+    resolver: Resolver,
+    selects: Selects,
+    /// The series of the last item and its float columns.
+    current: Option<(Arc<SeriesMeta>, Vec<usize>)>,
+}
+
+impl Typing {
+    /// `None` when the query keeps the JSON's types.
+    fn new(client: &Client, query: &Query) -> Option<Typing> {
+        query
+            .field_types
+            .unwrap_or(client.field_types_default())
+            .then(|| Typing {
+                resolver: Resolver::new(client, query),
+                selects: Selects::of(&query.text),
+                current: None,
+            })
+    }
+
+    /// The series of `item` when it is not the one the float columns are
+    /// known for.
+    #[inline]
+    fn changed<T: Pull>(&self, item: &T) -> Option<Arc<SeriesMeta>> {
+        let meta = item.series()?;
+        match &self.current {
+            Some((m, _)) if Arc::ptr_eq(m, meta) => None,
+            _ => Some(Arc::clone(meta)),
+        }
+    }
+
+    /// What the server declared for the series `meta`, if its statement
+    /// reads fields.
+    async fn known(&mut self, meta: &SeriesMeta) -> Result<Option<Arc<Known>>, Error> {
+        if self.selects.statement(meta.statement_id()) {
+            self.resolver.known(meta).await
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Settles the float columns of `meta`, whose first item is `item`.
+    /// Sync, so that the decoder (not `Sync`) is borrowed across no await.
+    fn learn<T: Pull>(
+        &mut self,
+        meta: Arc<SeriesMeta>,
+        known: Option<&Known>,
+        item: &T,
+        decoder: &Decoder,
+    ) {
+        // Nothing known (no database, a series without a name): the JSON's
+        // types, rather than a guess.
+        let floats = match known {
+            Some(known) => {
+                float_columns(&column_kinds(&meta, Some(known), &item.first_rows(decoder)))
+            }
+            None => Vec::new(),
+        };
+        self.current = Some((meta, floats));
+    }
+
+    #[inline]
+    fn retype<T: Pull>(&self, item: &mut T) {
+        if let Some((_, floats)) = &self.current {
+            if !floats.is_empty() {
+                item.retype(floats);
+            }
+        }
+    }
 }
 
 enum Item<T> {
@@ -236,6 +327,27 @@ impl Pull for Row {
 
     fn from_row(row: Row) -> Result<Self, DecodeError> {
         Ok(row)
+    }
+
+    #[inline]
+    fn series(&self) -> Option<&Arc<SeriesMeta>> {
+        Some(self.meta())
+    }
+
+    fn first_rows<'a>(&'a self, decoder: &'a Decoder) -> Vec<&'a [Value]> {
+        let mut rows = vec![self.values()];
+        if let Some(rest) = decoder
+            .current_rows()
+            .filter(|r| Arc::ptr_eq(r.meta(), self.meta()))
+        {
+            rows.extend(rest.remaining());
+        }
+        rows
+    }
+
+    #[inline]
+    fn retype(&mut self, floats: &[usize]) {
+        retype_row(self.values_mut(), floats);
     }
 }
 
@@ -292,6 +404,28 @@ impl Pull for Chunk {
 
     const READS_JSON_LINES: bool = false;
 
+    fn series(&self) -> Option<&Arc<SeriesMeta>> {
+        match self {
+            Chunk::Series(c) => Some(&c.meta),
+            _ => None,
+        }
+    }
+
+    fn first_rows<'a>(&'a self, _decoder: &'a Decoder) -> Vec<&'a [Value]> {
+        match self {
+            Chunk::Series(c) => c.values.iter().map(Vec::as_slice).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn retype(&mut self, floats: &[usize]) {
+        if let Chunk::Series(c) = self {
+            for row in &mut c.values {
+                retype_row(row, floats);
+            }
+        }
+    }
+
     fn from_row(_: Row) -> Result<Self, DecodeError> {
         Err(DecodeError::new(
             "query_chunks reads the chunked answers of /query; use query or query_as for Query::sql and Query::influxql_v3",
@@ -314,6 +448,7 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
     }
     let bytes = Arc::new(AtomicU64::new(0));
     let counter = bytes.clone();
+    let mut typing = Typing::new(&client, &query);
     let inner = async_stream::stream! {
         let mut body = match Body::open(&client, client.query_call(&query, true), counter).await {
             Ok(b) => b,
@@ -327,7 +462,23 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             // Give out everything decoded so far before reading more.
             while let Some(item) = T::pull(&mut decoder) {
                 match item {
-                    Ok(Item::Value(v)) => yield Ok(v),
+                    Ok(Item::Value(mut v)) => {
+                        if let Some(typing) = &mut typing {
+                            if let Some(meta) = typing.changed(&v) {
+                                match typing.known(&meta).await {
+                                    Ok(known) => typing.learn(meta, known.as_deref(), &v, &decoder),
+                                    Err(e) => {
+                                        yield Err(e.with_context(
+                                            "cannot learn the field types (Query::field_types(false) reads without them)",
+                                        ));
+                                        return;
+                                    }
+                                }
+                            }
+                            typing.retype(&mut v);
+                        }
+                        yield Ok(v)
+                    }
                     Ok(Item::StatementError { statement_id, message }) => {
                         yield Err(error::query(statement_id, &message));
                     }
@@ -472,10 +623,40 @@ impl Client {
     /// by the chunk size. Times are epoch nanoseconds unless
     /// [`Query::epoch`] or the builder's `epoch` say otherwise.
     ///
-    /// Float fields whose value is whole come back from InfluxDB as JSON
-    /// integers (`12`): read float fields with
-    /// [`Value::as_f64`](crate::query::Value::as_f64), which accepts both, or
-    /// use [`Client::query_as`], which decides by the target field's type.
+    /// # Value types
+    ///
+    /// Values of float fields are [`Value::Float`] even when whole, though
+    /// InfluxDB 1.x prints `12.0` as `12`; integer fields are
+    /// [`Value::Integer`]. The client learns each measurement's field types
+    /// with one extra request (`SHOW FIELD KEYS` and `SHOW TAG KEYS`) the
+    /// first time a stream reads a measurement, and keeps them, per
+    /// database, retention policy and measurement as the query names them
+    /// (at most 1,024 measurements, shared by the client's clones); a
+    /// column the client does not know makes a stream ask again, once per
+    /// measurement. The request costs about one round trip of a small
+    /// query (see the README's query section for figures).
+    ///
+    /// Columns with no declared type (aggregates such as `mean` or
+    /// `count`, expressions) follow `query_arrow`'s rule (feature `arrow`): numbers
+    /// are [`Value::Float`], so that a mean that happens to be whole does
+    /// not change type; so is a column named like a field whose first
+    /// chunk holds values the field's type does not (`mean(n) AS n` of an
+    /// integer `n`). `SHOW` listings, `SELECT ... INTO`, series the client
+    /// cannot ask about (no database given, a measurement named with a
+    /// NUL or a CR), and InfluxDB 3.x's JSON lines ([`Query::sql`],
+    /// [`Query::influxql_v3`]) are read as the JSON types them. A query
+    /// over many measurements (`FROM /.*/`) asks once for each.
+    ///
+    /// [`ClientBuilder::field_types(false)`](crate::ClientBuilder::field_types)
+    /// or [`Query::field_types(false)`](Query::field_types) skip the request
+    /// and give the JSON's types (read float fields then with
+    /// [`Value::as_f64`], which accepts integers).
+    ///
+    /// # Errors
+    ///
+    /// Items are `Err` for a failed statement, and end the stream for a
+    /// failed query, a broken body, or field types that cannot be learnt
+    /// (for instance without the right to run `SHOW FIELD KEYS`).
     ///
     /// ```no_run
     /// use futures::TryStreamExt;
@@ -539,7 +720,9 @@ impl Client {
 
     /// Runs a query and streams the response as the server sent it: one
     /// [`Chunk`] per series object of each document (at most `chunk_size`
-    /// rows), plus statement ends, errors and messages.
+    /// rows), plus statement ends, errors and messages. Values are typed as
+    /// in [`Client::query`] (float fields are [`Value::Float`]), unless
+    /// [`Query::field_types`] says otherwise.
     pub fn query_chunks(&self, query: impl Into<Query>) -> QueryStream<Chunk> {
         run(self.clone(), query.into())
     }

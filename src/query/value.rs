@@ -15,11 +15,15 @@ use std::ops::Deref;
 /// (no `.`, no exponent) becomes [`Value::Integer`] ([`Value::UInteger`] only
 /// above `i64::MAX`), anything else becomes [`Value::Float`] (`-0` is a float).
 ///
-/// **For float fields, always read with [`Value::as_f64`]**, which accepts
-/// integers too; [`Value::as_i64`] is for integer fields and refuses floats.
-/// The typed-row deserializer ([`Row::deserialize`](super::Row::deserialize))
-/// follows the same rule: an `f64` target accepts an integer literal.
-/// `SHOW FIELD KEYS` is the only way to learn a field's declared type.
+/// [`Client::query`](crate::Client::query) and
+/// [`Client::query_chunks`](crate::Client::query_chunks) then retype by the
+/// field types the client learns from `SHOW FIELD KEYS`: a float field is
+/// [`Value::Float`] even when whole, an integer field [`Value::Integer`],
+/// and an aggregate or expression (no declared type) [`Value::Float`] when
+/// numeric, as in `query_arrow`. Rows made by a [`Decoder`](super::Decoder),
+/// or read with [`Query::field_types(false)`](crate::Query::field_types),
+/// keep the decoder's rule: read float fields there with [`Value::as_f64`],
+/// which accepts integers too ([`Value::as_i64`] refuses floats).
 ///
 /// # Times
 ///
@@ -34,8 +38,8 @@ pub enum Value {
     Null,
     /// JSON `true` / `false`: a boolean field.
     Bool(bool),
-    /// A JSON integer literal that fits `i64`: an integer field, or a float
-    /// field whose value happens to be whole (see the type docs).
+    /// An integer field; or a JSON integer literal that fits `i64` where the
+    /// field types are not applied (see the type docs).
     Integer(i64),
     /// A JSON integer literal above `i64::MAX` (InfluxDB 2.x unsigned fields).
     UInteger(u64),
