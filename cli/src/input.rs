@@ -130,6 +130,20 @@ impl TimeSpec {
         }
     }
 
+    /// A JSON string time: RFC 3339 unless a pattern says otherwise, and
+    /// an integer in a string counts in the integer unit.
+    fn parse_json(&self, text: &str) -> Result<i64, String> {
+        match self {
+            TimeSpec::Fixed(TimeFormat::Pattern(_) | TimeFormat::Rfc3339) => self.parse(text),
+            TimeSpec::Fixed(TimeFormat::Epoch(_)) | TimeSpec::Auto => {
+                match text.trim().parse::<i64>() {
+                    Ok(n) => self.scale_integer(n),
+                    Err(_) => TimeFormat::Rfc3339.parse(text),
+                }
+            }
+        }
+    }
+
     fn scale_integer(&self, n: i64) -> Result<i64, String> {
         let unit = match self {
             TimeSpec::Fixed(TimeFormat::Epoch(unit)) => *unit,
@@ -562,7 +576,7 @@ fn json_point(text: &str, spec: &RecordArgs) -> Result<Point, String> {
                 .ok_or_else(|| format!("time {n} is not an integer"))?;
             p = p.timestamp(spec.time_format.scale_integer(n)?);
         }
-        Some(J::String(s)) => p = p.timestamp(spec.time_format.parse(s)?),
+        Some(J::String(s)) => p = p.timestamp(spec.time_format.parse_json(s)?),
         Some(_) => return Err("\"time\" is neither a number nor a string".to_owned()),
     }
     Ok(p)

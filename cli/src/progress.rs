@@ -53,6 +53,9 @@ impl Progress {
             let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner());
             bar.set_style(style);
+            // Drawn at once, so even a short run shows it is alive.
+            bar.set_message("starting");
+            bar.tick();
             bar
         });
         let (stop, mut stopped) = oneshot::channel();

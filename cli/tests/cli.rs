@@ -1,0 +1,650 @@
+//! End to end: the `influx-stream` binary against a real influxd that the
+//! tests start themselves (the repository's harness). Every test checks
+//! what the server holds afterwards or the exact output, never just the
+//! exit status.
+
+#[path = "../../tests/support/influxd.rs"]
+mod influxd;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use influxd::{unique_db, Influxd};
+use serde_json::Value as J;
+
+/// No run of the binary may take longer: past it the child is killed and
+/// the test fails instead of hanging.
+const RUN_LIMIT: Duration = Duration::from_secs(90);
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_influx-stream"));
+    // The tests name their server themselves; a developer's own settings
+    // must not leak in.
+    for var in [
+        "INFLUX_URL",
+        "INFLUX_DATABASE",
+        "INFLUX_USERNAME",
+        "INFLUX_PASSWORD",
+        "INFLUX_TOKEN",
+        "INFLUX_CA_CERT",
+        "INFLUX_ORG",
+        "INFLUX_RETENTION_POLICY",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Kills `pid` if the test has not called `disarm` within the limit.
+struct Watchdog {
+    done: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<bool>>,
+}
+
+impl Watchdog {
+    fn new(pid: u32, limit: Duration) -> Watchdog {
+        let (tx, rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .status();
+                return true;
+            }
+            false
+        });
+        Watchdog {
+            done: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the watchdog; true if it had to kill.
+    fn disarm(mut self) -> bool {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(());
+        }
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or(false)
+    }
+}
+
+/// Runs the binary to the end with `stdin`, within the limit.
+fn run(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the binary starts");
+    let dog = Watchdog::new(child.id(), RUN_LIMIT);
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let data = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        // The tool may exit before reading everything (a usage error).
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("the binary runs");
+    let _ = feeder.join();
+    assert!(!dog.disarm(), "the binary ran for more than {RUN_LIMIT:?}");
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn new_db(server: &Influxd, prefix: &str) -> String {
+    let db = unique_db(prefix);
+    server
+        .raw_query(&format!("CREATE DATABASE {db}"))
+        .expect("CREATE DATABASE");
+    db
+}
+
+/// Rows of a query as the server sends them (times in nanoseconds).
+fn rows(server: &Influxd, db: &str, q: &str) -> Vec<Vec<J>> {
+    let body = server
+        .raw_query_with(&[("db", db), ("q", q), ("epoch", "ns")])
+        .expect("query");
+    let doc: J = serde_json::from_str(&body).expect("JSON");
+    let mut out = Vec::new();
+    for series in doc["results"][0]["series"].as_array().into_iter().flatten() {
+        for v in series["values"].as_array().into_iter().flatten() {
+            out.push(v.as_array().cloned().unwrap_or_default());
+        }
+    }
+    out
+}
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("influx-stream-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn write_cmd(server: &Influxd, db: &str) -> Command {
+    let mut cmd = bin();
+    cmd.args(["--url", &server.url(), "-d", db, "write", "--no-progress"]);
+    cmd
+}
+
+fn lines(s: &str) -> Vec<&str> {
+    s.lines().collect()
+}
+
+#[test]
+fn bad_lines_in_the_middle_are_named_and_the_rest_is_written() {
+    let server = Influxd::shared();
+    let db = new_db(server, "badlines");
+    let dir = tmp_dir("badlines");
+    let file = dir.join("points.lp");
+    let failed = dir.join("failed.lp");
+    std::fs::write(
+        &file,
+        "# cpu readings\n\
+         cpu,host=a v=1 1000000000\n\
+         cpu,host=b v=2 2000000000\n\
+         \n\
+         cpu,host=c v= 3000000000\n\
+         cpu,host=d v=4 4000000000\n\
+         cpu,host=e 5000000000\n\
+         cpu,host=f v=6 6000000000\n",
+    )
+    .expect("write input");
+    let mut cmd = write_cmd(server, &db);
+    cmd.arg(&file).arg("--failed").arg(&failed);
+    let out = run(cmd, b"");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let name = file.display().to_string();
+    assert_eq!(
+        lines(&stderr),
+        vec![
+            format!("{name}:5: column 14: missing field value"),
+            format!("{name}:7: column 12: missing fields"),
+        ],
+        "{stderr}"
+    );
+    assert_eq!(
+        lines(&stdout)[0],
+        "read 6 = written 4 + failed 2 (2 refused before sending, 0 by the server)"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&failed).expect("failed file"),
+        format!(
+            "# {name}:5: column 14: missing field value\ncpu,host=c v= 3000000000\n\
+             # {name}:7: column 12: missing fields\ncpu,host=e 5000000000\n"
+        )
+    );
+    let stored = rows(server, &db, "SELECT host, v FROM cpu");
+    let hosts: Vec<(i64, String, f64)> = stored
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_i64().unwrap_or(-1),
+                r[1].as_str().unwrap_or("").to_owned(),
+                r[2].as_f64().unwrap_or(f64::NAN),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hosts,
+        vec![
+            (1_000_000_000, "a".to_owned(), 1.0),
+            (2_000_000_000, "b".to_owned(), 2.0),
+            (4_000_000_000, "d".to_owned(), 4.0),
+            (6_000_000_000, "f".to_owned(), 6.0),
+        ]
+    );
+}
+
+#[test]
+fn a_point_the_server_refuses_is_counted_and_kept() {
+    let server = Influxd::shared();
+    let db = new_db(server, "refused");
+    server
+        .raw_write(&db, "cpu,host=z v=9 9000000000")
+        .expect("seed");
+    let dir = tmp_dir("refused");
+    let failed = dir.join("failed.lp");
+    let mut cmd = write_cmd(server, &db);
+    cmd.arg("-").arg("--failed").arg(&failed).arg("--json");
+    let input =
+        "cpu,host=a v=1 1000000000\ncpu,host=b v=\"text\" 2000000000\ncpu,host=c v=3 3000000000\n";
+    let out = run(cmd, input.as_bytes());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    let summary: J = serde_json::from_str(stdout.trim()).expect("one JSON summary");
+    assert_eq!(summary["read"], 3);
+    assert_eq!(summary["written"], 2);
+    assert_eq!(summary["failed"], 1);
+    assert_eq!(summary["failed_server"], 1);
+    assert_eq!(summary["failed_input"], 0);
+    assert_eq!(summary["balanced"], true);
+    let dead = std::fs::read_to_string(&failed).expect("failed file");
+    let dead: Vec<&str> = dead.lines().collect();
+    assert_eq!(dead.len(), 4, "{dead:?}");
+    assert!(
+        dead[0].starts_with("# the server dropped 1 of the 3 points below and does not say which:")
+            && dead[0].contains("field type conflict"),
+        "{}",
+        dead[0]
+    );
+    assert_eq!(dead[1..], lines(input)[..]);
+    let hosts: Vec<String> = rows(server, &db, "SELECT host, v FROM cpu")
+        .iter()
+        .map(|r| r[1].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(hosts, ["a", "c", "z"]);
+}
+
+#[test]
+fn csv_with_tags_time_format_and_a_bad_row() {
+    let server = Influxd::shared();
+    let db = new_db(server, "csv");
+    let dir = tmp_dir("csv");
+    let file = dir.join("obs.csv");
+    let failed = dir.join("failed.csv");
+    std::fs::write(
+        &file,
+        "when,station,temp,ok,note\n\
+         1970-01-01 00:00:01,oslo,1.5,true,\"fine, dry\"\n\
+         1970-01-01 00:00:02,rome,20,false,\n\
+         yesterday,lima,3,true,x\n\
+         1970-01-01 00:00:04,,4,true,\"two\nlines\"\n",
+    )
+    .expect("write input");
+    let mut cmd = write_cmd(server, &db);
+    cmd.arg(&file)
+        .args(["--measurement", "obs", "--tag", "station", "--time", "when"])
+        .args(["--time-format", "%Y-%m-%d %H:%M:%S", "--failed"])
+        .arg(&failed);
+    let out = run(cmd, b"");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let name = file.display().to_string();
+    assert_eq!(
+        lines(&stderr),
+        vec![format!(
+            "{name}:4: \"yesterday\" does not match the time format \"%Y-%m-%d %H:%M:%S\": input contains invalid characters"
+        )]
+    );
+    assert_eq!(
+        lines(&stdout)[0],
+        "read 4 = written 3 + failed 1 (1 refused before sending, 0 by the server)"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&failed).expect("failed file"),
+        format!("# {}\nyesterday,lima,3,true,x\n", lines(&stderr)[0])
+    );
+    let stored = rows(server, &db, "SELECT station, temp, ok, note FROM obs");
+    assert_eq!(
+        serde_json::to_string(&stored).expect("json"),
+        r#"[[1000000000,"oslo",1.5,true,"fine, dry"],[2000000000,"rome",20,false,null],[4000000000,null,4,true,"two\nlines"]]"#
+    );
+}
+
+#[test]
+fn json_lines_from_stdin() {
+    let server = Influxd::shared();
+    let db = new_db(server, "jsonl");
+    let mut cmd = write_cmd(server, &db);
+    cmd.args(["--format", "jsonl", "--time-format", "s"]);
+    // Integer times in the --time-format unit, strings in RFC 3339.
+    let input = concat!(
+        r#"{"measurement":"cpu","tags":{"host":"a"},"fields":{"usage":0.5,"cores":4,"up":true,"os":"linux"},"time":1}"#,
+        "\n",
+        r#"{"measurement":"cpu","tags":{"host":"b"},"fields":{"usage":0.25},"time":"1970-01-01T00:00:02Z"}"#,
+        "\n",
+        r#"{"measurement":"cpu","fields":{}}"#,
+        "\n",
+        "not json\n",
+    );
+    let out = run(cmd, input.as_bytes());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let err = lines(&stderr);
+    assert_eq!(err.len(), 2, "{stderr}");
+    assert_eq!(
+        err[0],
+        "stdin:3: point \"cpu\": the point has no fields; InfluxDB needs at least one"
+    );
+    assert!(err[1].starts_with("stdin:4: not JSON"), "{stderr}");
+    assert_eq!(
+        lines(&stdout)[0],
+        "read 4 = written 2 + failed 2 (2 refused before sending, 0 by the server)"
+    );
+    let stored = rows(server, &db, "SELECT host, usage, cores, up, os FROM cpu");
+    assert_eq!(
+        serde_json::to_string(&stored).expect("json"),
+        r#"[[1000000000,"a",0.5,4,true,"linux"],[2000000000,"b",0.25,null,null,null]]"#
+    );
+}
+
+#[test]
+fn gzip_files_are_inflated() {
+    let server = Influxd::shared();
+    let db = new_db(server, "gz");
+    let dir = tmp_dir("gz");
+    let file = dir.join("many.lp.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for i in 0..12_345u64 {
+        writeln!(gz, "m,k=k{} v={i}i {i}", i % 7).expect("gzip");
+    }
+    std::fs::write(&file, gz.finish().expect("gzip")).expect("write input");
+    let mut cmd = write_cmd(server, &db);
+    cmd.arg(&file);
+    let out = run(cmd, b"");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert_eq!(
+        lines(&stdout)[0],
+        "read 12345 = written 12345 + failed 0 (0 refused before sending, 0 by the server)"
+    );
+    let count = rows(server, &db, "SELECT count(v), sum(v) FROM m");
+    assert_eq!(count[0][1], 12_345);
+    assert_eq!(count[0][2], 12_345 * 12_344 / 2);
+}
+
+fn query_cmd(server: &Influxd, db: &str, q: &str, extra: &[&str]) -> Command {
+    let mut cmd = bin();
+    cmd.args(["--url", &server.url(), "-d", db, "query", q]);
+    cmd.args(extra);
+    cmd
+}
+
+fn seed_query_db(server: &Influxd) -> String {
+    let db = new_db(server, "query");
+    server
+        .raw_write(
+            &db,
+            "cpu,host=a usage=0.5,note=\"x, y\" 1000000000\n\
+             cpu,host=b usage=2.5 1500000000\n\
+             cpu,host=a usage=1.25 2000000123\n",
+        )
+        .expect("seed");
+    db
+}
+
+#[test]
+fn query_to_csv_jsonl_and_table() {
+    let server = Influxd::shared();
+    let db = seed_query_db(server);
+    let out = run(query_cmd(server, &db, "SELECT * FROM cpu", &[]), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "name,time,host,note,usage\n\
+         cpu,1970-01-01T00:00:01Z,a,\"x, y\",0.5\n\
+         cpu,1970-01-01T00:00:01.5Z,b,,2.5\n\
+         cpu,1970-01-01T00:00:02.000000123Z,a,,1.25\n"
+    );
+    let out = run(
+        query_cmd(
+            server,
+            &db,
+            "SELECT usage FROM cpu GROUP BY host",
+            &["--format", "jsonl", "--epoch", "ms"],
+        ),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        concat!(
+            r#"{"name":"cpu","tags":{"host":"a"},"time":1000,"usage":0.5}"#,
+            "\n",
+            r#"{"name":"cpu","tags":{"host":"a"},"time":2000,"usage":1.25}"#,
+            "\n",
+            r#"{"name":"cpu","tags":{"host":"b"},"time":1500,"usage":2.5}"#,
+            "\n",
+        )
+    );
+    let out = run(
+        query_cmd(
+            server,
+            &db,
+            "SELECT usage FROM cpu GROUP BY host",
+            &["--format", "table", "--epoch", "s"],
+        ),
+        b"",
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "name  host  time  usage\n\
+         ----  ----  ----  -----\n\
+         cpu   a     1     0.5\n\
+         cpu   a     2     1.25\n\
+         cpu   b     1     2.5\n"
+    );
+}
+
+#[test]
+fn a_failed_statement_goes_to_stderr_with_exit_1() {
+    let server = Influxd::shared();
+    let db = seed_query_db(server);
+    let out = run(
+        query_cmd(
+            server,
+            &db,
+            "SELECT note FROM cpu; SELECT * FROM nodb_here.autogen.cpu; SELECT note FROM cpu",
+            &[],
+        ),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "name,time,note\ncpu,1970-01-01T00:00:01Z,\"x, y\"\n"
+    );
+    // InfluxDB runs no statement after a failed one, and says so.
+    let stderr = text(&out.stderr);
+    let errors = lines(&stderr);
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(
+        errors[0].contains("statement 1: database not found: nodb_here"),
+        "{stderr}"
+    );
+    assert!(errors[1].contains("statement 2: not executed"), "{stderr}");
+
+    let out = run(query_cmd(server, &db, "SELEC nothing", &[]), b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert!(
+        text(&out.stderr).contains("error parsing query"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn ping_and_listings() {
+    let server = Influxd::shared();
+    let db = seed_query_db(server);
+    server
+        .raw_write(&db, "mem,host=a,region=eu free=1i 1")
+        .expect("seed");
+    let url = server.url();
+    let list = |args: &[&str]| {
+        let mut cmd = bin();
+        cmd.args(["--url", &url, "-d", &db]).args(args);
+        let out = run(cmd, b"");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    assert_eq!(
+        list(&["ping"]),
+        format!("{url} is up: InfluxDB 1.6.7~rc0 (OSS)\n")
+    );
+    assert!(list(&["databases"]).lines().any(|l| l == db));
+    assert_eq!(list(&["measurements"]), "cpu\nmem\n");
+    assert_eq!(
+        list(&["field-keys"]),
+        "cpu\tnote\tstring\ncpu\tusage\tfloat\nmem\tfree\tinteger\n"
+    );
+    assert_eq!(list(&["tag-keys"]), "cpu\thost\nmem\thost\nmem\tregion\n");
+    assert_eq!(list(&["tag-keys", "--measurement", "cpu"]), "cpu\thost\n");
+
+    let mut cmd = bin();
+    cmd.args(["--url", "http://127.0.0.1:1", "ping"]);
+    let out = run(cmd, b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("influx-stream: "),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn secrets_never_show_in_help() {
+    let mut cmd = bin();
+    cmd.env("INFLUX_PASSWORD", "hunter2-secret")
+        .env("INFLUX_TOKEN", "tok-secret")
+        .arg("--help");
+    let out = run(cmd, b"");
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(all.contains("INFLUX_PASSWORD"), "{all}");
+    assert!(
+        !all.contains("hunter2-secret") && !all.contains("tok-secret"),
+        "{all}"
+    );
+}
+
+/// Reads stderr lines until one satisfies `want`; returns every line read.
+fn read_until(stderr: &mut impl BufRead, want: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut seen = Vec::new();
+    // Bounded by the watchdog: a killed child closes the pipe.
+    loop {
+        let mut line = String::new();
+        match stderr.read_line(&mut line) {
+            Ok(0) | Err(_) => panic!("stderr ended before the expected line; saw {seen:?}"),
+            Ok(_) => {
+                let done = want(&line);
+                seen.push(line);
+                if done {
+                    return seen;
+                }
+            }
+        }
+    }
+}
+
+fn spawn(mut cmd: Command) -> Child {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.spawn().expect("the binary starts")
+}
+
+/// A server killed in the middle of a write: the points sent before are
+/// written, those after fail after the retries, the tool says so and ends.
+/// Also the plain progress lines, since stderr here is a pipe.
+#[test]
+fn a_server_killed_mid_write_fails_clearly_and_never_hangs() {
+    let mut server = Influxd::start().expect("influxd starts");
+    let db = new_db(&server, "killed");
+    let dir = tmp_dir("killed");
+    let failed = dir.join("failed.lp");
+    let mut cmd = bin();
+    cmd.args(["--url", &server.url(), "-d", &db, "--timeout", "2", "write"])
+        .args(["--flush-interval-ms", "20", "--progress-interval", "0.05"])
+        .args(["--retry-for", "1", "--failed"])
+        .arg(&failed);
+    let mut child = spawn(cmd);
+    let dog = Watchdog::new(child.id(), RUN_LIMIT);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut stdout = child.stdout.take().expect("stdout");
+    for i in 0..10 {
+        writeln!(stdin, "cpu v={i} {}", i + 1).expect("feed");
+    }
+    stdin.flush().expect("feed");
+    let before = read_until(&mut stderr, |l| l.contains(" 10 written,"));
+    for l in &before {
+        assert!(l.starts_with("progress: ") && !l.contains('\x1b'), "{l:?}");
+    }
+    server.kill();
+    for i in 10..15 {
+        writeln!(stdin, "cpu v={i} {}", i + 1).expect("feed");
+    }
+    drop(stdin);
+    let started = Instant::now();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("stderr");
+    let mut out = String::new();
+    stdout.read_to_string(&mut out).expect("stdout");
+    let status = child.wait().expect("wait");
+    assert!(!dog.disarm(), "the write hung after the server was killed");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(status.code(), Some(1), "{out}{rest}");
+    assert_eq!(
+        lines(&out)[0],
+        "read 15 = written 10 + failed 5 (0 refused before sending, 5 by the server)",
+        "{out}{rest}"
+    );
+    // The five points may have gone out in one batch or more.
+    let dead = std::fs::read_to_string(&failed).expect("failed file");
+    let (notes, points): (Vec<&str>, Vec<&str>) = dead.lines().partition(|l| l.starts_with('#'));
+    assert!(!notes.is_empty(), "{dead}");
+    for n in notes {
+        assert!(n.starts_with("# the server did not write these "), "{n}");
+    }
+    assert_eq!(
+        points,
+        [
+            "cpu v=10 11",
+            "cpu v=11 12",
+            "cpu v=12 13",
+            "cpu v=13 14",
+            "cpu v=14 15"
+        ]
+    );
+    server.restart().expect("restart");
+    let stored = rows(&server, &db, "SELECT count(v) FROM cpu");
+    assert_eq!(stored[0][1], 10);
+}
+
+/// Under a pseudo-terminal (`script`) stderr gets the redrawn bar; the
+/// summary is the same.
+#[test]
+fn progress_bar_under_a_pseudo_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` command (util-linux) for a pseudo-terminal");
+        return;
+    }
+    let server = Influxd::shared();
+    let db = new_db(server, "pty");
+    let dir = tmp_dir("pty");
+    let file = dir.join("p.lp");
+    std::fs::write(&file, "cpu v=1 1\ncpu v=2 2\n").expect("input");
+    let line = format!(
+        "{} --url {} -d {db} write {}",
+        env!("CARGO_BIN_EXE_influx-stream"),
+        server.url(),
+        file.display()
+    );
+    let mut cmd = Command::new("script");
+    cmd.args(["-qefc", &line, "/dev/null"]);
+    let out = run(cmd, b"");
+    let all = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains('\x1b'), "no terminal drawing: {all:?}");
+    assert!(
+        all.contains("read 2 = written 2 + failed 0 (0 refused before sending, 0 by the server)"),
+        "{all:?}"
+    );
+    assert_eq!(rows(server, &db, "SELECT count(v) FROM cpu")[0][1], 2);
+}
