@@ -9,6 +9,7 @@
 
 mod admin;
 mod conn;
+mod copy;
 mod error;
 mod input;
 mod progress;
@@ -51,6 +52,8 @@ enum Command {
     Write(Box<write::WriteArgs>),
     /// Run a query and stream its rows to standard output.
     Query(query::QueryArgs),
+    /// Copy measurements to another server or database, window by window.
+    Copy(Box<copy::CopyArgs>),
     /// List the server's databases.
     #[command(after_help = "Example:\n  influx-stream databases --url http://127.0.0.1:8086")]
     Databases,
@@ -92,6 +95,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Ping => admin::ping(&cli.conn).await,
         Command::Write(args) => write::run(&cli.conn, *args).await,
         Command::Query(args) => query::run(&cli.conn, args).await,
+        Command::Copy(args) => copy::run(&cli.conn, *args).await,
         Command::Databases => admin::databases(&cli.conn).await,
         Command::Measurements => admin::measurements(&cli.conn).await,
         Command::FieldKeys(args) => admin::field_keys(&cli.conn, args).await,

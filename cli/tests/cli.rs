@@ -648,3 +648,165 @@ fn progress_bar_under_a_pseudo_terminal() {
     );
     assert_eq!(rows(server, &db, "SELECT count(v) FROM cpu")[0][1], 2);
 }
+
+const HOUR: i64 = 3_600_000_000_000;
+
+fn seed_copy_source(server: &Influxd) -> String {
+    let db = new_db(server, "copysrc");
+    let mut lines = String::new();
+    for i in 0..18i64 {
+        let t = i * HOUR / 6;
+        // Whole floats (usage=2 on every third) must stay floats.
+        let usage = if i % 3 == 0 {
+            format!("{}", i / 3)
+        } else {
+            format!("{}.5", i)
+        };
+        let host = if i % 2 == 0 {
+            "host=a,region=eu"
+        } else {
+            "host=b"
+        };
+        lines.push_str(&format!(
+            "cpu,{host} usage={usage},count={i}i,ok={},note=\"n {i}\" {t}\n",
+            i % 2 == 0
+        ));
+        lines.push_str(&format!("mem,host=a free={}i {t}\n", 100 - i));
+    }
+    server.raw_write(&db, &lines).expect("seed");
+    db
+}
+
+fn copy_cmd(src: &Influxd, db: &str, dest: &str, extra: &[&str], more: &[&str]) -> Command {
+    let mut cmd = bin();
+    cmd.args([
+        "--url",
+        &src.url(),
+        "-d",
+        db,
+        "copy",
+        "--no-progress",
+        "--to-url",
+        dest,
+    ]);
+    cmd.args(extra).args(more);
+    cmd
+}
+
+#[test]
+fn copy_between_two_servers_window_by_window_and_resume() {
+    let src = Influxd::shared();
+    let db = seed_copy_source(src);
+    let dest = Influxd::start().expect("second influxd");
+    dest.raw_query(&format!("CREATE DATABASE {db}"))
+        .expect("dest db");
+    let dir = tmp_dir("copy");
+    let state = dir.join("state.json");
+    let state_arg = state.display().to_string();
+    let two_hours = (2 * HOUR).to_string();
+    let out = run(
+        copy_cmd(
+            src,
+            &db,
+            &dest.url(),
+            &["--start", "1970-01-01T00:00:00Z", "--end", &two_hours],
+            &["--window", "1h", "--state", &state_arg],
+        ),
+        b"",
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("read 24 = written 24 + failed 0 in 2 window(s), "),
+        "{stdout}"
+    );
+    let saved: J =
+        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    assert_eq!(saved["next"], 2 * HOUR);
+    assert_eq!(saved["written"], 24);
+    assert_eq!(saved["measurements"], serde_json::json!(["cpu", "mem"]));
+
+    let out = run(
+        copy_cmd(
+            src,
+            &db,
+            &dest.url(),
+            &[
+                "--resume",
+                "--state",
+                &state_arg,
+                "--end",
+                &(3 * HOUR).to_string(),
+            ],
+            &[],
+        ),
+        b"",
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("read 12 = written 12 + failed 0 in 1 window(s), "),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines(&stdout)[1],
+        "since the copy began: read 36 = written 36 + failed 0"
+    );
+
+    for q in [
+        "SELECT * FROM cpu GROUP BY *",
+        "SELECT * FROM mem GROUP BY *",
+        "SHOW FIELD KEYS",
+        "SHOW TAG KEYS",
+        "SHOW SERIES",
+    ] {
+        let a = src
+            .raw_query_with(&[("db", &db), ("q", q), ("epoch", "ns")])
+            .expect("source");
+        let b = dest
+            .raw_query_with(&[("db", &db), ("q", q), ("epoch", "ns")])
+            .expect("dest");
+        assert_eq!(a, b, "{q}");
+    }
+    assert_eq!(rows(&dest, &db, "SELECT count(usage) FROM cpu")[0][1], 18);
+}
+
+#[test]
+fn copy_to_an_unreachable_destination_stops_without_moving_the_state() {
+    let src = Influxd::shared();
+    let db = seed_copy_source(src);
+    let dir = tmp_dir("copydown");
+    let state = dir.join("state.json");
+    let state_arg = state.display().to_string();
+    let out = run(
+        copy_cmd(
+            src,
+            &db,
+            "http://127.0.0.1:1",
+            &["--start", "0", "--end", &HOUR.to_string()],
+            &[
+                "--window",
+                "30m",
+                "--retry-for",
+                "0.2",
+                "--state",
+                &state_arg,
+            ],
+        ),
+        b"",
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("stopped at 1970-01-01T00:00:00Z; run again with --resume to go on"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("the destination could not be written to"),
+        "{stderr}"
+    );
+    let saved: J =
+        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    assert_eq!(saved["next"], 0);
+    assert_eq!(saved["written"], 0);
+}

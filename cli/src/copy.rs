@@ -1,0 +1,498 @@
+//! `copy`: a source's measurements into a destination, one time window at
+//! a time: a streamed query per window and measurement feeds the
+//! destination's `Writer`; once the window is flushed its counts are
+//! checked (read = written + failed) and the state file moves past it, so
+//! an interrupted copy resumes at the first unfinished window.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use futures::StreamExt;
+use influx_stream::{
+    quote_ident, FieldType, FieldValue, Point, Query, RetryPolicy, Row, Value, WriteOptions,
+};
+use serde_json::json;
+
+use crate::conn::{ApiVersion, ConnArgs, Secret, ServerKind, TokenScheme};
+use crate::error::CliError;
+use crate::progress::{Counts, Mode, Progress};
+
+/// Arguments of `copy`. The source is the global connection (--url, -d,
+/// --rp and their environment variables); the destination has `--to-`
+/// flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The copy runs window by window; after each one the destination has \
+acknowledged every point, the counts are checked (read = written + failed) and --state is \
+updated, so an interrupted copy goes on from the first unfinished window with --resume. \
+Windows are idempotent: points are stored by series and time, so a window copied twice is \
+stored once.
+
+Example:
+  influx-stream --url http://old:8086 -d telemetry copy --to-url http://new:8086 \\
+      --start 2024-01-01T00:00:00Z --end 2024-02-01T00:00:00Z --window 6h --state copy.json"
+)]
+pub struct CopyArgs {
+    /// The destination's URL. Default: the source's.
+    #[arg(long, env = "INFLUX_TO_URL")]
+    pub to_url: Option<String>,
+    /// The destination database (bucket). Default: the source's.
+    #[arg(long, env = "INFLUX_TO_DATABASE")]
+    pub to_database: Option<String>,
+    /// The destination retention policy. Default: the database's default.
+    #[arg(long)]
+    pub to_rp: Option<String>,
+    /// The destination's user name (with INFLUX_TO_PASSWORD).
+    #[arg(long, env = "INFLUX_TO_USERNAME")]
+    pub to_username: Option<String>,
+    /// The destination's password. Prefer the environment variable.
+    #[arg(long, env = "INFLUX_TO_PASSWORD", hide_env_values = true)]
+    pub to_password: Option<Secret>,
+    /// The destination's token. Prefer the environment variable.
+    #[arg(long, env = "INFLUX_TO_TOKEN", hide_env_values = true)]
+    pub to_token: Option<Secret>,
+    /// How the destination's token is sent.
+    #[arg(long, value_enum, default_value_t = TokenScheme::Token)]
+    pub to_token_scheme: TokenScheme,
+    /// A PEM file of CA certificates for the destination.
+    #[arg(long, env = "INFLUX_TO_CA_CERT")]
+    pub to_ca_cert: Option<PathBuf>,
+    /// The destination's write endpoint.
+    #[arg(long, value_enum, default_value_t = ApiVersion::V1)]
+    pub to_write_api: ApiVersion,
+    /// The destination's organization, for --to-write-api v2.
+    #[arg(long, env = "INFLUX_TO_ORG")]
+    pub to_org: Option<String>,
+    /// The kind of destination server.
+    #[arg(long, value_enum, default_value_t = ServerKind::Influxdb)]
+    pub to_server: ServerKind,
+    /// Measurements to copy (repeat or separate with commas). Default:
+    /// every measurement of the source database.
+    #[arg(long = "measurement", value_delimiter = ',')]
+    pub measurements: Vec<String>,
+    /// The first time copied (RFC 3339, or integer nanoseconds).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// The time the copy stops before (RFC 3339, or integer nanoseconds).
+    /// Default: now. With --resume, moves the end the state file recorded.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// The window length: a number and s, m, h or d.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub window: Duration,
+    /// Where to keep the progress of the copy (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Go on from the window after the last one --state records as done.
+    #[arg(long, requires = "state")]
+    pub resume: bool,
+    /// Points per write request.
+    #[arg(long, default_value_t = 5_000)]
+    pub batch_points: usize,
+    /// Seconds a failing request is retried before its points count as failed.
+    #[arg(long, default_value_t = 60.0)]
+    pub retry_for: f64,
+    /// Seconds between plain progress lines when stderr is not a terminal.
+    #[arg(long, default_value_t = 10.0)]
+    pub progress_interval: f64,
+    /// No progress display.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit, e.g. 1h"))?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("{s:?}: the unit must be s, m, h or d")),
+    };
+    let d = Duration::from_secs(n.saturating_mul(secs));
+    if d.is_zero() {
+        return Err("the window must be longer than zero".to_owned());
+    }
+    Ok(d)
+}
+
+fn parse_time(flag: &str, s: &str) -> Result<i64, CliError> {
+    if let Ok(n) = s.trim().parse::<i64>() {
+        return Ok(n);
+    }
+    influx_stream::Timestamp::parse_rfc3339(s.trim())
+        .map(|t| t.as_nanos())
+        .map_err(|_| {
+            CliError::usage(format!(
+                "{flag} {s:?}: expected RFC 3339 (2024-01-01T00:00:00Z) or integer nanoseconds"
+            ))
+        })
+}
+
+/// The state file: what is copied, and where the copy is.
+#[derive(Debug, Clone, PartialEq)]
+struct State {
+    source: String,
+    destination: String,
+    measurements: Vec<String>,
+    end: i64,
+    window_ns: i64,
+    next: i64,
+    read: u64,
+    written: u64,
+    failed: u64,
+}
+
+impl State {
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "source": self.source,
+            "destination": self.destination,
+            "measurements": self.measurements,
+            "end": self.end,
+            "window_ns": self.window_ns,
+            "next": self.next,
+            "read": self.read,
+            "written": self.written,
+            "failed": self.failed,
+        })
+    }
+
+    fn load(path: &Path) -> Result<State, CliError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::new(format!("--state {}: cannot read it: {e}", path.display()))
+        })?;
+        let bad = || {
+            CliError::new(format!(
+                "--state {}: not a state file written by influx-stream copy",
+                path.display()
+            ))
+        };
+        let j: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad())?;
+        let s = |k: &str| j[k].as_str().map(str::to_owned).ok_or_else(bad);
+        let i = |k: &str| j[k].as_i64().ok_or_else(bad);
+        let u = |k: &str| j[k].as_u64().ok_or_else(bad);
+        Ok(State {
+            source: s("source")?,
+            destination: s("destination")?,
+            measurements: j["measurements"]
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|m| m.as_str().map(str::to_owned).ok_or_else(bad))
+                .collect::<Result<_, _>>()?,
+            end: i("end")?,
+            window_ns: i("window_ns")?,
+            next: i("next")?,
+            read: u("read")?,
+            written: u("written")?,
+            failed: u("failed")?,
+        })
+    }
+
+    /// Written beside and renamed over, so a crash leaves the old state or
+    /// the new one, never half of one.
+    fn save(&self, path: &Path) -> Result<(), CliError> {
+        let tmp = path.with_extension("tmp");
+        let cannot = |e: std::io::Error| {
+            CliError::new(format!("--state {}: cannot write it: {e}", path.display()))
+        };
+        std::fs::write(&tmp, format!("{:#}\n", self.to_json())).map_err(cannot)?;
+        std::fs::rename(&tmp, path).map_err(cannot)
+    }
+}
+
+/// Runs `copy`.
+pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> {
+    let src_db = conn.need_database()?.to_owned();
+    let source = conn.client()?;
+    let dest_conn = ConnArgs {
+        url: args.to_url.clone().unwrap_or_else(|| conn.url.clone()),
+        database: Some(args.to_database.clone().unwrap_or_else(|| src_db.clone())),
+        retention_policy: args.to_rp.clone(),
+        username: args.to_username.clone(),
+        password: args.to_password.clone(),
+        token: args.to_token.clone(),
+        token_scheme: args.to_token_scheme,
+        ca_cert: args.to_ca_cert.clone(),
+        only_ca_cert: false,
+        client_cert: None,
+        client_key: None,
+        insecure: conn.insecure,
+        timeout: conn.timeout,
+        gzip: conn.gzip,
+        write_api: args.to_write_api,
+        org: args.to_org.clone(),
+        server: args.to_server,
+    };
+    let dest = dest_conn.client()?;
+    let source_name = format!("{}/{src_db}", conn.url);
+    let dest_name = format!(
+        "{}/{}",
+        dest_conn.url,
+        dest_conn.database.as_deref().unwrap_or_default()
+    );
+    if source_name == dest_name && args.to_rp == conn.retention_policy {
+        return Err(CliError::usage(
+            "the source and the destination are the same: give --to-url or --to-database",
+        ));
+    }
+    let window_ns = i64::try_from(args.window.as_nanos())
+        .map_err(|_| CliError::usage("--window is too long"))?;
+
+    let mut state = if args.resume {
+        let path = args.state.as_deref().unwrap_or(Path::new(""));
+        let s = State::load(path)?;
+        if s.source != source_name || s.destination != dest_name {
+            return Err(CliError::usage(format!(
+                "--state {} is of a copy from {} to {}, not from {source_name} to {dest_name}",
+                path.display(),
+                s.source,
+                s.destination
+            )));
+        }
+        let mut s = s;
+        // A copy that caught up can be taken further.
+        if let Some(e) = &args.end {
+            s.end = parse_time("--end", e)?;
+        }
+        s
+    } else {
+        let start = args
+            .start
+            .as_deref()
+            .ok_or_else(|| CliError::usage("copy needs --start (or --resume with --state)"))
+            .and_then(|s| parse_time("--start", s))?;
+        let end = match &args.end {
+            Some(e) => parse_time("--end", e)?,
+            None => influx_stream::Timestamp::now().as_nanos(),
+        };
+        if end <= start {
+            return Err(CliError::usage("--end must be after --start"));
+        }
+        let measurements = if args.measurements.is_empty() {
+            source.show_measurements().await?
+        } else {
+            args.measurements.clone()
+        };
+        State {
+            source: source_name,
+            destination: dest_name,
+            measurements,
+            end,
+            window_ns,
+            next: start,
+            read: 0,
+            written: 0,
+            failed: 0,
+        }
+    };
+    if let (Some(path), false) = (&args.state, args.resume) {
+        state.save(path)?;
+    }
+
+    // The source prints whole floats as integers: the declared types say
+    // what each field is, so a float stays a float in the destination.
+    let mut types: HashMap<String, HashMap<String, FieldType>> = HashMap::new();
+    for m in &state.measurements {
+        let keys = source.show_field_keys(Some(m)).await?;
+        let per = types.entry(m.clone()).or_default();
+        for (k, t) in keys.into_values().flatten() {
+            per.entry(k).or_insert(t);
+        }
+    }
+
+    let writer_options = WriteOptions::new().max_points(args.batch_points).retry(
+        RetryPolicy::default().max_elapsed(Duration::from_secs_f64(args.retry_for.max(0.0))),
+    );
+    let mut writer = dest.writer(writer_options)?;
+    let counts = Arc::new(Counts::default());
+    let mode = if args.no_progress {
+        Mode::Off
+    } else {
+        Mode::Auto(Duration::from_secs_f64(args.progress_interval.max(0.01)))
+    };
+    let progress = Progress::start(mode, writer.clone(), counts.clone());
+    let started = Instant::now();
+    let mut windows = 0u64;
+    let at_start = (state.read, state.written, state.failed);
+    let mut error: Option<String> = None;
+
+    while state.next < state.end {
+        let from = state.next;
+        let to = from.saturating_add(state.window_ns).min(state.end);
+        let before = writer.stats();
+        let read_before = counts.read.load(Relaxed);
+        let refused_before = counts.input_failed.load(Relaxed);
+        let mut window_error = None;
+        'measurements: for m in &state.measurements {
+            let from_clause = match &conn.retention_policy {
+                Some(rp) => format!(
+                    "{}.{}.{}",
+                    quote_ident(&src_db),
+                    quote_ident(rp),
+                    quote_ident(m)
+                ),
+                None => format!("{}..{}", quote_ident(&src_db), quote_ident(m)),
+            };
+            let q = Query::new(format!(
+                "SELECT * FROM {from_clause} WHERE time >= {from} AND time < {to} GROUP BY *"
+            ));
+            let mut rows = source.query(q);
+            let no_types = HashMap::new();
+            let field_types = types.get(m).unwrap_or(&no_types);
+            while let Some(row) = rows.next().await {
+                let row = match row {
+                    Ok(r) => r,
+                    Err(e) => {
+                        window_error = Some(format!("reading {m}: {e}"));
+                        break 'measurements;
+                    }
+                };
+                counts.read.fetch_add(1, Relaxed);
+                match point_of(&row, field_types) {
+                    Ok(p) => {
+                        if let Err(e) = writer.send(&p).await {
+                            if e.is_encode() {
+                                counts.input_failed.fetch_add(1, Relaxed);
+                                progress
+                                    .println(&format!("{m} at {}: {e}", row.time().unwrap_or(0)));
+                            } else {
+                                window_error = Some(format!("writing: {e}"));
+                                break 'measurements;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        counts.input_failed.fetch_add(1, Relaxed);
+                        progress.println(&format!("{m} at {}: {e}", row.time().unwrap_or(0)));
+                    }
+                }
+            }
+        }
+        // Failures are in the stats (and were printed by the dead-letter
+        // path); what matters here is that everything has settled.
+        let flushed = writer.flush().await;
+        let after = writer.stats();
+        let read = counts.read.load(Relaxed) - read_before;
+        let written = after.points_written - before.points_written;
+        let failed = after.points_failed - before.points_failed;
+        let failed_here = failed + (counts.input_failed.load(Relaxed) - refused_before);
+        if let Some(e) = window_error {
+            error = Some(e);
+            break;
+        }
+        if let Err(e) = &flushed {
+            if e.is_connect() || e.is_timeout() || e.is_retryable() {
+                error = Some(format!("the destination could not be written to: {e}"));
+                break;
+            }
+            progress.println(&format!(
+                "window {}..{}: {e}",
+                crate::time::rfc3339(from),
+                crate::time::rfc3339(to)
+            ));
+        }
+        if read != written + failed_here {
+            error = Some(format!(
+                "window {}..{}: read {read} but written {written} + failed {failed_here}: stopping (please report this)",
+                crate::time::rfc3339(from),
+                crate::time::rfc3339(to)
+            ));
+            break;
+        }
+        state.read += read;
+        state.written += written;
+        state.failed += failed_here;
+        state.next = to;
+        windows += 1;
+        if let Some(path) = &args.state {
+            state.save(path)?;
+        }
+    }
+    let _ = writer.close().await;
+    progress.finish().await;
+    drop(writer);
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "read {} = written {} + failed {} in {windows} window(s), {:.1} s",
+        state.read - at_start.0,
+        state.written - at_start.1,
+        state.failed - at_start.2,
+        secs
+    );
+    if args.resume {
+        println!(
+            "since the copy began: read {} = written {} + failed {}",
+            state.read, state.written, state.failed
+        );
+    }
+    if state.next < state.end {
+        println!(
+            "stopped at {}; run again with --resume{} to go on",
+            crate::time::rfc3339(state.next),
+            if args.state.is_some() {
+                ""
+            } else {
+                " (and --state FILE)"
+            }
+        );
+    }
+    if let Some(e) = error {
+        eprintln!("influx-stream: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(if state.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A row of `SELECT * ... GROUP BY *` as the point it was written as.
+fn point_of(row: &Row, types: &HashMap<String, FieldType>) -> Result<Point, String> {
+    let name = row.series_name().ok_or("a row without a series name")?;
+    let mut p = Point::new(name);
+    for (k, v) in row.tags() {
+        if !v.is_empty() {
+            p = p.tag(k, v);
+        }
+    }
+    let time_index = row.meta().time_index();
+    let mut fields = 0;
+    for (i, (col, v)) in row.columns().iter().zip(row.values()).enumerate() {
+        if Some(i) == time_index || v.is_null() {
+            continue;
+        }
+        let value = match types.get(col) {
+            Some(FieldType::Float) => v.as_f64().map(FieldValue::Float),
+            Some(FieldType::Integer) => v.as_i64().map(FieldValue::Integer),
+            Some(FieldType::Unsigned) => v.as_u64().map(FieldValue::UInteger),
+            Some(FieldType::Boolean) => v.as_bool().map(FieldValue::Boolean),
+            Some(FieldType::String) => v.as_str().map(|s| FieldValue::String(s.to_owned())),
+            _ => match v {
+                Value::Bool(b) => Some(FieldValue::Boolean(*b)),
+                Value::Integer(i) => Some(FieldValue::Float(*i as f64)),
+                Value::Float(f) => Some(FieldValue::Float(*f)),
+                Value::String(s) => Some(FieldValue::String(s.as_str().to_owned())),
+                _ => None,
+            },
+        }
+        .ok_or_else(|| format!("field {col:?}: {v} does not fit its declared type"))?;
+        p = p.field(col, value);
+        fields += 1;
+    }
+    if fields == 0 {
+        return Err("a row without fields".to_owned());
+    }
+    let t = row.time().ok_or("a row without a time")?;
+    Ok(p.timestamp(t))
+}
