@@ -24,8 +24,9 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use crate::error::CliError;
 use crate::time::TimeFormat;
 
-/// Bytes read from a file at a time (and decompressed at a time).
-const READ_CHUNK: usize = 64 * 1024;
+/// Bytes read from a file at a time (and decompressed at a time). Large,
+/// since every read of a tokio file is a trip to the blocking pool.
+const READ_CHUNK: usize = 256 * 1024;
 /// Parsed CSV records waiting for the writer: the bound on memory between
 /// the parsing thread and the writer.
 const CSV_QUEUE: usize = 1024;
@@ -287,22 +288,30 @@ pub async fn records(
     let reader = open(source).await?;
     let name = source.name();
     let stream: Records = match format.of(source.path.as_deref()) {
-        Format::Lp | Format::Auto => Box::pin(FramedRead::new(reader, NumberedLp::new(max_line))),
+        Format::Lp | Format::Auto => Box::pin(FramedRead::with_capacity(
+            reader,
+            NumberedLp::new(max_line),
+            READ_CHUNK,
+        )),
         Format::Jsonl => {
             let spec = spec.clone();
             Box::pin(
-                FramedRead::new(reader, NumberedLines::new(max_line)).map(move |r| {
-                    r.map(|(line, text)| Record {
-                        line,
-                        kind: match text {
-                            Some(text) => match json_point(&text, &spec) {
-                                Ok(p) => Kind::Point(Box::new(p), Raw::Text(text)),
-                                Err(e) => Kind::Bad(Raw::Text(text), e),
+                FramedRead::with_capacity(reader, NumberedLines::new(max_line), READ_CHUNK).map(
+                    move |r| {
+                        r.map(|(line, text)| Record {
+                            line,
+                            kind: match text {
+                                Some(text) => match json_point(&text, &spec) {
+                                    Ok(p) => Kind::Point(Box::new(p), Raw::Text(text)),
+                                    Err(e) => Kind::Bad(Raw::Text(text), e),
+                                },
+                                None => {
+                                    Kind::Bad(Raw::Unreadable, "the line is not UTF-8".to_owned())
+                                }
                             },
-                            None => Kind::Bad(Raw::Unreadable, "the line is not UTF-8".to_owned()),
-                        },
-                    })
-                }),
+                        })
+                    },
+                ),
             )
         }
         Format::Csv => csv_records(reader, spec.clone())?,
@@ -378,13 +387,18 @@ impl NumberedLp {
         loop {
             // Blank lines in front are counted here; the codec then never
             // skips any, so every line it returns has a known number.
+            // Only leading whitespace is looked at: a line with text
+            // stops the scan at its first byte.
             loop {
-                match buf.iter().position(|&b| b == b'\n') {
-                    Some(i) if buf[..i].iter().all(u8::is_ascii_whitespace) => {
+                let lead = buf
+                    .iter()
+                    .position(|&b| b == b'\n' || !b.is_ascii_whitespace());
+                match lead {
+                    Some(i) if buf[i] == b'\n' => {
                         buf.advance(i + 1);
                         self.line += 1;
                     }
-                    None if eof && buf.iter().all(u8::is_ascii_whitespace) => {
+                    None if eof => {
                         buf.clear();
                         return Ok(None);
                     }

@@ -162,25 +162,31 @@ impl<W: Write> Printer<W> {
                 }
             }
             OutputFormat::Jsonl => {
-                let mut obj = serde_json::Map::new();
-                obj.insert(
-                    "name".into(),
-                    row.series_name()
-                        .map_or(serde_json::Value::Null, Into::into),
-                );
+                // Written by hand so keys keep the query's column order
+                // (serde_json's map would sort them).
+                let out = &mut self.out;
+                out.write_all(b"{\"name\":")?;
+                serde_json::to_writer(&mut *out, &row.series_name())?;
                 if !row.tags().is_empty() {
-                    let tags = row
-                        .tags()
-                        .iter()
-                        .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
-                        .collect();
-                    obj.insert("tags".into(), serde_json::Value::Object(tags));
+                    out.write_all(b",\"tags\":{")?;
+                    for (i, (k, v)) in row.tags().iter().enumerate() {
+                        if i > 0 {
+                            out.write_all(b",")?;
+                        }
+                        serde_json::to_writer(&mut *out, k)?;
+                        out.write_all(b":")?;
+                        serde_json::to_writer(&mut *out, v)?;
+                    }
+                    out.write_all(b"}")?;
                 }
                 for (c, v) in row.columns().iter().zip(row.values()) {
-                    obj.insert(c.clone(), self.json(v));
+                    out.write_all(b",")?;
+                    serde_json::to_writer(&mut *out, c)?;
+                    out.write_all(b":")?;
+                    let value = json_value(self.unit, v);
+                    serde_json::to_writer(&mut *out, &value)?;
                 }
-                serde_json::to_writer(&mut self.out, &obj)?;
-                self.out.write_all(b"\n")
+                out.write_all(b"}\n")
             }
         }
     }
@@ -204,22 +210,6 @@ impl<W: Write> Printer<W> {
             // three hundred digits).
             Value::Float(f) => serde_json::Value::from(*f).to_string(),
             other => other.to_string(),
-        }
-    }
-
-    fn json(&self, v: &Value) -> serde_json::Value {
-        match v {
-            Value::Null => serde_json::Value::Null,
-            Value::Bool(b) => (*b).into(),
-            Value::Integer(i) => (*i).into(),
-            Value::UInteger(u) => (*u).into(),
-            Value::Float(f) => (*f).into(),
-            Value::String(s) => s.as_str().into(),
-            Value::Time(ns) => match self.unit {
-                Some(u) => ns.div_euclid(u.nanos()).into(),
-                None => crate::time::rfc3339(*ns).into(),
-            },
-            other => other.to_string().into(),
         }
     }
 
@@ -328,4 +318,20 @@ fn write_table_row(out: &mut impl Write, widths: &[usize], cells: &[String]) -> 
     }
     line.push('\n');
     out.write_all(line.as_bytes())
+}
+
+fn json_value(unit: Option<Unit>, v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => (*b).into(),
+        Value::Integer(i) => (*i).into(),
+        Value::UInteger(u) => (*u).into(),
+        Value::Float(f) => (*f).into(),
+        Value::String(s) => s.as_str().into(),
+        Value::Time(ns) => match unit {
+            Some(u) => ns.div_euclid(u.nanos()).into(),
+            None => crate::time::rfc3339(*ns).into(),
+        },
+        other => other.to_string().into(),
+    }
 }
