@@ -96,7 +96,7 @@ pub use crate::line_protocol::{
 };
 pub use crate::line_reader::{parse_lines, LineProtocolCodec, ParseLines, ParsedPoint};
 pub use crate::point::{FieldValue, Point, Precision, Timestamp};
-pub use crate::query::{QueryStream, Row, Value};
+pub use crate::query::{FromRow, QueryStream, Row, Value};
 pub use crate::retry::RetryPolicy;
 #[cfg(feature = "rustls")]
 pub use crate::tls::{Certificate, Identity};
@@ -171,6 +171,8 @@ pub use crate::write_api::WriteApi;
 /// - `#[influx(rename = "key")]`, with `tag` or `field`: the key written
 ///   instead of the member's name.
 /// - `#[influx(skip)]`: not written.
+/// - `#[influx(default)]`: for [`FromRow`](trait@FromRow), which the same
+///   struct may derive to be read back; ignored when writing.
 ///
 /// Points are written straight into the caller's buffer by the same
 /// [`LineWriter`] as hand-written impls: the same escaping and number
@@ -185,6 +187,19 @@ pub use crate::write_api::WriteApi;
 #[cfg(feature = "derive")]
 #[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use influx_stream_derive::LineProtocol;
+
+/// Derives [`FromRow`](trait@FromRow): each field of a struct with named
+/// fields reads the column or series tag of its name, for
+/// [`Client::query_rows`]. The attributes are those of
+/// `#[derive(LineProtocol)]`, plus `default`; see the trait.
+///
+/// # Compile errors
+/// Enums, unions and tuple structs; two fields reading the same name; a
+/// field whose type cannot be read from a column, with the error at the
+/// field.
+#[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
+pub use influx_stream_derive::FromRow;
 
 /// For the code `#[derive(LineProtocol)]` generates; not public API.
 #[doc(hidden)]

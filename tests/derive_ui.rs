@@ -1,5 +1,6 @@
-//! Compile errors of `#[derive(LineProtocol)]`: each case in `tests/ui/`
-//! must fail to build with exactly the diagnostics in its `.stderr` file.
+//! Compile errors of `#[derive(LineProtocol)]` and `#[derive(FromRow)]`:
+//! each case in `tests/ui/` must fail to build with exactly the
+//! diagnostics in its `.stderr` file.
 //! After a deliberate change to a message (or a compiler upgrade), refresh
 //! them with `TRYBUILD=overwrite cargo test --test derive_ui` and read the
 //! result.

@@ -1,8 +1,13 @@
-//! `#[derive(LineProtocol)]` for [influx-stream](https://docs.rs/influx-stream):
-//! implements `influx_stream::ToLineProtocol` for a struct with named fields.
+//! `#[derive(LineProtocol)]` and `#[derive(FromRow)]` for
+//! [influx-stream](https://docs.rs/influx-stream): implement
+//! `influx_stream::ToLineProtocol` (a struct written as a point) and
+//! `influx_stream::FromRow` (a struct read from a query row) for a struct
+//! with named fields. Both read the same `#[influx(...)]` attributes, so one
+//! struct can derive both.
 //!
-//! Use it through `influx_stream::LineProtocol` (feature `derive`, on by
-//! default); the attributes are documented there.
+//! Use them through `influx_stream::LineProtocol` and
+//! `influx_stream::FromRow` (feature `derive`, on by default); the
+//! attributes are documented there.
 //!
 //! The generated code names everything by absolute path
 //! (`::influx_stream::...`, `::core::...`), so the crate must be a direct
@@ -24,6 +29,15 @@ use syn::{
 pub fn derive_line_protocol(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as DeriveInput);
     expand(&input)
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
+}
+
+/// (The macro itself lives in the `influx-stream-derive` crate.)
+#[proc_macro_derive(FromRow, attributes(influx))]
+pub fn derive_from_row(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    expand_from_row(&input)
         .unwrap_or_else(Error::into_compile_error)
         .into()
 }
@@ -59,10 +73,13 @@ struct Member<'a> {
     key: String,
     /// Where to point errors about the key.
     key_span: Span,
+    /// `#[influx(default)]`: read as `Default::default()` when missing or
+    /// null (reading only).
+    default: bool,
 }
 
 const ROLES_HELP: &str =
-    "expected one of `tag`, `field`, `time`, `measurement`, `skip`, `rename = \"...\"`";
+    "expected one of `tag`, `field`, `time`, `measurement`, `skip`, `rename = \"...\"`, `default`";
 
 fn expand(input: &DeriveInput) -> Result<TokenStream2> {
     let name = &input.ident;
@@ -286,8 +303,16 @@ fn struct_attrs(attrs: &[Attribute]) -> Result<Option<LitStr>> {
 fn member<'a>(ident: &'a Ident, ty: &'a Type, attrs: &[Attribute]) -> Result<Member<'a>> {
     let mut role: Option<(Role, Span)> = None;
     let mut rename: Option<LitStr> = None;
+    let mut default = false;
     for attr in attrs.iter().filter(|a| a.path().is_ident("influx")) {
         attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("default") {
+                if default {
+                    return Err(meta.error("`default` is given twice"));
+                }
+                default = true;
+                return Ok(());
+            }
             if meta.path.is_ident("rename") {
                 let lit: LitStr = meta.value()?.parse()?;
                 if rename.is_some() {
@@ -346,6 +371,7 @@ fn member<'a>(ident: &'a Ident, ty: &'a Type, attrs: &[Attribute]) -> Result<Mem
         role,
         key,
         key_span,
+        default,
     })
 }
 
@@ -478,4 +504,152 @@ fn is_text(ty: &Type) -> bool {
         }
         _ => false,
     }
+}
+
+/// `#[derive(FromRow)]`: the names read (`FIELDS`) and `from_row`, which
+/// takes each field by its position in them.
+fn expand_from_row(input: &DeriveInput) -> Result<TokenStream2> {
+    let name = &input.ident;
+    let fields = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(named) => &named.named,
+            Fields::Unnamed(unnamed) => {
+                return Err(Error::new_spanned(
+                    unnamed,
+                    "#[derive(FromRow)] needs a struct with named fields: their names are the columns and tags read (tuple structs have none)",
+                ))
+            }
+            Fields::Unit => {
+                return Err(Error::new_spanned(
+                    name,
+                    format!("`{name}` has no fields to read from a row"),
+                ))
+            }
+        },
+        Data::Enum(e) => {
+            return Err(Error::new_spanned(
+                e.enum_token,
+                "#[derive(FromRow)] supports structs only, not enums: read rows into a struct, or implement FromRow by hand",
+            ))
+        }
+        Data::Union(u) => {
+            return Err(Error::new_spanned(
+                u.union_token,
+                "#[derive(FromRow)] supports structs only, not unions",
+            ))
+        }
+    };
+
+    let mut errors: Option<Error> = None;
+    let mut push = |e: Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    // The struct's measurement only matters for writing; it is still
+    // checked, so that a typo is reported whichever derive comes first.
+    if let Err(e) = struct_attrs(&input.attrs) {
+        push(e);
+    }
+    let mut members = Vec::new();
+    for f in fields {
+        let ident = f.ident.as_ref().expect("named fields have names");
+        match member(ident, &f.ty, &f.attrs) {
+            Ok(m) => members.push(m),
+            Err(e) => push(e),
+        }
+    }
+
+    // Each name once: a string taken out of a row is not there for a
+    // second field.
+    let mut specs = Vec::new();
+    let mut inits = Vec::new();
+    let mut seen: Vec<(String, &Member)> = Vec::new();
+    for m in &members {
+        let (ident, key) = (m.ident, &m.key);
+        let (spec, read_as) = match m.role {
+            Role::Skip => {
+                inits.push(quote_spanned!(at_type(m)=>
+                    #ident: ::core::default::Default::default()
+                ));
+                continue;
+            }
+            Role::Field => (
+                quote!(::influx_stream::query::FromRowField::column(#key)),
+                m.key.clone(),
+            ),
+            Role::Tag => (
+                quote!(::influx_stream::query::FromRowField::tag(#key)),
+                m.key.clone(),
+            ),
+            Role::Time => (
+                quote!(::influx_stream::query::FromRowField::column("time")),
+                "time".to_owned(),
+            ),
+            Role::Measurement => (
+                quote!(::influx_stream::query::FromRowField::series_name()),
+                String::new(),
+            ),
+        };
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == read_as) {
+            let what = if read_as.is_empty() {
+                "the series name".to_owned()
+            } else {
+                format!("`{read_as}`")
+            };
+            push(Error::new(
+                m.key_span,
+                format!(
+                    "{what} is read by `{}` already; a row's value goes to one field (use #[influx(rename = \"...\")] or #[influx(skip)])",
+                    first.ident
+                ),
+            ));
+            continue;
+        }
+        seen.push((read_as, m));
+        let at = syn::Index::from(specs.len());
+        let ty = m.ty;
+        let read = if m.default {
+            quote_spanned!(at_type(m)=> __row.take_or_default::<#ty>(#at)?)
+        } else {
+            quote_spanned!(at_type(m)=> __row.take::<#ty>(#at)?)
+        };
+        inits.push(quote!(#ident: #read));
+        specs.push(spec);
+    }
+    if let Some(e) = errors {
+        return Err(e);
+    }
+
+    let params: HashSet<&Ident> = input.generics.type_params().map(|p| &p.ident).collect();
+    let mut generics = input.generics.clone();
+    if !params.is_empty() {
+        let predicates = &mut generics.make_where_clause().predicates;
+        for m in members
+            .iter()
+            .filter(|m| mentions(m.ty.to_token_stream(), &params))
+        {
+            let ty = m.ty;
+            if m.role != Role::Skip {
+                predicates.push(syn::parse_quote!(#ty: ::influx_stream::query::FromValue));
+            }
+            if m.default || m.role == Role::Skip {
+                predicates.push(syn::parse_quote!(#ty: ::core::default::Default));
+            }
+        }
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+
+    Ok(quote! {
+        #[automatically_derived]
+        impl #impl_generics ::influx_stream::FromRow for #name #ty_generics #where_clause {
+            const FIELDS: &'static [::influx_stream::query::FromRowField] = &[#(#specs),*];
+
+            #[inline]
+            fn from_row(
+                __row: &mut ::influx_stream::query::RowValues<'_>,
+            ) -> ::core::result::Result<Self, ::influx_stream::query::DecodeError> {
+                ::core::result::Result::Ok(Self { #(#inits),* })
+            }
+        }
+    })
 }

@@ -361,7 +361,31 @@ impl Client {
     }
 
     /// Runs a query and iterates over each row as your own
-    /// `serde::Deserialize` type: see [`crate::Client::query_as`].
+    /// [`FromRow`](crate::FromRow) type: see [`crate::Client::query_rows`].
+    ///
+    /// ```no_run
+    /// use influx_stream::{blocking, FromRow};
+    ///
+    /// #[derive(FromRow)]
+    /// struct Cpu { time: i64, usage: f64 }
+    ///
+    /// # fn run() -> Result<(), influx_stream::Error> {
+    /// let client = blocking::Client::builder("http://127.0.0.1:8086").database("telemetry").build()?;
+    /// for cpu in client.query_rows::<Cpu>("SELECT usage FROM cpu") {
+    ///     let cpu = cpu?;
+    ///     println!("{} {}", cpu.time, cpu.usage);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn query_rows<T: crate::FromRow + Send + 'static>(
+        &self,
+        query: impl Into<Query>,
+    ) -> QueryIter<T> {
+        QueryIter::start(&self.runtime, self.inner.query_rows::<T>(query))
+    }
+
+    /// Runs a query and iterates over each row as a `serde::Deserialize`
+    /// type: see [`crate::Client::query_as`].
     pub fn query_as<T: DeserializeOwned + Send + 'static>(
         &self,
         query: impl Into<Query>,

@@ -414,6 +414,46 @@ impl Decoder {
         }
     }
 
+    /// Like [`Decoder::next_event`], but each row is given to `f` as
+    /// `(meta, values, index)` instead of being built into a [`Row`]: the
+    /// path of [`FromRow`](super::FromRow) types.
+    pub(crate) fn next_event_with<R>(
+        &mut self,
+        f: &mut impl FnMut(&Arc<SeriesMeta>, &mut [Value], u64) -> R,
+    ) -> Option<Result<EventAs<R>, DecodeError>> {
+        self.typed = false;
+        if let Some(e) = self.skip_mapped_series() {
+            return Some(Err(e));
+        }
+        loop {
+            if let Some((rows, _)) = &mut self.rows {
+                if let Some(out) = rows.next_with(f) {
+                    return Some(Ok(EventAs::Row(out)));
+                }
+                if let Some((rows, _)) = self.rows.take() {
+                    rows.recycle(&mut self.state.spare);
+                }
+            }
+            let chunk = match self.pull(&mut Flat) {
+                Some(Ok(Item::Series { rows, partial })) => {
+                    self.rows = Some((rows, partial));
+                    continue;
+                }
+                Some(Ok(Item::Mapped(series))) => return Some(Err(self.skip_mapped(series))),
+                Some(Ok(Item::Other(chunk))) => chunk,
+                Some(Err(e)) => return Some(Err(e)),
+                None => return None,
+            };
+            return Some(Ok(match other_event(chunk) {
+                Ok(event) => EventAs::Other(event),
+                Err(series) => {
+                    self.rows = Some((series.rows(), false));
+                    continue;
+                }
+            }));
+        }
+    }
+
     /// Drops the mapped rows left of the current series (the caller went
     /// from [`Decoder::next_event_as`] to another way of reading), saying
     /// so.

@@ -18,6 +18,7 @@
 mod de;
 mod decode;
 mod error;
+mod from_row;
 pub(crate) mod jsonl;
 mod layout;
 mod row;
@@ -32,6 +33,8 @@ mod tests;
 pub use de::deserialize_row;
 pub use decode::{Chunk, DecodeOptions, Decoder, Event, EventAs};
 pub use error::DecodeError;
+pub(crate) use from_row::Resolved;
+pub use from_row::{FromRow, FromRowField, FromValue, RowValues};
 pub use row::{ColumnIndex, Row, SeriesChunk, SeriesMeta, SeriesRows};
 pub(crate) use stream::time_format;
 pub use stream::QueryStream;

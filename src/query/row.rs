@@ -515,6 +515,31 @@ impl SeriesRows {
     }
 }
 
+impl SeriesRows {
+    /// The next row given to `f` as `(meta, values, index)`, straight from
+    /// the values: no per-row vector, no `Arc` clone. `f` may move values
+    /// out.
+    #[inline]
+    pub(crate) fn next_with<R>(
+        &mut self,
+        f: &mut impl FnMut(&Arc<SeriesMeta>, &mut [Value], u64) -> R,
+    ) -> Option<R> {
+        let index = self.next_index;
+        let out = match &mut self.source {
+            Source::Nested(rows) => {
+                let mut values = rows.next()?;
+                f(&self.meta, &mut values, index)
+            }
+            Source::Flat { .. } => {
+                let row = self.source.next_flat()?;
+                f(&self.meta, row, index)
+            }
+        };
+        self.next_index += 1;
+        Some(out)
+    }
+}
+
 impl Iterator for SeriesRows {
     type Item = Row;
 

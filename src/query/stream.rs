@@ -19,7 +19,8 @@ use crate::influxql::{Query, QueryEndpoint, Selects};
 use crate::point::Precision;
 use crate::query::jsonl::JsonlDecoder;
 use crate::query::{
-    Chunk, DecodeError, DecodeOptions, Decoder, Event, EventAs, Row, SeriesMeta, TimeFormat, Value,
+    Chunk, DecodeError, DecodeOptions, Decoder, Event, EventAs, FromRow, Resolved, Row, SeriesMeta,
+    TimeFormat, Value,
 };
 
 /// Documents larger than this are refused rather than buffered: a chunked
@@ -211,13 +212,19 @@ fn drain_into(gz: &mut flate2::write::GzDecoder<Vec<u8>>, decoder: &mut impl Fee
 
 /// What the decoder yields, rows or chunks.
 trait Pull: Sized + Send + 'static {
-    fn pull(decoder: &mut Decoder) -> Option<Result<Item<Self>, DecodeError>>;
+    /// What the stream keeps from one item to the next.
+    type State: Default + Send;
+
+    fn pull(
+        decoder: &mut Decoder,
+        state: &mut Self::State,
+    ) -> Option<Result<Item<Self>, DecodeError>>;
 
     /// Whether a row of a JSON-lines answer (InfluxDB 3.x) makes an item.
     const READS_JSON_LINES: bool = true;
 
     /// The item a row of a JSON-lines answer makes.
-    fn from_row(row: Row) -> Result<Self, DecodeError>;
+    fn from_row(row: Row, state: &mut Self::State) -> Result<Self, DecodeError>;
 
     /// The series whose values the field types retype, for items that
     /// hold [`Value`]s.
@@ -316,7 +323,9 @@ enum Item<T> {
 }
 
 impl Pull for Row {
-    fn pull(decoder: &mut Decoder) -> Option<Result<Item<Row>, DecodeError>> {
+    type State = ();
+
+    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Item<Row>, DecodeError>> {
         decoder.next_event().map(|r| {
             r.map(|ev| match ev {
                 Event::Row(row) => Item::Value(row),
@@ -325,7 +334,7 @@ impl Pull for Row {
         })
     }
 
-    fn from_row(row: Row) -> Result<Self, DecodeError> {
+    fn from_row(row: Row, _: &mut ()) -> Result<Self, DecodeError> {
         Ok(row)
     }
 
@@ -355,7 +364,9 @@ impl Pull for Row {
 struct As<T>(T);
 
 impl<T: DeserializeOwned + Send + 'static> Pull for As<T> {
-    fn pull(decoder: &mut Decoder) -> Option<Result<Item<As<T>>, DecodeError>> {
+    type State = ();
+
+    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Item<As<T>>, DecodeError>> {
         decoder.next_event_as::<T>().map(|r| {
             r.map(|ev| match ev {
                 EventAs::Row(t) => Item::Value(As(t)),
@@ -364,8 +375,35 @@ impl<T: DeserializeOwned + Send + 'static> Pull for As<T> {
         })
     }
 
-    fn from_row(row: Row) -> Result<Self, DecodeError> {
+    fn from_row(row: Row, _: &mut ()) -> Result<Self, DecodeError> {
         row.into_deserialize().map(As)
+    }
+}
+
+/// Rows mapped onto a [`FromRow`] type (for [`Client::query_rows`]).
+struct Rows<T>(T);
+
+impl<T: FromRow + Send + 'static> Pull for Rows<T> {
+    type State = Resolved;
+
+    #[inline]
+    fn pull(
+        decoder: &mut Decoder,
+        state: &mut Resolved,
+    ) -> Option<Result<Item<Rows<T>>, DecodeError>> {
+        let event =
+            decoder.next_event_with(&mut |meta, values, index| state.map::<T>(meta, values, index));
+        Some(match event? {
+            Ok(EventAs::Row(Ok(t))) => Ok(Item::Value(Rows(t))),
+            Ok(EventAs::Row(Err(e))) | Err(e) => Err(e),
+            Ok(EventAs::Other(other)) => Ok(other_item(other)),
+        })
+    }
+
+    fn from_row(mut row: Row, state: &mut Resolved) -> Result<Self, DecodeError> {
+        let meta = Arc::clone(row.meta());
+        let index = row.index();
+        state.map(&meta, row.values_mut(), index).map(Rows)
     }
 }
 
@@ -393,7 +431,9 @@ fn other_item<T>(event: Event) -> Item<T> {
 }
 
 impl Pull for Chunk {
-    fn pull(decoder: &mut Decoder) -> Option<Result<Item<Chunk>, DecodeError>> {
+    type State = ();
+
+    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Item<Chunk>, DecodeError>> {
         decoder.next_chunk().map(|r| {
             r.map(|c| match c {
                 Chunk::QueryError { message } => Item::QueryError(message),
@@ -426,7 +466,7 @@ impl Pull for Chunk {
         }
     }
 
-    fn from_row(_: Row) -> Result<Self, DecodeError> {
+    fn from_row(_: Row, _: &mut ()) -> Result<Self, DecodeError> {
         Err(DecodeError::new(
             "query_chunks reads the chunked answers of /query; use query or query_as for Query::sql and Query::influxql_v3",
         ))
@@ -458,9 +498,10 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             .time_format(time_format(query.epoch.unwrap_or(client.epoch())))
             .max_document_bytes(Some(MAX_DOCUMENT_BYTES))
             .chunked(true));
+        let mut state = T::State::default();
         loop {
             // Give out everything decoded so far before reading more.
-            while let Some(item) = T::pull(&mut decoder) {
+            while let Some(item) = T::pull(&mut decoder, &mut state) {
                 match item {
                     Ok(Item::Value(mut v)) => {
                         if let Some(typing) = &mut typing {
@@ -592,9 +633,10 @@ fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             Err(e) => { yield Err(e); return; }
         };
         let mut lines = JsonlDecoder::default();
+        let mut state = T::State::default();
         loop {
             while let Some(row) = lines.next_row() {
-                match row.and_then(T::from_row) {
+                match row.and_then(|row| T::from_row(row, &mut state)) {
                     Ok(v) => yield Ok(v),
                     Err(e) => yield Err(decode_error(e)),
                 }
@@ -678,10 +720,15 @@ impl Client {
         run(self.clone(), query.into())
     }
 
-    /// Runs a query and streams each row as your own `serde::Deserialize`
-    /// type: columns and series tags map to fields by name; a float field
+    /// Runs a query and streams each row as a `serde::Deserialize` type:
+    /// columns and series tags map to fields by name; a float field
     /// accepts whole numbers, an `Option` field accepts nulls and absent
     /// columns.
+    ///
+    /// For your own structs, derive [`FromRow`](crate::FromRow) and use
+    /// [`Client::query_rows`]: checked at compile time and faster. This
+    /// method is for types that already implement `Deserialize` and are
+    /// not yours to derive for, or that need serde's attributes.
     ///
     /// ```no_run
     /// use futures::TryStreamExt;
@@ -715,6 +762,56 @@ impl Client {
         let rows = run::<As<T>>(self.clone(), query.into());
         let bytes = rows.bytes.clone();
         let inner = rows.map(|r| r.map(|As(t)| t));
+        QueryStream {
+            inner: Box::pin(inner),
+            bytes,
+        }
+    }
+
+    /// Runs a query and streams each row as your own type: the way to read
+    /// typed rows. Derive [`FromRow`](crate::FromRow) for a struct and its
+    /// fields read the columns and series tags of their names (see the
+    /// trait for the attributes), matched once per series, then by
+    /// position, with strings moved out of the response rather than copied.
+    ///
+    /// An `f64` field reads a float field's whole values (which InfluxDB
+    /// prints as `12`) as well, so no field types are asked for. A row
+    /// whose value is missing, null (for a field that is not an `Option`)
+    /// or of another type is an `Err` item naming the column and the row;
+    /// the rows after it follow.
+    ///
+    /// [`Client::query_as`] maps rows onto `serde::Deserialize` types
+    /// instead: for types that are not yours to derive `FromRow` for, or
+    /// that need serde's attributes (`flatten`, enums, `with`).
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// use influx_stream::{Client, FromRow};
+    ///
+    /// #[derive(FromRow)]
+    /// struct Cpu {
+    ///     time: i64,
+    ///     #[influx(tag)]
+    ///     host: String,
+    ///     usage: f64,
+    /// }
+    ///
+    /// # async fn run() -> Result<(), influx_stream::Error> {
+    /// let client = Client::builder("http://127.0.0.1:8086").database("telemetry").build()?;
+    /// let mut rows = client.query_rows::<Cpu>("SELECT usage FROM cpu GROUP BY host");
+    /// while let Some(cpu) = rows.try_next().await? {
+    ///     println!("{} {} {}", cpu.time, cpu.host, cpu.usage);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn query_rows<T: FromRow + Send + 'static>(
+        &self,
+        query: impl Into<Query>,
+    ) -> QueryStream<T> {
+        use futures::StreamExt;
+        let rows = run::<Rows<T>>(self.clone(), query.into());
+        let bytes = rows.bytes.clone();
+        let inner = rows.map(|r| r.map(|Rows(t)| t));
         QueryStream {
             inner: Box::pin(inner),
             bytes,
