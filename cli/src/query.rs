@@ -145,8 +145,20 @@ impl<W: Write> Printer<W> {
         }
         match self.format {
             OutputFormat::Csv => {
-                let cells = self.cells(row);
-                write_csv(&mut self.out, cells.iter().map(String::as_str))
+                // Straight to the buffer, without a string per cell: at a
+                // million rows the allocations cost more than the writing.
+                let unit = self.unit;
+                let out = &mut self.out;
+                csv_cell(out, row.series_name().unwrap_or(""))?;
+                for (_, v) in row.tags() {
+                    out.write_all(b",")?;
+                    csv_cell(out, v)?;
+                }
+                for v in row.values() {
+                    out.write_all(b",")?;
+                    csv_value(out, unit, v)?;
+                }
+                out.write_all(b"\n")
             }
             OutputFormat::Table => {
                 let cells = self.cells(row);
@@ -286,15 +298,36 @@ fn write_csv<'a>(out: &mut impl Write, cells: impl Iterator<Item = &'a str>) -> 
         if i > 0 {
             out.write_all(b",")?;
         }
-        if cell.contains([',', '"', '\n', '\r']) || cell.starts_with(' ') || cell.ends_with(' ') {
-            out.write_all(b"\"")?;
-            out.write_all(cell.replace('"', "\"\"").as_bytes())?;
-            out.write_all(b"\"")?;
-        } else {
-            out.write_all(cell.as_bytes())?;
-        }
+        csv_cell(out, cell)?;
     }
     out.write_all(b"\n")
+}
+
+/// One CSV cell, quoted when it must be (RFC 4180, plus edge spaces,
+/// which some readers trim).
+fn csv_cell(out: &mut impl Write, cell: &str) -> io::Result<()> {
+    if cell.contains([',', '"', '\n', '\r']) || cell.starts_with(' ') || cell.ends_with(' ') {
+        out.write_all(b"\"")?;
+        out.write_all(cell.replace('"', "\"\"").as_bytes())?;
+        out.write_all(b"\"")
+    } else {
+        out.write_all(cell.as_bytes())
+    }
+}
+
+/// A value as a CSV cell: null is empty, times as asked, floats as
+/// InfluxDB prints them (serde_json's shortest form: 1e300, not 301 digits).
+fn csv_value(out: &mut impl Write, unit: Option<Unit>, v: &Value) -> io::Result<()> {
+    match v {
+        Value::Null => Ok(()),
+        Value::Time(ns) => match unit {
+            Some(u) => write!(out, "{}", ns.div_euclid(u.nanos())),
+            None => crate::time::write_rfc3339(out, *ns),
+        },
+        Value::Float(f) => serde_json::to_writer(&mut *out, f).map_err(io::Error::from),
+        Value::String(s) => csv_cell(out, s),
+        other => write!(out, "{other}"),
+    }
 }
 
 fn write_table_row(out: &mut impl Write, widths: &[usize], cells: &[String]) -> io::Result<()> {

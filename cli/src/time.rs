@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 
 /// How a time column is written in the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,17 +70,36 @@ impl TimeFormat {
 /// `ns` as RFC 3339 in UTC with only the digits the fraction needs, as
 /// InfluxDB prints times (`2024-01-01T00:00:04.5Z`).
 pub fn rfc3339(ns: i64) -> String {
-    let full =
-        DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::Nanos, true);
-    // The fraction always has nine digits here, so trimming zeros and then
-    // the dot never reaches the seconds.
-    let mut s = full
-        .trim_end_matches('Z')
-        .trim_end_matches('0')
-        .trim_end_matches('.')
-        .to_owned();
-    s.push('Z');
-    s
+    let mut out = Vec::with_capacity(32);
+    // Writing into a Vec cannot fail.
+    let _ = write_rfc3339(&mut out, ns);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`rfc3339`] straight into a writer, without allocating: query output
+/// prints one per row.
+pub fn write_rfc3339(out: &mut impl std::io::Write, ns: i64) -> std::io::Result<()> {
+    let dt = DateTime::<Utc>::from_timestamp_nanos(ns);
+    write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )?;
+    let mut frac = dt.nanosecond() % 1_000_000_000;
+    if frac > 0 {
+        let mut digits = 9;
+        while frac % 10 == 0 {
+            frac /= 10;
+            digits -= 1;
+        }
+        write!(out, ".{frac:0digits$}")?;
+    }
+    out.write_all(b"Z")
 }
 
 #[cfg(test)]
@@ -108,5 +127,10 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_500_000_000), "1970-01-01T00:00:01.5Z");
         assert_eq!(rfc3339(1_000_000_123), "1970-01-01T00:00:01.000000123Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(
+            rfc3339(1_600_000_417_120_000_000),
+            "2020-09-13T12:33:37.12Z"
+        );
     }
 }
