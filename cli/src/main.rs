@@ -78,7 +78,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A read of standard input in progress on a blocking thread cannot be
+    // cancelled, and dropping the runtime would wait for it: a write that
+    // stopped early would hang until the input ends.
+    runtime.shutdown_background();
+    match result {
         Ok(code) => code,
         Err(e) => {
             // An empty message is a quiet end (stdout closed by `| head`).

@@ -577,23 +577,34 @@ fn a_server_killed_mid_write_fails_clearly_and_never_hangs() {
         assert!(l.starts_with("progress: ") && !l.contains('\x1b'), "{l:?}");
     }
     server.kill();
+    let started = Instant::now();
     for i in 10..15 {
         writeln!(stdin, "cpu v={i} {}", i + 1).expect("feed");
     }
-    drop(stdin);
-    let started = Instant::now();
+    stdin.flush().expect("feed");
+    read_until(&mut stderr, |l| l.contains(" 5 failed,"));
+    // The retries are spent: the next record read stops the write, and
+    // the tool ends although its input is still open.
+    writeln!(stdin, "cpu v=15 16").expect("feed");
+    stdin.flush().expect("feed");
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).expect("stderr");
     let mut out = String::new();
     stdout.read_to_string(&mut out).expect("stdout");
     let status = child.wait().expect("wait");
+    drop(stdin);
     assert!(!dog.disarm(), "the write hung after the server was killed");
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(status.code(), Some(1), "{out}{rest}");
+    let out_lines = lines(&out);
     assert_eq!(
-        lines(&out)[0],
-        "read 15 = written 10 + failed 5 (0 refused before sending, 5 by the server)",
+        out_lines[0], "read 15 = written 10 + failed 5 (0 refused before sending, 5 by the server)",
         "{out}{rest}"
+    );
+    assert!(
+        out_lines[2].starts_with("stopped before stdin:16: the server could not be written to (")
+            && out_lines[2].ends_with("; the rest of the input was not read"),
+        "{out}"
     );
     // The five points may have gone out in one batch or more.
     let dead = std::fs::read_to_string(&failed).expect("failed file");
@@ -615,6 +626,47 @@ fn a_server_killed_mid_write_fails_clearly_and_never_hangs() {
     server.restart().expect("restart");
     let stored = rows(&server, &db, "SELECT count(v) FROM cpu");
     assert_eq!(stored[0][1], 10);
+}
+
+/// Ctrl-C (SIGINT) stops reading, settles what was read, and reports it,
+/// even with the input still open.
+#[test]
+fn interrupt_settles_what_was_read() {
+    let server = Influxd::shared();
+    let db = new_db(server, "interrupt");
+    let mut cmd = bin();
+    cmd.args(["--url", &server.url(), "-d", &db, "write"])
+        .args(["--flush-interval-ms", "20", "--progress-interval", "0.05"]);
+    let mut child = spawn(cmd);
+    let dog = Watchdog::new(child.id(), RUN_LIMIT);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut stdout = child.stdout.take().expect("stdout");
+    for i in 0..3 {
+        writeln!(stdin, "cpu v={i} {}", i + 1).expect("feed");
+    }
+    stdin.flush().expect("feed");
+    read_until(&mut stderr, |l| l.contains(" 3 written,"));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let mut out = String::new();
+    stdout.read_to_string(&mut out).expect("stdout");
+    let status = child.wait().expect("wait");
+    drop(stdin);
+    assert!(!dog.disarm(), "the interrupted write hung");
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert_eq!(
+        lines(&out)[0],
+        "read 3 = written 3 + failed 0 (0 refused before sending, 0 by the server)"
+    );
+    assert_eq!(
+        lines(&out)[2],
+        "interrupted while reading stdin; the rest of the input was not read"
+    );
+    assert_eq!(rows(server, &db, "SELECT count(v) FROM cpu")[0][1], 3);
 }
 
 /// Under a pseudo-terminal (`script`) stderr gets the redrawn bar; the
