@@ -5,6 +5,8 @@
 
 #[path = "../../tests/support/influxd.rs"]
 mod influxd;
+#[path = "../../tests/support/victoria.rs"]
+mod victoria;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -861,4 +863,84 @@ fn copy_to_an_unreachable_destination_stops_without_moving_the_state() {
         serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
     assert_eq!(saved["next"], 0);
     assert_eq!(saved["written"], 0);
+}
+
+/// VictoriaMetrics as a copy destination: every value arrives, under
+/// VictoriaMetrics' names (`measurement_field`, the database as `db`).
+#[test]
+fn copy_into_victoria_metrics() {
+    let src = Influxd::shared();
+    let db = new_db(src, "copyvm");
+    let t0: i64 = 1_700_000_000_000_000_000;
+    let step: i64 = 600_000_000_000;
+    let mut seed = String::new();
+    for i in 0..12i64 {
+        let host = if i % 2 == 0 { "a" } else { "b" };
+        seed.push_str(&format!(
+            "cpu,host={host} usage={}.25,count={i}i {}\n",
+            i,
+            t0 + i * step
+        ));
+    }
+    src.raw_write(&db, &seed).expect("seed");
+    let vm = victoria::Victoria::start().expect("victoria-metrics starts");
+    let out = run(
+        copy_cmd(
+            src,
+            &db,
+            &vm.url(),
+            &[
+                "--to-server",
+                "victoriametrics",
+                "--to-database",
+                "telemetry",
+            ],
+            &[
+                "--start",
+                &t0.to_string(),
+                "--end",
+                &(t0 + 2 * HOUR).to_string(),
+            ],
+        ),
+        b"",
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("read 12 = written 12 + failed 0 in 2 window(s), "),
+        "{stdout}"
+    );
+    let mut series: Vec<(String, Vec<f64>, Vec<i64>)> = vm
+        .export("{db=\"telemetry\"}")
+        .expect("export")
+        .into_iter()
+        .map(|s| {
+            let name = format!(
+                "{}{{host={}}}",
+                s.metric.get("__name__").cloned().unwrap_or_default(),
+                s.metric.get("host").cloned().unwrap_or_default()
+            );
+            (name, s.values, s.timestamps)
+        })
+        .collect();
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    let ms = |i: i64| (t0 + i * step) / 1_000_000;
+    let even: Vec<i64> = (0..12).step_by(2).collect();
+    let odd: Vec<i64> = (1..12).step_by(2).collect();
+    let expect = |name: &str, idx: &[i64], f: fn(i64) -> f64| {
+        (
+            name.to_owned(),
+            idx.iter().map(|&i| f(i)).collect::<Vec<f64>>(),
+            idx.iter().map(|&i| ms(i)).collect::<Vec<i64>>(),
+        )
+    };
+    assert_eq!(
+        series,
+        vec![
+            expect("cpu_count{host=a}", &even, |i| i as f64),
+            expect("cpu_count{host=b}", &odd, |i| i as f64),
+            expect("cpu_usage{host=a}", &even, |i| i as f64 + 0.25),
+            expect("cpu_usage{host=b}", &odd, |i| i as f64 + 0.25),
+        ]
+    );
 }
