@@ -13,7 +13,9 @@
 //! the workload's order (mapped by position too, with cells kept aside).
 //! `query_as_numbers` maps onto the numeric columns only: the difference
 //! with `query_as` is the cost of the four `String`s per row (scan,
-//! allocate, copy, free).
+//! allocate, copy, free). `from_row` and `from_row_numbers` are the same
+//! two structs with `#[derive(FromRow)]`, on the path of
+//! `Client::query_rows`.
 //!
 //! Run: `cargo bench --bench parse`. One pass of each case, without
 //! criterion: `cargo bench --bench parse -- xxxnomatch`; of some cases:
@@ -240,6 +242,56 @@ fn query_as_numbers(body: &[u8]) -> u64 {
     mapped::<CpuNumbers>(body)
 }
 
+#[derive(influx_stream::FromRow)]
+#[allow(dead_code)]
+struct CpuRow {
+    time: i64,
+    host: String,
+    region: String,
+    service: String,
+    usage_user: f64,
+    usage_system: f64,
+    requests: i64,
+    status: String,
+}
+
+#[derive(influx_stream::FromRow)]
+#[allow(dead_code)]
+struct CpuRowNumbers {
+    time: i64,
+    requests: i64,
+    usage_system: f64,
+    usage_user: f64,
+}
+
+/// The path of `Client::query_rows`: `FromRow` types taken from the
+/// decoder's values, no `Row` in between.
+fn from_rows<T: influx_stream::FromRow>(body: &[u8]) -> u64 {
+    let mut n = 0;
+    let mut rows = influx_stream::__private::BenchRows::default();
+    feed_frames(body, |d| {
+        while let Some(e) = rows.next::<T>(d) {
+            match e {
+                Ok(EventAs::Row(row)) => {
+                    n += 1;
+                    black_box(row);
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    });
+    n
+}
+
+fn from_row(body: &[u8]) -> u64 {
+    from_rows::<CpuRow>(body)
+}
+
+fn from_row_numbers(body: &[u8]) -> u64 {
+    from_rows::<CpuRowNumbers>(body)
+}
+
 fn chunks(body: &[u8]) -> u64 {
     let mut n = 0;
     feed_frames(body, |d| {
@@ -268,7 +320,7 @@ fn bench(c: &mut Criterion) {
         POINTS / CHUNK_SIZE
     );
     type Run = fn(&[u8]) -> u64;
-    let runs: [(&str, Run); 7] = [
+    let runs: [(&str, Run); 9] = [
         ("rows", rows),
         ("chunks", chunks),
         ("typed_owned", typed_owned),
@@ -276,6 +328,8 @@ fn bench(c: &mut Criterion) {
         ("query_as", query_as),
         ("query_as_unsorted", query_as_unsorted),
         ("query_as_numbers", query_as_numbers),
+        ("from_row", from_row),
+        ("from_row_numbers", from_row_numbers),
     ];
     // `PARSE_CASES=query_as,rows` limits the one-pass figures to those
     // cases (to count instructions under valgrind, say).

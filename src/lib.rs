@@ -201,10 +201,12 @@ pub use influx_stream_derive::LineProtocol;
 #[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use influx_stream_derive::FromRow;
 
-/// For the code `#[derive(LineProtocol)]` generates; not public API.
+/// For the code `#[derive(LineProtocol)]` generates, and the benches; not
+/// public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::derive::{DisplayTag, Field, Measurement, Time};
+    pub use crate::query::BenchRows;
 }
 
 /// The README's examples, compiled as doc tests so they stay true.

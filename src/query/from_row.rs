@@ -206,6 +206,30 @@ impl Resolved {
     }
 }
 
+/// The path of [`Client::query_rows`](crate::Client::query_rows) over a
+/// bare decoder, for `benches/parse.rs` to count its instructions (through
+/// `__private`; not public API).
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct BenchRows(Resolved);
+
+impl BenchRows {
+    /// The next row as a `T`, or another event.
+    pub fn next<T: FromRow>(
+        &mut self,
+        decoder: &mut super::Decoder,
+    ) -> Option<Result<super::EventAs<T>, DecodeError>> {
+        let state = &mut self.0;
+        decoder
+            .next_event_with(&mut |meta, values, index| state.map::<T>(meta, values, index))
+            .map(|r| match r {
+                Ok(super::EventAs::Row(row)) => row.map(super::EventAs::Row),
+                Ok(super::EventAs::Other(e)) => Ok(super::EventAs::Other(e)),
+                Err(e) => Err(e),
+            })
+    }
+}
+
 /// One row, as a [`FromRow`] implementation reads it: field by field, by
 /// position in [`FromRow::FIELDS`].
 pub struct RowValues<'a> {
