@@ -5,6 +5,8 @@
 
 #[path = "../../tests/support/influxd.rs"]
 mod influxd;
+#[path = "../../tests/support/pki.rs"]
+mod pki;
 #[path = "../../tests/support/victoria.rs"]
 mod victoria;
 
@@ -942,5 +944,132 @@ fn copy_into_victoria_metrics() {
             expect("cpu_usage{host=a}", &even, |i| i as f64 + 0.25),
             expect("cpu_usage{host=b}", &odd, |i| i as f64 + 0.25),
         ]
+    );
+}
+
+/// HTTPS with a private CA, from --ca-cert and from INFLUX_CA_CERT: ping,
+/// a write and the query reading it back; without the CA, a TLS failure.
+#[test]
+fn https_with_a_private_ca() {
+    let pki = pki::Pki::new("cli").expect("test CA");
+    let dir = tmp_dir("https");
+    let (cert, key, ca) = (
+        dir.join("server.pem"),
+        dir.join("server.key"),
+        dir.join("ca.pem"),
+    );
+    std::fs::write(&cert, &pki.server_cert_pem).expect("cert");
+    std::fs::write(&key, &pki.server_key_pem).expect("key");
+    std::fs::write(&ca, &pki.ca_pem).expect("ca");
+    let server = Influxd::start_with(&[
+        ("INFLUXDB_HTTP_HTTPS_ENABLED", "true"),
+        ("INFLUXDB_HTTP_HTTPS_CERTIFICATE", &cert.to_string_lossy()),
+        ("INFLUXDB_HTTP_HTTPS_PRIVATE_KEY", &key.to_string_lossy()),
+    ])
+    .expect("HTTPS influxd");
+    let url = server.https_url();
+    let ca_arg = ca.display().to_string();
+
+    let mut cmd = bin();
+    cmd.args([
+        "--url",
+        &url,
+        "--ca-cert",
+        &ca_arg,
+        "--only-ca-cert",
+        "ping",
+    ]);
+    let out = run(cmd, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{url} is up: InfluxDB 1.6.7~rc0 (OSS)\n")
+    );
+
+    let with_env = |args: &[&str], stdin: &[u8]| {
+        let mut cmd = bin();
+        cmd.env("INFLUX_URL", &url)
+            .env("INFLUX_CA_CERT", &ca)
+            .env("INFLUX_DATABASE", "tls")
+            .args(args);
+        run(cmd, stdin)
+    };
+    let mut create = bin();
+    create.args([
+        "--url",
+        &url,
+        "--ca-cert",
+        &ca_arg,
+        "query",
+        "CREATE DATABASE tls",
+    ]);
+    assert_eq!(run(create, b"").status.code(), Some(0));
+    let out = with_env(
+        &["write", "--no-progress"],
+        b"cpu,host=a v=1.5 1000000000\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = with_env(&["query", "SELECT v FROM cpu"], b"");
+    assert_eq!(
+        text(&out.stdout),
+        "name,time,v\ncpu,1970-01-01T00:00:01Z,1.5\n"
+    );
+
+    let mut cmd = bin();
+    cmd.args(["--url", &url, "ping"]);
+    let out = run(cmd, b"");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.starts_with("influx-stream: ") && stderr.contains("certificate"),
+        "{stderr}"
+    );
+}
+
+/// Basic authentication from the environment; a wrong password is refused
+/// and shown nowhere.
+#[test]
+fn credentials_from_the_environment_are_used_and_never_shown() {
+    let server = Influxd::start_with(&[("INFLUXDB_HTTP_AUTH_ENABLED", "true")]).expect("influxd");
+    server
+        .raw_query("CREATE USER admin WITH PASSWORD 'right-pass-123' WITH ALL PRIVILEGES")
+        .expect("admin user");
+    let list = |password: &str| {
+        let mut cmd = bin();
+        cmd.env("INFLUX_URL", server.url())
+            .env("INFLUX_USERNAME", "admin")
+            .env("INFLUX_PASSWORD", password)
+            .arg("databases");
+        run(cmd, b"")
+    };
+    let mut create = bin();
+    create.env("INFLUX_PASSWORD", "right-pass-123").args([
+        "--url",
+        &server.url(),
+        "-u",
+        "admin",
+        "query",
+        "CREATE DATABASE authdb",
+    ]);
+    assert_eq!(run(create, b"").status.code(), Some(0));
+    let out = list("right-pass-123");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).lines().any(|l| l == "authdb"));
+    let out = list("wrong-pass-456");
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("influx-stream: ") && all.contains("401"),
+        "{all}"
+    );
+    assert!(!all.contains("wrong-pass-456"), "{all}");
+
+    let mut cmd = bin();
+    cmd.args(["--url", &server.url(), "-u", "admin", "databases"]);
+    let out = run(cmd, b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "influx-stream: --username needs a password: set INFLUX_PASSWORD (or --password)\n"
     );
 }
