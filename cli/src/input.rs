@@ -436,6 +436,13 @@ impl NumberedLp {
                 // The codec consumed the line before finding it unreadable
                 // (not UTF-8): report it and go on with the next.
                 Err(e) if buf.len() < before => {
+                    // The same left-behind newline as above; here the line's
+                    // length is unknown, but the codec leaves the newline
+                    // only when the line was at least as long as the rest.
+                    let consumed = before - buf.len();
+                    if buf.first() == Some(&b'\n') && consumed >= buf.len() {
+                        buf.advance(1);
+                    }
                     self.line += 1;
                     return Ok(Some(Record {
                         line: self.line,
@@ -672,12 +679,25 @@ fn csv_records(reader: Reader, spec: RecordArgs) -> Result<Records, CliError> {
 }
 
 fn plan_columns(headers: &csv::StringRecord, spec: &RecordArgs) -> Result<Vec<Column>, CliError> {
-    let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
+    // Spreadsheets start UTF-8 CSV with a byte-order mark, which would
+    // otherwise become part of the first column's name.
+    let names: Vec<&str> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if i == 0 {
+                h.trim_start_matches('\u{feff}')
+            } else {
+                h
+            }
+        })
+        .collect();
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, h)| (*h, i)).collect();
     let find = |name: &str, flag: &str| {
         index.get(name).copied().ok_or_else(|| {
             CliError::usage(format!(
                 "{flag} {name:?}: the CSV header has no such column (it has: {})",
-                headers.iter().collect::<Vec<_>>().join(", ")
+                names.join(", ")
             ))
         })
     };
@@ -686,9 +706,9 @@ fn plan_columns(headers: &csv::StringRecord, spec: &RecordArgs) -> Result<Vec<Co
         .iter()
         .map(|(c, k)| (c.as_str(), *k))
         .collect();
-    let mut cols: Vec<Column> = headers
+    let mut cols: Vec<Column> = names
         .iter()
-        .map(|h| Column::Field(h.to_owned(), types.get(h).copied()))
+        .map(|h| Column::Field((*h).to_owned(), types.get(h).copied()))
         .collect();
     for (c, _) in &spec.field_types {
         find(c, "--field-type")?;
@@ -820,6 +840,57 @@ mod tests {
                 (6, "b s=\"x\ny\"".to_owned()),
                 (8, "c v=2".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_reported_and_numbering_goes_on() {
+        // Long and short lines: the codec leaves the newline behind only
+        // after lines longer than what follows them.
+        for text in [
+            &b"a v=1\n\xff v=2\nb v=3\n"[..],
+            &b"a v=1\nxxxxxxxxxxxxxxxxxxxxxxxx\xff v=2\nb v=3\n\n\nc v=4"[..],
+        ] {
+            let mut codec = NumberedLp::new(1024);
+            let mut buf = BytesMut::from(text);
+            let mut seen = Vec::new();
+            for _ in 0..10 {
+                match codec.decode_eof(&mut buf) {
+                    Ok(Some(Record {
+                        line,
+                        kind: Kind::Lp(t),
+                    })) => seen.push(format!("{line}:{t}")),
+                    Ok(Some(Record {
+                        line,
+                        kind: Kind::Bad(..),
+                    })) => seen.push(format!("{line}:bad")),
+                    Ok(Some(_)) | Ok(None) | Err(_) => break,
+                }
+            }
+            assert_eq!(seen[..3], ["1:a v=1", "2:bad", "3:b v=3"], "{text:?}");
+            if seen.len() > 3 {
+                assert_eq!(seen[3], "6:c v=4");
+            }
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_column() {
+        let headers = csv::StringRecord::from(vec!["\u{feff}time", "v"]);
+        let spec = RecordArgs {
+            measurement: Some("m".into()),
+            measurement_column: None,
+            tags: vec![],
+            time_column: None,
+            time_format: TimeSpec::Auto,
+            ignore: vec![],
+            field_types: vec![],
+            delimiter: ',',
+        };
+        let cols = plan_columns(&headers, &spec).map_err(|e| e.message);
+        assert!(
+            matches!(cols.as_deref(), Ok([Column::Time, Column::Field(..)])),
+            "{cols:?}"
         );
     }
 
