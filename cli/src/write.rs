@@ -68,7 +68,9 @@ pub struct WriteArgs {
     #[arg(long, default_value_t = 1_000)]
     pub flush_interval_ms: u64,
     /// Seconds a failing request is retried before its points count as
-    /// failed; the write then stops if the server is unreachable.
+    /// failed. The write stops at the first batch that fails for a reason
+    /// every later one would share (server unreachable, database missing,
+    /// credentials refused).
     #[arg(long, default_value_t = 60.0)]
     pub retry_for: f64,
     /// Seconds between plain progress lines when stderr is not a terminal.
@@ -177,11 +179,15 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
             .retry(RetryPolicy::default().max_elapsed(Duration::from_secs_f64(args.retry_for)))
             .failure_callback(move |batch: FailedBatch| {
                 lock(&failed).batch(&batch);
-                // Retries are spent: every later batch would wait as long
-                // and fail the same way. Stop reading instead.
-                if batch.error.is_connect()
-                    || batch.error.is_timeout()
-                    || batch.error.is_retryable()
+                // Retries are spent, or the database or the credentials
+                // are wrong: every later batch would fail the same way.
+                // Stop reading instead.
+                let e = &batch.error;
+                if e.is_connect()
+                    || e.is_timeout()
+                    || e.is_retryable()
+                    || e.is_auth()
+                    || e.is_database_not_found()
                 {
                     let mut s = stop.lock().unwrap_or_else(|p| p.into_inner());
                     s.reason
@@ -246,7 +252,7 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
                 .clone()
             {
                 stopped_at = Some(format!(
-                    "stopped before {name}:{}: the server could not be written to ({reason})",
+                    "stopped before {name}:{}: writing cannot succeed ({reason})",
                     record.line
                 ));
                 break 'sources;

@@ -606,7 +606,7 @@ fn a_server_killed_mid_write_fails_clearly_and_never_hangs() {
         "{out}{rest}"
     );
     assert!(
-        out_lines[2].starts_with("stopped before stdin:16: the server could not be written to (")
+        out_lines[2].starts_with("stopped before stdin:16: writing cannot succeed (")
             && out_lines[2].ends_with("; the rest of the input was not read"),
         "{out}"
     );
@@ -1071,5 +1071,50 @@ fn credentials_from_the_environment_are_used_and_never_shown() {
     assert_eq!(
         text(&out.stderr),
         "influx-stream: --username needs a password: set INFLUX_PASSWORD (or --password)\n"
+    );
+}
+
+/// A database that does not exist fails the first batch; the write stops
+/// there instead of sending (and dead-lettering) the whole input.
+#[test]
+fn a_missing_database_stops_the_write_at_the_first_batch() {
+    let server = Influxd::shared();
+    let dir = tmp_dir("nodb");
+    let file = dir.join("many.lp");
+    let failed = dir.join("failed.lp");
+    let mut body = String::new();
+    for i in 0..30_000 {
+        body.push_str(&format!("m v={i} {}\n", i + 1));
+    }
+    std::fs::write(&file, body).expect("input");
+    let mut cmd = write_cmd(server, "no_such_db_here");
+    cmd.arg(&file)
+        .args(["--batch-points", "1000", "--failed"])
+        .arg(&failed);
+    let out = run(cmd, b"");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    let summary = lines(&stdout);
+    // Whatever was read when the first failure arrived is accounted for,
+    // and nothing of it was written.
+    let read: u64 = summary[0]
+        .strip_prefix("read ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("read count");
+    assert!(read < 30_000, "{stdout}");
+    assert_eq!(
+        summary[0],
+        format!("read {read} = written 0 + failed {read} (0 refused before sending, {read} by the server)")
+    );
+    assert!(
+        summary[2].starts_with(&format!("stopped before {}:", file.display()))
+            && summary[2].contains("database not found"),
+        "{stdout}"
+    );
+    let dead = std::fs::read_to_string(&failed).expect("failed file");
+    assert_eq!(
+        dead.lines().filter(|l| !l.starts_with('#')).count() as u64,
+        read
     );
 }
