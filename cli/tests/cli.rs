@@ -1118,3 +1118,65 @@ fn a_missing_database_stops_the_write_at_the_first_batch() {
         read
     );
 }
+
+/// --precision applies to line-protocol timestamps; CSV takes the
+/// measurement from a column, forced field types and ignored columns.
+#[test]
+fn precision_measurement_column_field_types_and_ignore() {
+    let server = Influxd::shared();
+    let db = new_db(server, "flags");
+    let mut cmd = write_cmd(server, &db);
+    cmd.args(["--precision", "s"]);
+    let out = run(cmd, b"cpu v=1 5\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        serde_json::to_string(&rows(server, &db, "SELECT v FROM cpu")).expect("json"),
+        "[[5000000000,1]]"
+    );
+
+    let dir = tmp_dir("flags");
+    let file = dir.join("mixed.csv");
+    std::fs::write(
+        &file,
+        "kind;t;n;label;junk\nalpha;1;7;x;zzz\nbeta;2;8;y;zzz\nalpha;3;9.5;z;zzz\n",
+    )
+    .expect("input");
+    let mut cmd = write_cmd(server, &db);
+    cmd.arg(&file).args([
+        "--delimiter",
+        ";",
+        "--measurement-column",
+        "kind",
+        "--time",
+        "t",
+        "--time-format",
+        "ms",
+        "--field-type",
+        "n=integer",
+        "--ignore",
+        "junk",
+    ]);
+    let out = run(cmd, b"");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        lines(&stderr),
+        [format!(
+            "{}:4: field \"n\": \"9.5\" is not an integer",
+            file.display()
+        )]
+    );
+    assert_eq!(
+        serde_json::to_string(&rows(server, &db, "SELECT * FROM alpha")).expect("json"),
+        r#"[[1000000,"x",7]]"#
+    );
+    assert_eq!(
+        serde_json::to_string(&rows(server, &db, "SELECT * FROM beta")).expect("json"),
+        r#"[[2000000,"y",8]]"#
+    );
+    let keys = rows(server, &db, "SHOW FIELD KEYS FROM alpha");
+    assert_eq!(
+        serde_json::to_string(&keys).expect("json"),
+        r#"[["label","string"],["n","integer"]]"#
+    );
+}
