@@ -3,8 +3,9 @@
 //!
 //! The type lists the names it reads ([`FromRow::FIELDS`]); when a series
 //! starts, each name is looked up once among the series' columns and tags,
-//! and every row of the series is then read by position, moving strings
-//! out of the row rather than copying them. The field types are known at
+//! and every row of the series is then read by position from the decoded
+//! values (strings kept on the heap are moved, not copied). The field
+//! types are known at
 //! compile time ([`FromValue`]), so nothing is decided by trying the
 //! user's code at run time.
 

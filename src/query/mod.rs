@@ -33,9 +33,9 @@ mod tests;
 pub use de::deserialize_row;
 pub use decode::{Chunk, DecodeOptions, Decoder, Event, EventAs};
 pub use error::DecodeError;
-pub(crate) use from_row::Resolved;
 #[doc(hidden)]
 pub use from_row::BenchRows;
+pub(crate) use from_row::Resolved;
 pub use from_row::{FromRow, FromRowField, FromValue, RowValues};
 pub use row::{ColumnIndex, Row, SeriesChunk, SeriesMeta, SeriesRows};
 pub(crate) use stream::time_format;

@@ -771,8 +771,8 @@ impl Client {
     /// Runs a query and streams each row as your own type: the way to read
     /// typed rows. Derive [`FromRow`](crate::FromRow) for a struct and its
     /// fields read the columns and series tags of their names (see the
-    /// trait for the attributes), matched once per series, then by
-    /// position, with strings moved out of the response rather than copied.
+    /// trait for the attributes), matched once per series, then read by
+    /// position from the decoded values, with no [`Row`] built per row.
     ///
     /// An `f64` field reads a float field's whole values (which InfluxDB
     /// prints as `12`) as well, so no field types are asked for. A row
