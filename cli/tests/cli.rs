@@ -1180,3 +1180,32 @@ fn precision_measurement_column_field_types_and_ignore() {
         r#"[["label","string"],["n","integer"]]"#
     );
 }
+
+/// Columns that change between series start a new header (CSV) or a new
+/// table, after a blank line.
+#[test]
+fn changing_columns_start_a_new_header() {
+    let server = Influxd::shared();
+    let db = new_db(server, "blocks");
+    server
+        .raw_write(
+            &db,
+            "cpu,host=a usage=0.5 1000000000\nmem free=3i 2000000000\n",
+        )
+        .expect("seed");
+    let q = "SELECT usage FROM cpu; SELECT free FROM mem";
+    let out = run(query_cmd(server, &db, q, &["--epoch", "s"]), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "name,time,usage\ncpu,1,0.5\n\nname,time,free\nmem,2,3\n"
+    );
+    let out = run(
+        query_cmd(server, &db, q, &["--epoch", "s", "-f", "table"]),
+        b"",
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "name  time  usage\n----  ----  -----\ncpu   1     0.5\n\nname  time  free\n----  ----  ----\nmem   2     3\n"
+    );
+}
