@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use futures::StreamExt;
 use influx_stream::{
-    quote_ident, FieldType, FieldValue, Point, Query, RetryPolicy, Row, Value, WriteOptions,
+    quote_ident, FailedBatch, FieldType, FieldValue, Point, Query, RetryPolicy, Row, Value,
+    WriteOptions,
 };
 use serde_json::json;
 
@@ -85,6 +86,10 @@ pub struct CopyArgs {
     /// The window length: a number and s, m, h or d.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub window: Duration,
+    /// Write every point that failed here, as line protocol, each batch
+    /// after a `#` comment with the reason.
+    #[arg(long, value_name = "FILE")]
+    pub failed: Option<PathBuf>,
     /// Where to keep the progress of the copy (JSON).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -310,9 +315,17 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         }
     }
 
-    let writer_options = WriteOptions::new().max_points(args.batch_points).retry(
-        RetryPolicy::default().max_elapsed(Duration::from_secs_f64(args.retry_for.max(0.0))),
-    );
+    let failed = crate::write::open_failed(args.failed.as_deref())?;
+    let writer_options = {
+        let failed = failed.clone();
+        WriteOptions::new()
+            .max_points(args.batch_points)
+            .retry(
+                RetryPolicy::default()
+                    .max_elapsed(Duration::from_secs_f64(args.retry_for.max(0.0))),
+            )
+            .failure_callback(move |batch: FailedBatch| crate::write::lock(&failed).batch(&batch))
+    };
     let mut writer = dest.writer(writer_options)?;
     let counts = Arc::new(Counts::default());
     let mode = if args.no_progress {
@@ -363,8 +376,13 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
                         if let Err(e) = writer.send(&p).await {
                             if e.is_encode() {
                                 counts.input_failed.fetch_add(1, Relaxed);
-                                progress
-                                    .println(&format!("{m} at {}: {e}", row.time().unwrap_or(0)));
+                                let msg = format!(
+                                    "{m} at {}: {}",
+                                    row.time().unwrap_or(0),
+                                    crate::write::one_line(&e.to_string())
+                                );
+                                progress.println(&msg);
+                                crate::write::lock(&failed).write(&format!("# {msg}\n"));
                             } else {
                                 window_error = Some(format!("writing: {e}"));
                                 break 'measurements;
@@ -373,13 +391,15 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
                     }
                     Err(e) => {
                         counts.input_failed.fetch_add(1, Relaxed);
-                        progress.println(&format!("{m} at {}: {e}", row.time().unwrap_or(0)));
+                        let msg = format!("{m} at {}: {e}", row.time().unwrap_or(0));
+                        progress.println(&msg);
+                        crate::write::lock(&failed).write(&format!("# {msg}\n"));
                     }
                 }
             }
         }
-        // Failures are in the stats (and were printed by the dead-letter
-        // path); what matters here is that everything has settled.
+        // Failed batches are counted in the stats and kept by the
+        // dead-letter callback; the flush makes the counts final.
         let flushed = writer.flush().await;
         let after = writer.stats();
         let read = counts.read.load(Relaxed) - read_before;
@@ -391,7 +411,7 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
             break;
         }
         if let Err(e) = &flushed {
-            if e.is_connect() || e.is_timeout() || e.is_retryable() {
+            if crate::write::every_batch_would_fail(e) {
                 error = Some(format!("the destination could not be written to: {e}"));
                 break;
             }
@@ -421,6 +441,9 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     let _ = writer.close().await;
     progress.finish().await;
     drop(writer);
+    if let Some(e) = crate::write::close_failed(&failed) {
+        error.get_or_insert(format!("--failed: cannot write to it: {e}"));
+    }
     let secs = started.elapsed().as_secs_f64();
     println!(
         "read {} = written {} + failed {} in {windows} window(s), {:.1} s",

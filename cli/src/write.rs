@@ -87,21 +87,21 @@ pub struct WriteArgs {
 /// The dead-letter file, shared by the read loop and the writer task's
 /// failure callback.
 #[derive(Debug, Default)]
-struct Failed {
+pub(crate) struct Failed {
     out: Option<BufWriter<File>>,
     /// The first write error: reported at the end, once.
     error: Option<String>,
 }
 
-type SharedFailed = Arc<Mutex<Failed>>;
+pub(crate) type SharedFailed = Arc<Mutex<Failed>>;
 
-fn lock(f: &SharedFailed) -> MutexGuard<'_, Failed> {
+pub(crate) fn lock(f: &SharedFailed) -> MutexGuard<'_, Failed> {
     // A panic elsewhere while holding it leaves plain data: go on with it.
     f.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Failed {
-    fn write(&mut self, text: &str) {
+    pub(crate) fn write(&mut self, text: &str) {
         if let Some(out) = &mut self.out {
             if let Err(e) = out.write_all(text.as_bytes()) {
                 self.error.get_or_insert_with(|| e.to_string());
@@ -110,7 +110,7 @@ impl Failed {
         }
     }
 
-    fn batch(&mut self, batch: &FailedBatch) {
+    pub(crate) fn batch(&mut self, batch: &FailedBatch) {
         if self.out.is_none() {
             return;
         }
@@ -135,8 +135,41 @@ impl Failed {
     }
 }
 
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.replace('\n', " ")
+}
+
+/// Whether a batch that failed for good says every later batch will fail
+/// the same way: retries spent (server unreachable, overloaded), or the
+/// database or the credentials wrong. Going on would only fill --failed.
+pub(crate) fn every_batch_would_fail(e: &influx_stream::Error) -> bool {
+    e.is_connect() || e.is_timeout() || e.is_retryable() || e.is_auth() || e.is_database_not_found()
+}
+
+/// Opens the dead-letter file, if one is asked for.
+pub(crate) fn open_failed(path: Option<&std::path::Path>) -> Result<SharedFailed, CliError> {
+    let failed: SharedFailed = Arc::default();
+    if let Some(path) = path {
+        let file = File::create(path).map_err(|e| {
+            CliError::new(format!(
+                "--failed {}: cannot create it: {e}",
+                path.display()
+            ))
+        })?;
+        lock(&failed).out = Some(BufWriter::new(file));
+    }
+    Ok(failed)
+}
+
+/// Flushes the dead-letter file; the first error writing it, if any.
+pub(crate) fn close_failed(failed: &SharedFailed) -> Option<String> {
+    let mut f = lock(failed);
+    if let Some(out) = &mut f.out {
+        if let Err(e) = out.flush() {
+            f.error.get_or_insert_with(|| e.to_string());
+        }
+    }
+    f.error.clone()
 }
 
 /// What stopped the write before the end of the input.
@@ -157,16 +190,7 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
         ));
     }
     let client = conn.client()?.with_precision(args.precision.precision());
-    let failed: SharedFailed = Arc::default();
-    if let Some(path) = &args.failed {
-        let file = File::create(path).map_err(|e| {
-            CliError::new(format!(
-                "--failed {}: cannot create it: {e}",
-                path.display()
-            ))
-        })?;
-        lock(&failed).out = Some(BufWriter::new(file));
-    }
+    let failed = open_failed(args.failed.as_deref())?;
     let stop: Arc<Mutex<Stop>> = Arc::default();
     let options = {
         let failed = failed.clone();
@@ -179,16 +203,7 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
             .retry(RetryPolicy::default().max_elapsed(Duration::from_secs_f64(args.retry_for)))
             .failure_callback(move |batch: FailedBatch| {
                 lock(&failed).batch(&batch);
-                // Retries are spent, or the database or the credentials
-                // are wrong: every later batch would fail the same way.
-                // Stop reading instead.
-                let e = &batch.error;
-                if e.is_connect()
-                    || e.is_timeout()
-                    || e.is_retryable()
-                    || e.is_auth()
-                    || e.is_database_not_found()
-                {
+                if every_batch_would_fail(&batch.error) {
                     let mut s = stop.lock().unwrap_or_else(|p| p.into_inner());
                     s.reason
                         .get_or_insert_with(|| one_line(&batch.error.to_string()));
@@ -301,15 +316,7 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
     progress.finish().await;
     let stats = writer.stats();
     drop(writer);
-    let failed_file_error = {
-        let mut f = lock(&failed);
-        if let Some(out) = &mut f.out {
-            if let Err(e) = out.flush() {
-                f.error.get_or_insert_with(|| e.to_string());
-            }
-        }
-        f.error.clone()
-    };
+    let failed_file_error = close_failed(&failed);
     let summary = Summary {
         read: counts.read.load(Relaxed),
         input_failed: counts.input_failed.load(Relaxed),

@@ -1209,3 +1209,71 @@ fn changing_columns_start_a_new_header() {
         "name  time  usage\n----  ----  -----\ncpu   1     0.5\n\nname  time  free\n----  ----  ----\nmem   2     3\n"
     );
 }
+
+/// Points the destination refuses (a field type conflict) are counted in
+/// the window's check and kept in --failed; the copy still finishes.
+#[test]
+fn copy_counts_and_keeps_points_the_destination_refuses() {
+    let server = Influxd::shared();
+    let src = new_db(server, "copyref");
+    let dst = new_db(server, "copyrefdst");
+    server
+        .raw_write(
+            &src,
+            "cpu,host=a usage=0.5,load=1i 1000000000\ncpu,host=b usage=1.5 2000000000\nmem free=7i 3000000000\n",
+        )
+        .expect("seed source");
+    // In the destination `usage` is already a string: the copies conflict.
+    server
+        .raw_write(&dst, "cpu,host=z usage=\"busy\" 500000000")
+        .expect("seed destination");
+    let dir = tmp_dir("copyref");
+    let failed = dir.join("failed.lp");
+    let failed_arg = failed.display().to_string();
+    let out = run(
+        copy_cmd(
+            server,
+            &src,
+            &server.url(),
+            &[
+                "--to-database",
+                &dst,
+                "--start",
+                "0",
+                "--end",
+                "10000000000",
+            ],
+            &["--window", "10s", "--failed", &failed_arg],
+        ),
+        b"",
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("read 3 = written 1 + failed 2 in 1 window(s), "),
+        "{stdout}"
+    );
+    let dead = std::fs::read_to_string(&failed).expect("failed file");
+    let (notes, points): (Vec<&str>, Vec<&str>) = dead.lines().partition(|l| l.starts_with('#'));
+    // InfluxDB 1.x says how many it dropped, not which: the whole batch
+    // is kept, under a note saying so.
+    assert_eq!(notes.len(), 1, "{dead}");
+    assert!(
+        notes[0]
+            .starts_with("# the server dropped 2 of the 3 points below and does not say which:")
+            && notes[0].contains("field type conflict"),
+        "{dead}"
+    );
+    assert_eq!(
+        points,
+        [
+            "cpu,host=a load=1i,usage=0.5 1000000000",
+            "cpu,host=b usage=1.5 2000000000",
+            "mem free=7i 3000000000"
+        ]
+    );
+    assert_eq!(
+        serde_json::to_string(&rows(server, &dst, "SELECT free FROM mem")).expect("json"),
+        "[[3000000000,7]]"
+    );
+}
