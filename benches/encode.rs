@@ -10,8 +10,11 @@
 //! - `derive` (narrow only): a struct with the same members through
 //!   `#[derive(LineProtocol)]`;
 //! - `copy`: the baseline, a plain copy of the same pre-encoded body;
-//! - `read`: the other way, `parse_lines` over that body (the reader the
-//!   client runs raw text through), counted in points (lines) per second.
+//! - `read`: the other way, `parse_lines` over that body into
+//!   `ParsedPoint`s, counted in points (lines) per second;
+//! - `check`: the same body given as raw text to `LineWriter::raw`, which
+//!   reads every line as the server would before copying it (what the
+//!   client does to raw text given to `write` and the `Writer`).
 //!
 //! Besides criterion's report (points/s through `Throughput::Elements`), a
 //! summary line per case goes to stderr: points/s, MB/s and the time
@@ -123,6 +126,18 @@ fn read_all(body: &str, iters: u64) -> Duration {
     start.elapsed()
 }
 
+fn check_all(buf: &mut Vec<u8>, body: &[u8], iters: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        buf.clear();
+        let mut w = LineWriter::new(buf, EncodeOptions::default());
+        w.raw(black_box(body)).expect("the workload reads back");
+        assert_eq!(w.lines(), workload::POINTS as usize);
+        black_box(&buf);
+    }
+    start.elapsed()
+}
+
 fn summary(workload: &str, body_len: usize, cases: &[(&str, &Times)]) {
     let points = workload::POINTS as f64;
     let copy = cases
@@ -202,7 +217,8 @@ fn bench_workload<R: ToLineProtocol, D: ToLineProtocol>(
     };
     let mut buf = Vec::new();
 
-    let (t_point, t_struct, t_derive, t_copy, t_read) = (
+    let (t_point, t_struct, t_derive, t_copy, t_read, t_check) = (
+        Times::default(),
         Times::default(),
         Times::default(),
         Times::default(),
@@ -237,6 +253,10 @@ fn bench_workload<R: ToLineProtocol, D: ToLineProtocol>(
         let body = std::str::from_utf8(&data().body).unwrap_or_else(|e| panic!("{e}"));
         b.iter_custom(|n| t_read.record(read_all(body, n), n))
     });
+    g.bench_function("check", |b| {
+        let body = &data().body;
+        b.iter_custom(|n| t_check.record(check_all(&mut buf, body, n), n))
+    });
     g.finish();
     if let Some(data) = data_cell.get() {
         summary(
@@ -248,6 +268,7 @@ fn bench_workload<R: ToLineProtocol, D: ToLineProtocol>(
                 ("derive", &t_derive),
                 ("copy", &t_copy),
                 ("read", &t_read),
+                ("check", &t_check),
             ],
         );
     }

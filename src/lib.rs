@@ -94,7 +94,7 @@ pub use crate::influxql::{quote_ident, quote_literal, Query};
 pub use crate::line_protocol::{
     EncodeOptions, LineWriter, PointWriter, Server, StringFields, ToLineProtocol,
 };
-pub use crate::line_reader::{parse_lines, LineProtocolCodec, ParseLines, ParsedPoint};
+pub use crate::line_reader::{parse_lines, LineProtocolCodec, ParseLines, ParsedPoint, ParsedValue};
 pub use crate::point::{FieldValue, Point, Precision, Timestamp};
 pub use crate::query::{FromRow, QueryStream, Row, Value};
 pub use crate::retry::RetryPolicy;

@@ -16,14 +16,43 @@ use std::fmt;
 use crate::error::{self, Error};
 use crate::point::{FieldValue, Point};
 
-/// One point read from line protocol; names borrow from the text unless
-/// they held escapes.
+/// One point read from line protocol; names and string values borrow from
+/// the text unless they held escapes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedPoint<'a> {
     measurement: Cow<'a, str>,
     tags: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-    fields: Vec<(Cow<'a, str>, FieldValue)>,
+    fields: Vec<(Cow<'a, str>, ParsedValue<'a>)>,
     timestamp: Option<i64>,
+}
+
+/// A field value read from line protocol: a [`FieldValue`] whose string
+/// borrows from the text unless it held escapes.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ParsedValue<'a> {
+    /// A float (`1.5`, `12`).
+    Float(f64),
+    /// A signed integer (`1i`).
+    Integer(i64),
+    /// An unsigned integer (`1u`).
+    UInteger(u64),
+    /// A boolean.
+    Boolean(bool),
+    /// A string, unescaped.
+    String(Cow<'a, str>),
+}
+
+impl From<ParsedValue<'_>> for FieldValue {
+    fn from(v: ParsedValue<'_>) -> Self {
+        match v {
+            ParsedValue::Float(v) => FieldValue::Float(v),
+            ParsedValue::Integer(v) => FieldValue::Integer(v),
+            ParsedValue::UInteger(v) => FieldValue::UInteger(v),
+            ParsedValue::Boolean(v) => FieldValue::Boolean(v),
+            ParsedValue::String(v) => FieldValue::String(v.into_owned()),
+        }
+    }
 }
 
 impl<'a> ParsedPoint<'a> {
@@ -38,7 +67,7 @@ impl<'a> ParsedPoint<'a> {
     }
 
     /// The fields in the order of the line.
-    pub fn fields(&self) -> &[(Cow<'a, str>, FieldValue)] {
+    pub fn fields(&self) -> &[(Cow<'a, str>, ParsedValue<'a>)] {
         &self.fields
     }
 
@@ -56,7 +85,7 @@ impl<'a> ParsedPoint<'a> {
             p = p.tag(&**k, &**v);
         }
         for (k, v) in &self.fields {
-            p = p.field(&**k, v.clone());
+            p = p.field(&**k, FieldValue::from(v.clone()));
         }
         match self.timestamp {
             Some(t) => p.timestamp(t.saturating_mul(precision_nanos)),
@@ -100,36 +129,56 @@ impl<'a> Iterator for ParseLines<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.rest.is_empty() {
-            let end = line_end(self.rest.as_bytes());
-            // A quote the key made look open runs the line to the end of
-            // the text; its final newline is not part of it, as for influxd.
-            let line = self.rest[..end]
-                .strip_suffix('\n')
-                .unwrap_or(&self.rest[..end]);
-            self.rest = self.rest.get(end + 1..).unwrap_or("");
-            self.line += 1 + line.matches('\n').count();
-            let first_line = self.line - line.matches('\n').count();
-            match parse_line(line) {
+            if let Some(rest) = self.rest.strip_prefix('\n') {
+                self.rest = rest;
+                self.line += 1;
+                continue;
+            }
+            let mut parts = Collect::default();
+            if let Some(used) = quick_line(self.rest, &mut parts) {
+                self.rest = self.rest.get(used..).unwrap_or("");
+                self.line += 1;
+                return Some(Ok(parts.into_point()));
+            }
+            match self.careful_line() {
                 Ok(Some(p)) => return Some(Ok(p)),
                 Ok(None) => continue,
-                Err(LineError { column, problem }) => {
-                    // A string field may hold newlines: name the line the
-                    // column is on.
-                    let before = &line.as_bytes()[..column.min(line.len())];
-                    let lines_before = before.iter().filter(|&&b| b == b'\n').count();
-                    let line_start = before
-                        .iter()
-                        .rposition(|&b| b == b'\n')
-                        .map_or(0, |p| p + 1);
-                    return Some(Err(error::encode(format!(
-                        "line {}, column {}: {problem}",
-                        first_line + lines_before,
-                        column - line_start + 1
-                    ))));
-                }
+                Err(e) => return Some(Err(e)),
             }
         }
         None
+    }
+}
+
+impl<'a> ParseLines<'a> {
+    /// The next line through the reading that knows every rule (the quick
+    /// one gave up on it): escapes, quotes holding newlines, blanks, and
+    /// the errors.
+    fn careful_line(&mut self) -> Result<Option<ParsedPoint<'a>>, Error> {
+        let end = line_end(self.rest.as_bytes());
+        // A quote the key made look open runs the line to the end of
+        // the text; its final newline is not part of it, as for influxd.
+        let line = self.rest[..end]
+            .strip_suffix('\n')
+            .unwrap_or(&self.rest[..end]);
+        self.rest = self.rest.get(end + 1..).unwrap_or("");
+        self.line += 1 + line.matches('\n').count();
+        let first_line = self.line - line.matches('\n').count();
+        parse_line(line).map_err(|LineError { column, problem }| {
+            // A string field may hold newlines: name the line the
+            // column is on.
+            let before = &line.as_bytes()[..column.min(line.len())];
+            let lines_before = before.iter().filter(|&&b| b == b'\n').count();
+            let line_start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            error::encode(format!(
+                "line {}, column {}: {problem}",
+                first_line + lines_before,
+                column - line_start + 1
+            ))
+        })
     }
 }
 
@@ -222,11 +271,488 @@ pub(crate) fn check_lines(text: &[u8]) -> Result<usize, Error> {
         ))
     })?;
     let mut points = 0;
-    for item in parse_lines(text) {
-        item?;
-        points += 1;
+    let mut rest = text;
+    let mut lines = parse_lines(text);
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('\n') {
+            rest = r;
+            continue;
+        }
+        if let Some(used) = quick_line(rest, &mut Check) {
+            rest = rest.get(used..).unwrap_or("");
+            points += 1;
+            continue;
+        }
+        // Errors name the line: count the lines before this one only now.
+        let done = text.len() - rest.len();
+        lines.rest = rest;
+        lines.line = text[..done].matches('\n').count();
+        if lines.careful_line()?.is_some() {
+            points += 1;
+        }
+        rest = lines.rest;
     }
     Ok(points)
+}
+
+/// A field value as the quick reading found it.
+enum QuickValue<'a> {
+    /// The number's text: only a reader that keeps the value parses it.
+    Float(&'a str),
+    /// A float of few digits, exact from its digits (see [`quick_number`]).
+    ShortFloat(f64),
+    Integer(i64),
+    UInteger(u64),
+    Boolean(bool),
+    /// The text between the quotes, which holds no escapes.
+    String(&'a str),
+}
+
+/// What the quick reading hands each part of a line to: a point being
+/// built, or nothing when text is only checked.
+trait Parts<'a> {
+    /// Whether the parts are kept: when not, the reading does not cut the
+    /// text into them.
+    const KEEPS: bool;
+    fn measurement(&mut self, name: &'a str);
+    fn tag(&mut self, key: &'a str, value: &'a str);
+    /// `false` gives the line up to the careful reading.
+    fn field(&mut self, key: &'a str, value: QuickValue<'a>) -> bool;
+    fn timestamp(&mut self, time: i64);
+}
+
+/// Builds a [`ParsedPoint`] from the quick reading's parts.
+#[derive(Default)]
+struct Collect<'a> {
+    measurement: &'a str,
+    tags: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    fields: Vec<(Cow<'a, str>, ParsedValue<'a>)>,
+    timestamp: Option<i64>,
+}
+
+impl<'a> Collect<'a> {
+    fn into_point(self) -> ParsedPoint<'a> {
+        ParsedPoint {
+            measurement: Cow::Borrowed(self.measurement),
+            tags: self.tags,
+            fields: self.fields,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+impl<'a> Parts<'a> for Collect<'a> {
+    const KEEPS: bool = true;
+
+    fn measurement(&mut self, name: &'a str) {
+        self.measurement = name;
+    }
+
+    fn tag(&mut self, key: &'a str, value: &'a str) {
+        self.tags.push((Cow::Borrowed(key), Cow::Borrowed(value)));
+    }
+
+    fn field(&mut self, key: &'a str, value: QuickValue<'a>) -> bool {
+        let value = match value {
+            QuickValue::Float(text) => match text.parse::<f64>() {
+                Ok(v) if v.is_finite() => ParsedValue::Float(v),
+                _ => return false,
+            },
+            QuickValue::ShortFloat(v) => ParsedValue::Float(v),
+            QuickValue::Integer(v) => ParsedValue::Integer(v),
+            QuickValue::UInteger(v) => ParsedValue::UInteger(v),
+            QuickValue::Boolean(v) => ParsedValue::Boolean(v),
+            QuickValue::String(v) => ParsedValue::String(Cow::Borrowed(v)),
+        };
+        self.fields.push((Cow::Borrowed(key), value));
+        true
+    }
+
+    fn timestamp(&mut self, time: i64) {
+        self.timestamp = Some(time);
+    }
+}
+
+/// Checks without building anything.
+struct Check;
+
+impl<'a> Parts<'a> for Check {
+    const KEEPS: bool = false;
+
+    fn measurement(&mut self, _: &'a str) {}
+
+    fn tag(&mut self, _: &'a str, _: &'a str) {}
+
+    fn field(&mut self, _: &'a str, _: QuickValue<'a>) -> bool {
+        true
+    }
+
+    fn timestamp(&mut self, _: i64) {}
+}
+
+/// Bytes that end a name or need the careful reading: delimiters, escapes,
+/// quotes and control characters.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b' ' as usize] = true;
+    t[b',' as usize] = true;
+    t[b'=' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'"' as usize] = true;
+    t
+};
+
+/// Where the name from `i` ends: at the first [`SPECIAL`] byte, looked for
+/// eight bytes at a time since names run to a dozen bytes or more.
+fn name_end(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // High bit of each byte that is zero (exact for the lowest one: only a
+    // zero byte borrows from the byte above it).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    while let Some(chunk) = b.get(i..i.saturating_add(8)) {
+        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(chunk);
+        // Control characters and the space are the bytes below 0x21.
+        let below = w.wrapping_sub(ONES * 0x21) & !w & HIGHS;
+        let hits = below
+            | zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b',')))
+            | zero(w ^ (ONES * u64::from(b'=')))
+            | zero(w ^ (ONES * u64::from(b'\\')));
+        if hits != 0 {
+            return i + hits.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    while i < b.len() && !SPECIAL[b[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
+/// Where a string value from `i` ends: at its first quote, backslash or
+/// newline (only the quote keeps the line quick). Eight bytes at a time,
+/// like [`name_end`]: strings are short, and memchr's setup costs more.
+fn string_end(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    while let Some(chunk) = b.get(i..i.saturating_add(8)) {
+        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(chunk);
+        let hits = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | zero(w ^ (ONES * u64::from(b'\n')));
+        if hits != 0 {
+            return i + hits.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    while i < b.len() && !matches!(b[i], b'"' | b'\\' | b'\n') {
+        i += 1;
+    }
+    i
+}
+
+/// Names (tag and field keys) a quick line may hold; more go the careful way.
+const QUICK_NAMES: usize = 16;
+
+/// Reads the first line of `text` in one pass if it is of the plain kind
+/// that makes up nearly all line protocol: no escapes, no blanks but single
+/// spaces between the parts, string fields without quotes or newlines
+/// inside, numbers without exponents, no repeated names and nothing the
+/// server refuses. Returns the bytes used (with the newline), or `None`
+/// when the careful reading must decide; on `Some` the parts are what the
+/// careful reading gives.
+fn quick_line<'a, P: Parts<'a>>(text: &'a str, parts: &mut P) -> Option<usize> {
+    let b = text.as_bytes();
+    let n = b.len();
+    let name_end = |i: usize| name_end(b, i);
+    let slice = |from: usize, to: usize| {
+        if P::KEEPS {
+            text.get(from..to)
+        } else {
+            Some("")
+        }
+    };
+
+    // A '#' first makes the line a comment.
+    let mut i = name_end(0);
+    if i == 0 || i == n || b[0] == b'#' {
+        return None;
+    }
+    parts.measurement(slice(0, i)?);
+    // Name spans as u32 keep these arrays small to clear.
+    if u32::try_from(n).is_err() {
+        return None;
+    }
+    let mut tag_keys = [(0u32, 0u32); QUICK_NAMES];
+    let mut tags = 0;
+    while b[i] == b',' {
+        let key = i + 1;
+        i = name_end(key);
+        if i == key || i == n || b[i] != b'=' || tags == QUICK_NAMES {
+            return None;
+        }
+        let key_text = &b[key..i];
+        if key_text == b"time"
+            || tag_keys[..tags]
+                .iter()
+                .any(|&(s, e)| &b[s as usize..e as usize] == key_text)
+        {
+            return None;
+        }
+        tag_keys[tags] = (key as u32, i as u32);
+        tags += 1;
+        let value = i + 1;
+        i = name_end(value);
+        if i == value || i == n || !matches!(b[i], b',' | b' ') {
+            return None;
+        }
+        parts.tag(slice(key, value - 1)?, slice(value, i)?);
+    }
+    if b[i] != b' ' {
+        return None;
+    }
+
+    let mut field_keys = [(0u32, 0u32); QUICK_NAMES];
+    let mut fields = 0;
+    loop {
+        let key = i + 1;
+        i = name_end(key);
+        if i == key || i == n || b[i] != b'=' || fields == QUICK_NAMES {
+            return None;
+        }
+        let key_text = &b[key..i];
+        if key_text == b"time"
+            || field_keys[..fields]
+                .iter()
+                .any(|&(s, e)| &b[s as usize..e as usize] == key_text)
+        {
+            return None;
+        }
+        field_keys[fields] = (key as u32, i as u32);
+        fields += 1;
+        let key_text = slice(key, i)?;
+        i += 1;
+        let value = match *b.get(i)? {
+            b'"' => {
+                let from = i + 1;
+                i = string_end(b, from);
+                if b.get(i) != Some(&b'"') {
+                    return None;
+                }
+                i += 1;
+                QuickValue::String(slice(from, i - 1)?)
+            }
+            b'0'..=b'9' | b'-' => {
+                let (value, end) = quick_number(b, i)?;
+                let value = match value {
+                    // Digits without an exponent are finite unless longer
+                    // than f64::MAX's 309 digits: the careful reading
+                    // decides those.
+                    Number::Float if end - i > 300 => return None,
+                    Number::Float => QuickValue::Float(slice(i, end)?),
+                    Number::ShortFloat(v) => QuickValue::ShortFloat(v),
+                    Number::Integer(v) => QuickValue::Integer(v),
+                    Number::UInteger(v) => QuickValue::UInteger(v),
+                };
+                i = end;
+                value
+            }
+            b't' | b'f' | b'T' | b'F' => {
+                let from = i;
+                while i < n && !matches!(b[i], b',' | b' ' | b'\n') {
+                    i += 1;
+                }
+                match &b[from..i] {
+                    b"t" | b"T" | b"true" | b"True" | b"TRUE" => QuickValue::Boolean(true),
+                    b"f" | b"F" | b"false" | b"False" | b"FALSE" => QuickValue::Boolean(false),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        if !parts.field(key_text, value) {
+            return None;
+        }
+        match b.get(i) {
+            Some(b',') => continue,
+            Some(b' ') => break,
+            Some(b'\n') => return Some(i + 1),
+            None => return Some(i),
+            Some(_) => return None,
+        }
+    }
+
+    // The timestamp: digits up to the newline or the end.
+    i += 1;
+    let negative = b.get(i) == Some(&b'-');
+    let from = i + usize::from(negative);
+    let (magnitude, end) = digit_run(b, from);
+    i = end;
+    if i == from || i - from > 19 || (i < n && b[i] != b'\n') {
+        return None;
+    }
+    let time = if negative {
+        i64::try_from(-i128::from(magnitude)).ok()?
+    } else {
+        i64::try_from(magnitude).ok()?
+    };
+    // InfluxDB keeps the two extremes of i64 as markers.
+    if time == i64::MAX || time <= i64::MIN + 1 {
+        return None;
+    }
+    parts.timestamp(time);
+    Some(if i < n { i + 1 } else { i })
+}
+
+enum Number {
+    /// Too many digits to be exact from them: parsed from the text.
+    Float,
+    ShortFloat(f64),
+    Integer(i64),
+    UInteger(u64),
+}
+
+/// Powers of ten an f64 holds exactly.
+const EXACT_POWERS: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// A number of the plain kinds from `at`: `-?digits(.digits)?` as a float,
+/// `-?digits` then `i`, `digits` then `u`; and where it ends.
+fn quick_number(b: &[u8], at: usize) -> Option<(Number, usize)> {
+    let negative = b[at] == b'-';
+    let from = at + usize::from(negative);
+    let (magnitude, mut i) = digit_run(b, from);
+    let digits = i - from;
+    // Up to 19 digits always fit a u64; longer runs go the careful way.
+    let exact = digits <= 19;
+    if digits == 0 {
+        return None;
+    }
+    let signed = |m: u64| {
+        if negative {
+            i64::try_from(-i128::from(m)).ok()
+        } else {
+            i64::try_from(m).ok()
+        }
+    };
+    let number = match b.get(i) {
+        Some(b'i') if exact => {
+            i += 1;
+            Number::Integer(signed(magnitude)?)
+        }
+        Some(b'u') if exact && !negative => {
+            i += 1;
+            Number::UInteger(magnitude)
+        }
+        Some(b'.') => {
+            let (fraction, end) = digit_run(b, i + 1);
+            let decimals = end - (i + 1);
+            if decimals == 0 {
+                return None;
+            }
+            i = end;
+            short_float(magnitude, digits, fraction, decimals, negative)
+        }
+        _ => short_float(magnitude, digits, 0, 0, negative),
+    };
+    match b.get(i) {
+        None | Some(b',' | b' ' | b'\n') => Some((number, i)),
+        Some(_) => None,
+    }
+}
+
+/// The float of these digits when they number at most 15: the digits and
+/// the power of ten are then exact as f64s, so one division rounds once,
+/// as parsing the text would.
+fn short_float(
+    whole: u64,
+    digits: usize,
+    fraction: u64,
+    decimals: usize,
+    negative: bool,
+) -> Number {
+    if digits + decimals > 15 {
+        return Number::Float;
+    }
+    let scale = EXACT_POWERS[decimals];
+    let mantissa = whole as f64 * scale + fraction as f64;
+    let v = mantissa / scale;
+    Number::ShortFloat(if negative { -v } else { v })
+}
+
+/// The decimal digits from `i`: their value (wrapped when more than 19)
+/// and where they end. Taken eight bytes at a time, the run's length from
+/// the first byte that is no digit: numbers have no length a branch could
+/// predict, and timestamps and full-precision floats hold 17 to 19 digits.
+fn digit_run(b: &[u8], mut i: usize) -> (u64, usize) {
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    let mut v: u64 = 0;
+    while let Some(chunk) = b.get(i..i.saturating_add(8)) {
+        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let word = u64::from_le_bytes(chunk);
+        let other = not_digits(word);
+        if other == 0 {
+            v = v
+                .wrapping_mul(100_000_000)
+                .wrapping_add(eight_digits_value(word));
+            i += 8;
+            continue;
+        }
+        let k = other.trailing_zeros() as usize / 8;
+        if k > 0 {
+            // The k digits moved to the top, '0's below them.
+            let top = (word << (8 * (8 - k))) | (THREES >> (8 * k));
+            v = v
+                .wrapping_mul(POWERS_OF_TEN[k])
+                .wrapping_add(eight_digits_value(top));
+        }
+        return (v, i + k);
+    }
+    while i < b.len() && b[i].is_ascii_digit() {
+        v = v.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
+        i += 1;
+    }
+    (v, i)
+}
+
+const POWERS_OF_TEN: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
+/// The high bit of each byte of `word` that is no ASCII digit (exact for
+/// the lowest such byte: a carry only comes from a byte that is none).
+fn not_digits(word: u64) -> u64 {
+    let t = word ^ 0x3030_3030_3030_3030;
+    (t | t.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080
+}
+
+/// The value of eight ASCII digits read little-endian (the first digit in
+/// the lowest byte): neighbours combine into two-digit, then four-digit,
+/// then the eight-digit value, with three multiplications.
+fn eight_digits_value(word: u64) -> u64 {
+    let d = word - 0x3030_3030_3030_3030;
+    // Byte k (even) becomes 10 * digit k + digit k + 1.
+    let pairs = d.wrapping_mul(10).wrapping_add(d >> 8);
+    const LOW: u64 = 0x0000_00FF_0000_00FF;
+    // Pairs 0 and 2 (bytes 0 and 4) take 10^6 and 10^2, pairs 1 and 3
+    // (bytes 2 and 6) 10^4 and 1; each sum lands in the upper half.
+    let a = (pairs & LOW).wrapping_mul(100 + (1_000_000 << 32));
+    let b = ((pairs >> 16) & LOW).wrapping_mul(1 + (10_000 << 32));
+    (a.wrapping_add(b)) >> 32
 }
 
 struct LineError {
@@ -634,7 +1160,7 @@ fn walk_fields<'a>(
     line: &'a str,
     start: usize,
     end: usize,
-    out: &mut Vec<(Cow<'a, str>, FieldValue)>,
+    out: &mut Vec<(Cow<'a, str>, ParsedValue<'a>)>,
 ) -> Result<(), LineError> {
     let b = line.as_bytes();
     let mut i = start;
@@ -674,7 +1200,7 @@ fn walk_fields<'a>(
 }
 
 /// A checked field value.
-fn field_value(text: &str, column: usize) -> Result<FieldValue, LineError> {
+fn field_value(text: &str, column: usize) -> Result<ParsedValue<'_>, LineError> {
     let invalid = |problem| LineError { column, problem };
     let b = text.as_bytes();
     Ok(match b.first() {
@@ -682,21 +1208,21 @@ fn field_value(text: &str, column: usize) -> Result<FieldValue, LineError> {
             let inner = text
                 .get(1..text.len().saturating_sub(1))
                 .ok_or_else(|| invalid(Problem::UnbalancedQuotes))?;
-            FieldValue::String(unescape(inner, b"\"\\").into_owned())
+            ParsedValue::String(unescape(inner, b"\"\\"))
         }
-        Some(b't' | b'T') => FieldValue::Boolean(true),
-        Some(b'f' | b'F') => FieldValue::Boolean(false),
+        Some(b't' | b'T') => ParsedValue::Boolean(true),
+        Some(b'f' | b'F') => ParsedValue::Boolean(false),
         _ => {
             if let Some(int) = text.strip_suffix('i') {
-                FieldValue::Integer(int.parse().map_err(|_| invalid(Problem::InvalidNumber))?)
+                ParsedValue::Integer(int.parse().map_err(|_| invalid(Problem::InvalidNumber))?)
             } else if let Some(uint) = text.strip_suffix('u') {
-                FieldValue::UInteger(uint.parse().map_err(|_| invalid(Problem::InvalidNumber))?)
+                ParsedValue::UInteger(uint.parse().map_err(|_| invalid(Problem::InvalidNumber))?)
             } else {
                 let v: f64 = text.parse().map_err(|_| invalid(Problem::InvalidNumber))?;
                 if !v.is_finite() {
                     return Err(invalid(Problem::InvalidNumber));
                 }
-                FieldValue::Float(v)
+                ParsedValue::Float(v)
             }
         }
     })
@@ -764,14 +1290,191 @@ mod tests {
         assert!(matches!(p.tags()[1].0, Cow::Borrowed("u")));
         assert_eq!(
             p.fields()[0],
-            (Cow::Borrowed("f\"q"), FieldValue::Float(1.5))
+            (Cow::Borrowed("f\"q"), ParsedValue::Float(1.5))
         );
-        assert_eq!(p.fields()[1].1, FieldValue::Integer(-3));
-        assert_eq!(p.fields()[2].1, FieldValue::UInteger(7));
-        assert_eq!(p.fields()[3].1, FieldValue::Boolean(true));
-        assert_eq!(p.fields()[4].1, FieldValue::String("a \"q\" b\\c".into()));
+        assert_eq!(p.fields()[1].1, ParsedValue::Integer(-3));
+        assert_eq!(p.fields()[2].1, ParsedValue::UInteger(7));
+        assert_eq!(p.fields()[3].1, ParsedValue::Boolean(true));
+        assert_eq!(p.fields()[4].1, ParsedValue::String("a \"q\" b\\c".into()));
         assert_eq!(p.timestamp(), Some(-5));
         Ok(())
+    }
+
+    fn splitmix64(x: u64) -> u64 {
+        let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// The careful reading of one line alone, as `parse_lines` gives it.
+    fn careful(line: &str) -> Option<Result<ParsedPoint<'_>, String>> {
+        let mut lines = parse_lines(line);
+        lines.careful_line().map_err(|e| e.to_string()).transpose()
+    }
+
+    #[test]
+    fn the_quick_reading_agrees_with_the_careful_one() {
+        // Plain lines the quick reading takes, and bytes that make lines
+        // it must leave alone.
+        let seeds = [
+            "cpu,host=host_417,region=us-west-2 usage_user=94.67028418376582,usage_system=43.53,requests=3245i,status=\"draining\" 1600000417000000000",
+            "m v=1",
+            "m,a=b x=-0i,y=7u,z=T,w=false,s=\"\" -5",
+            "m f=1.5,g=12,h=-3.25 9223372036854775806",
+        ];
+        let noise: &[&str] = &[
+            " ",
+            ",",
+            "=",
+            "\\",
+            "\"",
+            "\n",
+            "\r",
+            "\t",
+            "#",
+            "-",
+            ".",
+            "e",
+            "i",
+            "u",
+            "t",
+            "9",
+            "time",
+            "é",
+            "\0",
+            "  ",
+            "99999999999999999999",
+            "NaN",
+        ];
+        let mut seed = 0x5eed_u64;
+        let mut next = |bound: usize| {
+            seed = splitmix64(seed);
+            (seed % bound as u64) as usize
+        };
+        let (mut quick, mut cases) = (0, 0);
+        for case in 0..40_000 {
+            let mut line = seeds[case % seeds.len()].to_owned();
+            for _ in 0..next(4) {
+                let at = next(line.len() + 1);
+                if !line.is_char_boundary(at) {
+                    continue;
+                }
+                match next(3) {
+                    0 => line.insert_str(at, noise[next(noise.len())]),
+                    1 => {
+                        let end = (at + 1 + next(3)).min(line.len());
+                        if line.is_char_boundary(end) {
+                            line.replace_range(at..end, "");
+                        }
+                    }
+                    _ => {
+                        let head = line[..at].to_string();
+                        line.insert_str(at, &head);
+                    }
+                }
+            }
+            cases += 1;
+            let mut parts = Collect::default();
+            let Some(used) = quick_line(&line, &mut parts) else {
+                continue;
+            };
+            quick += 1;
+            let checked = quick_line(&line, &mut Check);
+            assert_eq!(checked, Some(used), "{line:?}");
+            let first = line[..used].strip_suffix('\n').unwrap_or(&line[..used]);
+            assert!(!first.contains('\n'), "{line:?}");
+            match careful(first) {
+                Some(Ok(p)) => assert_eq!(parts.into_point(), p, "{line:?}"),
+                other => panic!("{line:?}: quick took it, careful gave {other:?}"),
+            }
+        }
+        // Both kinds of line were met.
+        assert!(quick > cases / 10 && quick < cases, "{quick} of {cases}");
+    }
+
+    #[test]
+    fn quick_numbers_are_what_parsing_the_text_gives() {
+        let mut seed = 7u64;
+        for case in 0..200_000u64 {
+            seed = splitmix64(seed ^ case);
+            let digits = 1 + (seed % 20) as usize;
+            let point = (seed >> 8) as usize % (digits + 1);
+            let mut text = String::new();
+            if seed >> 20 & 1 == 1 {
+                text.push('-');
+            }
+            let mut r = splitmix64(seed);
+            for d in 0..digits {
+                if d == point && d > 0 {
+                    text.push('.');
+                }
+                // Runs of nines and zeros test carries and leading zeros.
+                let digit = match r % 4 {
+                    0 => b'9',
+                    1 => b'0',
+                    _ => b'0' + (r >> 2) as u8 % 10,
+                };
+                text.push(char::from(digit));
+                r = splitmix64(r);
+            }
+            let Some((number, end)) = quick_number(text.as_bytes(), 0) else {
+                panic!("{text}: not read");
+            };
+            assert_eq!(end, text.len(), "{text}");
+            // Mid-line, where digits are taken eight bytes at a time.
+            let padded = format!("{text},x=12345678");
+            match quick_number(padded.as_bytes(), 0) {
+                Some((again, end)) if end == text.len() => match (&again, &number) {
+                    (Number::ShortFloat(a), Number::ShortFloat(b)) => {
+                        assert_eq!(a.to_bits(), b.to_bits(), "{padded}")
+                    }
+                    (Number::Float, Number::Float) => {}
+                    _ => panic!("{padded}: read otherwise"),
+                },
+                _ => panic!("{padded}: not read to the comma"),
+            }
+            let want: f64 = text.parse().unwrap_or(f64::NAN);
+            match number {
+                Number::ShortFloat(v) => assert_eq!(v.to_bits(), want.to_bits(), "{text}"),
+                Number::Float => assert!(text.trim_start_matches('-').len() > 15, "{text}"),
+                _ => panic!("{text}: not a float"),
+            }
+            let int = format!("{}i", text.replace('.', ""));
+            match (
+                quick_number(int.as_bytes(), 0),
+                int.trim_end_matches('i').parse::<i64>(),
+            ) {
+                (Some((Number::Integer(v), _)), Ok(want)) => assert_eq!(v, want, "{int}"),
+                (None, _) => {}
+                (_, want) => panic!("{int}: quick read it, parsing gives {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn names_end_at_the_first_special_byte() {
+        let mut seed = 3u64;
+        for case in 0..100_000u64 {
+            seed = splitmix64(seed ^ case);
+            let len = (seed % 40) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            let mut r = seed;
+            for _ in 0..len {
+                r = splitmix64(r);
+                // Mostly letters, sometimes any byte at all.
+                bytes.push(if r % 16 == 0 {
+                    (r >> 8) as u8
+                } else {
+                    b'a' + (r >> 8) as u8 % 26
+                });
+            }
+            let from = (seed >> 40) as usize % (len + 1);
+            let want = (from..len)
+                .find(|&i| SPECIAL[bytes[i] as usize])
+                .unwrap_or(len);
+            assert_eq!(name_end(&bytes, from), want, "{bytes:?} from {from}");
+        }
     }
 
     #[test]
