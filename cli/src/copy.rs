@@ -99,6 +99,10 @@ pub struct CopyArgs {
     /// Points per write request.
     #[arg(long, default_value_t = 5_000)]
     pub batch_points: usize,
+    /// Write requests running at once (batches may then land out of order,
+    /// which only matters for points of one series at one time).
+    #[arg(long, default_value_t = 1)]
+    pub in_flight: usize,
     /// Seconds a failing request is retried before its points count as failed.
     #[arg(long, default_value_t = 60.0)]
     pub retry_for: f64,
@@ -320,6 +324,7 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         let failed = failed.clone();
         WriteOptions::new()
             .max_points(args.batch_points)
+            .max_in_flight(args.in_flight)
             .retry(
                 RetryPolicy::default()
                     .max_elapsed(Duration::from_secs_f64(args.retry_for.max(0.0))),
