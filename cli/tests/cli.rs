@@ -1277,3 +1277,57 @@ fn copy_counts_and_keeps_points_the_destination_refuses() {
         "[[3000000000,7]]"
     );
 }
+
+/// Under a pseudo-terminal the bar shows the counts while the input is
+/// still open (read from the terminal itself), and the summary follows
+/// Ctrl-D.
+#[test]
+fn progress_bar_shows_the_counts_under_a_pseudo_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` command (util-linux) for a pseudo-terminal");
+        return;
+    }
+    let server = Influxd::shared();
+    let db = new_db(server, "ptybar");
+    let line = format!(
+        "{} --url {} -d {db} write --flush-interval-ms 20",
+        env!("CARGO_BIN_EXE_influx-stream"),
+        server.url()
+    );
+    let mut cmd = Command::new("script");
+    cmd.args(["-qefc", &line, "/dev/null"]);
+    let mut child = spawn(cmd);
+    let dog = Watchdog::new(child.id(), RUN_LIMIT);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    stdin.write_all(b"cpu v=1 1\ncpu v=2 2\n").expect("feed");
+    stdin.flush().expect("feed");
+    // Bounded by the watchdog: a killed child closes the pipe.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !text(&seen).contains("2 read, 2 written, 0 failed") {
+        match stdout.read(&mut buf) {
+            Ok(0) | Err(_) => panic!(
+                "the terminal closed before the bar showed the counts: {:?}",
+                text(&seen)
+            ),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    // Ctrl-D: end of input on a terminal.
+    stdin.write_all(b"\x04").expect("eof");
+    stdin.flush().expect("eof");
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).expect("rest");
+    let status = child.wait().expect("wait");
+    drop(stdin);
+    assert!(!dog.disarm(), "the write under a terminal hung");
+    let all = text(&seen) + &text(&rest);
+    assert_eq!(status.code(), Some(0), "{all:?}");
+    assert!(all.contains('\x1b'), "{all:?}");
+    assert!(
+        all.contains("read 2 = written 2 + failed 0 (0 refused before sending, 0 by the server)"),
+        "{all:?}"
+    );
+    assert_eq!(rows(server, &db, "SELECT count(v) FROM cpu")[0][1], 2);
+}
