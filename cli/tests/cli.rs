@@ -1331,3 +1331,35 @@ fn progress_bar_shows_the_counts_under_a_pseudo_terminal() {
     );
     assert_eq!(rows(server, &db, "SELECT count(v) FROM cpu")[0][1], 2);
 }
+
+/// A file that cannot be read (not gzip despite its name) is reported and
+/// the other files are still written; the exit status says it failed.
+#[test]
+fn an_unreadable_file_is_reported_and_the_others_are_written() {
+    let server = Influxd::shared();
+    let db = new_db(server, "corrupt");
+    let dir = tmp_dir("corrupt");
+    let bad = dir.join("bad.lp.gz");
+    let good = dir.join("good.lp");
+    std::fs::write(&bad, "cpu v=1 1\n").expect("bad");
+    std::fs::write(&good, "cpu v=2 2\ncpu v=3 3\n").expect("good");
+    let mut cmd = write_cmd(server, &db);
+    cmd.arg(&bad).arg(&good);
+    let out = run(cmd, b"");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "influx-stream: {}: cannot read the input: ",
+            bad.display()
+        )) && stderr.contains("is not readable as gzip"),
+        "{stderr}"
+    );
+    let summary = lines(&stdout);
+    assert_eq!(
+        summary[0],
+        "read 2 = written 2 + failed 0 (0 refused before sending, 0 by the server)"
+    );
+    assert!(summary[2].starts_with("error: "), "{stdout}");
+    assert_eq!(rows(server, &db, "SELECT count(v) FROM cpu")[0][1], 2);
+}
