@@ -93,8 +93,10 @@ pub(crate) struct Failed {
     error: Option<String>,
 }
 
+/// The dead-letter file as the read loop and the writer task share it.
 pub(crate) type SharedFailed = Arc<Mutex<Failed>>;
 
+/// Locks the dead-letter file.
 pub(crate) fn lock(f: &SharedFailed) -> MutexGuard<'_, Failed> {
     // A panic elsewhere while holding it leaves plain data: go on with it.
     f.lock().unwrap_or_else(|p| p.into_inner())
@@ -135,6 +137,7 @@ impl Failed {
     }
 }
 
+/// A message on one line, for a `#` comment in the dead-letter file.
 pub(crate) fn one_line(s: &str) -> String {
     s.replace('\n', " ")
 }
