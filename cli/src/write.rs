@@ -5,7 +5,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -175,10 +176,32 @@ pub(crate) fn close_failed(failed: &SharedFailed) -> Option<String> {
     f.error.clone()
 }
 
-/// What stopped the write before the end of the input.
+/// What stopped the write before the end of the input. The flag is
+/// checked for every record, so it is an atomic; the reason is read once.
 #[derive(Debug, Default)]
 struct Stop {
-    reason: Option<String>,
+    flag: AtomicBool,
+    reason: Mutex<Option<String>>,
+}
+
+impl Stop {
+    fn set(&self, reason: String) {
+        self.reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(reason);
+        self.flag.store(true, Release);
+    }
+
+    fn reason(&self) -> Option<String> {
+        if !self.flag.load(Acquire) {
+            return None;
+        }
+        self.reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// Runs `write`.
@@ -194,7 +217,7 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
     }
     let client = conn.client()?.with_precision(args.precision.precision());
     let failed = open_failed(args.failed.as_deref())?;
-    let stop: Arc<Mutex<Stop>> = Arc::default();
+    let stop: Arc<Stop> = Arc::default();
     let options = {
         let failed = failed.clone();
         let stop = stop.clone();
@@ -207,9 +230,7 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
             .failure_callback(move |batch: FailedBatch| {
                 lock(&failed).batch(&batch);
                 if every_batch_would_fail(&batch.error) {
-                    let mut s = stop.lock().unwrap_or_else(|p| p.into_inner());
-                    s.reason
-                        .get_or_insert_with(|| one_line(&batch.error.to_string()));
+                    stop.set(one_line(&batch.error.to_string()));
                 }
             })
     };
@@ -263,12 +284,7 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
                     break;
                 }
             };
-            if let Some(reason) = stop
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .reason
-                .clone()
-            {
+            if let Some(reason) = stop.reason() {
                 stopped_at = Some(format!(
                     "stopped before {name}:{}: writing cannot succeed ({reason})",
                     record.line
