@@ -94,9 +94,14 @@ pub use crate::influxql::{quote_ident, quote_literal, Query};
 pub use crate::line_protocol::{
     EncodeOptions, LineWriter, PointWriter, Server, StringFields, ToLineProtocol,
 };
-pub use crate::line_reader::{parse_lines, LineProtocolCodec, ParseLines, ParsedPoint, ParsedValue};
+pub use crate::line_reader::{
+    parse_lines, LineProtocolCodec, ParseLines, ParsedPoint, ParsedValue,
+};
 pub use crate::point::{FieldValue, Point, Precision, Timestamp};
-pub use crate::query::{FromRow, QueryStream, Row, Value};
+pub use crate::query::from_row::FromRow;
+pub use crate::query::row::Row;
+pub use crate::query::stream::QueryStream;
+pub use crate::query::value::Value;
 pub use crate::retry::RetryPolicy;
 #[cfg(feature = "rustls")]
 pub use crate::tls::{Certificate, Identity};
@@ -206,7 +211,9 @@ pub use influx_stream_derive::FromRow;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::derive::{DisplayTag, Field, Measurement, Time};
-    pub use crate::query::BenchRows;
+    // benches/parse.rs drives the decoder without HTTP.
+    pub use crate::query::decode::{DecodeOptions, Decoder, Event, EventAs};
+    pub use crate::query::from_row::BenchRows;
 }
 
 /// The README's examples, compiled as doc tests so they stay true.

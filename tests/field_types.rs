@@ -5,8 +5,8 @@
 mod support;
 
 use futures::TryStreamExt;
-use influx_stream::query::{Chunk, Row, Value};
-use influx_stream::{Client, Error, Point, Query};
+use influx_stream::query::Chunk;
+use influx_stream::{Client, Error, Point, Query, Row, Value};
 use support::influxd::{unique_db, Influxd};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;

@@ -7,8 +7,7 @@
 mod support;
 
 use futures::{stream, StreamExt, TryStreamExt};
-use influx_stream::query::Value;
-use influx_stream::{Client, Error, FromRow, LineProtocol, Query, WriteOptions};
+use influx_stream::{Client, Error, FromRow, LineProtocol, Query, Value, WriteOptions};
 use support::influxd::{unique_db, Influxd};
 use support::workload;
 

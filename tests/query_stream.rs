@@ -3,8 +3,8 @@
 mod support;
 
 use futures::{StreamExt, TryStreamExt};
-use influx_stream::query::{Chunk, Row, Value};
-use influx_stream::{Client, Error, Point, Query, WriteOptions};
+use influx_stream::query::Chunk;
+use influx_stream::{Client, Error, Point, Query, Row, Value, WriteOptions};
 use serde::Deserialize;
 use support::fault::{Action, FaultServer};
 use support::influxd::{unique_db, Influxd};

@@ -17,7 +17,8 @@ use crate::client::Client;
 use crate::error::{self, Error};
 use crate::field_types::{column_kinds, Kind, Known, Resolver};
 use crate::influxql::Query;
-use crate::query::{Chunk, QueryStream, SeriesChunk, SeriesMeta, Value};
+use crate::query::{Chunk, SeriesChunk, SeriesMeta, Value};
+use crate::QueryStream;
 
 /// The time zone of the `time` column: InfluxDB times are UTC. An offset
 /// rather than `"UTC"`, which arrow can only use with its `chrono-tz` feature.

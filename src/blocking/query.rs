@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::runtime::{not_in_async, Runtime};
 use crate::error::{self, Error};
-use crate::query::QueryStream;
+use crate::QueryStream;
 
 /// Items handed over per message: amortizes the cross-thread wake-ups.
 const ITEMS_PER_MESSAGE: usize = 256;

@@ -32,10 +32,9 @@ use super::{DecodeError, Row, SeriesMeta, Value};
 /// - `f64`/`f32` fields accept integers: InfluxDB prints a whole float
 ///   field as `12`. Integer fields refuse floats (`1.5` in an `i64` field is
 ///   an error).
-/// - The `time` column goes into an `i64` (nanoseconds) under an epoch
-///   [`TimeFormat`](super::TimeFormat), or into a `String`; under
-///   [`TimeFormat::Rfc3339`](super::TimeFormat::Rfc3339) an `i64` field gets
-///   the RFC 3339 string parsed to nanoseconds.
+/// - The `time` column goes into an `i64` (nanoseconds), or into a
+///   `String`; a time given as an RFC 3339 string (InfluxDB 3.x's JSON
+///   lines) is parsed to nanoseconds for an `i64` field.
 /// - String values and tags can be borrowed (`&'a str` fields).
 /// - Tags can go into numeric or `bool` fields (their text is parsed), and
 ///   strings into unit-variant enums.
@@ -61,12 +60,10 @@ use super::{DecodeError, Row, SeriesMeta, Value};
 ///
 /// # Examples
 ///
-/// ```
-/// # use std::sync::Arc;
-/// use influx_stream::query::{deserialize_row, Row, SeriesMeta, Value};
-/// # let meta = Arc::new(SeriesMeta::new(0, Some("cpu".into()),
-/// #     vec![("host".into(), "a".into())], vec!["time".into(), "usage".into()]));
-/// # let row = Row::new(meta, vec![Value::Time(1), Value::Integer(2)], 0);
+/// ```no_run
+/// use futures::TryStreamExt;
+/// use influx_stream::query::deserialize_row;
+/// use influx_stream::Client;
 ///
 /// #[derive(serde::Deserialize)]
 /// struct Cpu<'a> {
@@ -76,9 +73,14 @@ use super::{DecodeError, Row, SeriesMeta, Value};
 ///     idle: Option<f64>,
 /// }
 ///
-/// let cpu: Cpu = deserialize_row(&row)?;
-/// assert_eq!((cpu.time, cpu.host, cpu.usage, cpu.idle), (1, "a", 2.0, None));
-/// # Ok::<(), influx_stream::query::DecodeError>(())
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::builder("http://127.0.0.1:8086").database("telemetry").build()?;
+/// let mut rows = client.query("SELECT usage FROM cpu GROUP BY host");
+/// while let Some(row) = rows.try_next().await? {
+///     let cpu: Cpu = deserialize_row(&row)?;
+///     println!("{} {} {} {:?}", cpu.time, cpu.host, cpu.usage, cpu.idle);
+/// }
+/// # Ok(()) }
 /// ```
 pub fn deserialize_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, DecodeError> {
     from_row(row)

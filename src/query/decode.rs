@@ -38,7 +38,7 @@ use super::{DecodeError, Row, TimeFormat, Value};
 #[non_exhaustive]
 pub struct DecodeOptions {
     /// How the `time` column arrives (must match the `epoch` parameter of the
-    /// request). Default: [`TimeFormat::EpochNs`].
+    /// request). Default: `TimeFormat::EpochNs`.
     pub time_format: TimeFormat,
     /// Largest document accepted, in bytes; a longer one is reported as an
     /// error and skipped up to the next `\n`. Default: `None` (no limit;
@@ -58,7 +58,7 @@ impl DecodeOptions {
         Self::default()
     }
 
-    /// Sets how the `time` column arrives. Default: [`TimeFormat::EpochNs`].
+    /// Sets how the `time` column arrives. Default: `TimeFormat::EpochNs`.
     #[must_use = "options are passed by value"]
     pub fn time_format(mut self, time_format: TimeFormat) -> Self {
         self.time_format = time_format;
@@ -133,27 +133,33 @@ pub enum EventAs<T> {
     Other(Event),
 }
 
-/// What a response says, one series object at a time, as the server sent it:
-/// from [`Decoder::next_chunk`]. The same as [`Event`] with
-/// [`Chunk::Series`] in place of [`Event::Row`].
+/// What a response says, one series object at a time, as the server sent
+/// it: the items of [`Client::query_chunks`](crate::Client::query_chunks).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Chunk {
     /// One series object of one document, possibly `partial`.
     Series(SeriesChunk),
-    /// See [`Event::StatementError`].
+    /// A statement failed on the server (HTTP status still 200). Can follow
+    /// chunks of the same statement when a chunked query is killed
+    /// mid-stream (timeout, `max-select-point`, `KILL QUERY`). No
+    /// `StatementEnd` follows. influxd runs no statement after a failing
+    /// one: each later statement comes as an error `not executed`
+    /// (numbered here after the failed one; influxd 1.6 repeats the failed
+    /// one's id).
     StatementError {
         /// The failing statement (0-based).
         statement_id: u64,
         /// The server's message.
         message: String,
     },
-    /// See [`Event::StatementEnd`].
+    /// A statement finished without error: all its series have been given.
     StatementEnd {
         /// The statement (0-based).
         statement_id: u64,
     },
-    /// See [`Event::Message`].
+    /// An informational message attached to a statement's result (e.g. a
+    /// deprecation warning).
     Message {
         /// The statement (0-based).
         statement_id: u64,
@@ -162,7 +168,8 @@ pub enum Chunk {
         /// The text.
         text: String,
     },
-    /// See [`Event::QueryError`].
+    /// A document with a top-level `{"error": ...}`: the whole query failed
+    /// (usually sent with HTTP 4xx/5xx: parse or authorization errors).
     QueryError {
         /// The server's message.
         message: String,
@@ -182,7 +189,8 @@ pub enum Chunk {
 /// # Examples
 ///
 /// ```
-/// use influx_stream::query::{Decoder, DecodeOptions, Event, Value};
+/// use influx_stream::__private::{Decoder, DecodeOptions, Event};
+/// use influx_stream::Value;
 ///
 /// let body = b"{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\
 ///     \"columns\":[\"time\",\"usage\"],\"values\":[[1704067200000000000,2]]}]}]}\n";
@@ -519,7 +527,7 @@ impl Decoder {
     /// # Examples
     ///
     /// ```
-    /// use influx_stream::query::{Decoder, DecodeOptions, EventAs};
+    /// use influx_stream::__private::{Decoder, DecodeOptions, EventAs};
     ///
     /// #[derive(serde::Deserialize)]
     /// struct Cpu { time: i64, usage: f64 }

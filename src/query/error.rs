@@ -9,7 +9,8 @@ use std::fmt;
 /// underlying [`serde_json::Error`] as its [`source`](std::error::Error::source).
 ///
 /// A decode error is about the *bytes*; a statement that failed on the server
-/// arrives as [`Event::StatementError`](super::Event::StatementError) instead.
+/// arrives as an [`Error`](crate::Error) of its own (see
+/// [`Error::is_query`](crate::Error::is_query)) instead.
 pub struct DecodeError {
     inner: Box<Inner>,
 }

@@ -1,43 +1,51 @@
-//! Decoding InfluxDB 1.x query responses: a pure, incremental parser (no I/O).
+//! What query results are made of, beside [`Row`],
+//! [`Value`], [`QueryStream`] and
+//! [`FromRow`] at the crate's root.
 //!
-//! - [`Decoder`] takes body bytes cut anywhere and gives [`Event`]s (one
-//!   [`Row`] at a time) or [`Chunk`]s (one series object at a time), for both
-//!   single-document and chunked (newline-delimited) responses.
-//! - [`Row`] holds [`Value`]s and an `Arc` to the [`SeriesMeta`] (statement,
-//!   name, tags, columns) it shares with the rest of its series.
-//! - [`deserialize_row`] maps a row onto any `serde::Deserialize` type by
-//!   column and tag names.
+//! # What to use for what
 //!
-//! **Float fields:** InfluxDB prints a whole float as `12`, so the
-//! [`Decoder`] makes it a [`Value::Integer`]; the client's streams
-//! ([`Client::query`](crate::Client::query),
-//! [`Client::query_chunks`](crate::Client::query_chunks)) make it a
-//! [`Value::Float`] by the field types they learn (see [`Value`]).
+//! | you want | use | items |
+//! | --- | --- | --- |
+//! | rows of any query, values by column name | [`Client::query`](crate::Client::query) | [`Row`] of [`Value`]s, sharing a [`SeriesMeta`] |
+//! | your own structs | [`Client::query_rows`](crate::Client::query_rows) with `#[derive(FromRow)]` | your type; [`FromRowField`], [`FromValue`], [`RowValues`] to implement [`FromRow`] by hand |
+//! | `serde::Deserialize` types you cannot derive `FromRow` for | [`Client::query_as`](crate::Client::query_as), [`Row::deserialize`] | [`deserialize_row`] |
+//! | the series as the server sent them, a chunk at a time | [`Client::query_chunks`](crate::Client::query_chunks) | [`Chunk`], [`SeriesChunk`], [`SeriesRows`] |
+//! | columns (Arrow `RecordBatch`es) | `Client::query_arrow` (feature `arrow`) | |
+//! | the whole response as JSON (small results) | [`Client::query_json`](crate::Client::query_json) | |
+//!
+//! Every stream is a [`QueryStream`]; a value that does
+//! not fit the type asked for is a [`DecodeError`] inside the item's
+//! [`Error`](crate::Error).
+//!
+//! **Float fields:** InfluxDB prints a whole float as `12`; the rows and
+//! chunks of the client make it a [`Value::Float`] by
+//! the field types they learn (see [`Value`]), and `f64`
+//! fields of your types accept it either way.
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod de;
-mod decode;
+pub(crate) mod decode;
 mod error;
-mod from_row;
+pub(crate) mod from_row;
 pub(crate) mod jsonl;
 mod layout;
-mod row;
+pub(crate) mod row;
 mod scan;
-mod stream;
-mod value;
+pub(crate) mod stream;
+pub(crate) mod value;
 mod wire;
 
 #[cfg(test)]
 mod tests;
 
 pub use de::deserialize_row;
-pub use decode::{Chunk, DecodeOptions, Decoder, Event, EventAs};
+pub use decode::Chunk;
+pub(crate) use decode::{DecodeOptions, Decoder, Event, EventAs};
 pub use error::DecodeError;
-#[doc(hidden)]
-pub use from_row::BenchRows;
-pub(crate) use from_row::Resolved;
-pub use from_row::{FromRow, FromRowField, FromValue, RowValues};
-pub use row::{ColumnIndex, Row, SeriesChunk, SeriesMeta, SeriesRows};
+pub(crate) use from_row::{FromRow, Resolved};
+pub use from_row::{FromRowField, FromValue, RowValues};
+pub(crate) use row::Row;
+pub use row::{ColumnIndex, SeriesChunk, SeriesMeta, SeriesRows};
 pub(crate) use stream::time_format;
-pub use stream::QueryStream;
-pub use value::{Text, TimeFormat, Value};
+pub use value::Text;
+pub(crate) use value::{TimeFormat, Value};

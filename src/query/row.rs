@@ -46,7 +46,7 @@ impl std::fmt::Debug for SeriesMeta {
 impl SeriesMeta {
     /// Builds the metadata of a series. `tags` keep the given order (the
     /// server sends them sorted by key).
-    pub fn new(
+    pub(crate) fn new(
         statement_id: u64,
         name: Option<String>,
         tags: Vec<(String, String)>,
@@ -196,7 +196,7 @@ pub struct Row {
 impl Row {
     /// Builds a row. `index` is its position within its series (see
     /// [`Row::index`]). The values should line up with `meta`'s columns.
-    pub fn new(meta: Arc<SeriesMeta>, values: Vec<Value>, index: u64) -> Self {
+    pub(crate) fn new(meta: Arc<SeriesMeta>, values: Vec<Value>, index: u64) -> Self {
         Row {
             meta,
             values,
@@ -332,7 +332,7 @@ impl Row {
 }
 
 /// One series object as the server sent it in one document: the low-level
-/// view of a response, from [`Decoder::next_chunk`](super::Decoder::next_chunk).
+/// view of a response, from [`Client::query_chunks`](crate::Client::query_chunks).
 ///
 /// A chunked response splits a long series over several documents, each
 /// carrying `partial: true` but the last; all those chunks share one

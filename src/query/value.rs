@@ -20,16 +20,17 @@ use std::ops::Deref;
 /// field types the client learns from `SHOW FIELD KEYS`: a float field is
 /// [`Value::Float`] even when whole, an integer field [`Value::Integer`],
 /// and an aggregate or expression (no declared type) [`Value::Float`] when
-/// numeric, as in `query_arrow`. Rows made by a [`Decoder`](super::Decoder),
-/// or read with [`Query::field_types(false)`](crate::Query::field_types),
-/// keep the decoder's rule: read float fields there with [`Value::as_f64`],
+/// numeric, as in `query_arrow`. Rows read with
+/// [`Query::field_types(false)`](crate::Query::field_types) keep the
+/// decoder's rule: read float fields there with [`Value::as_f64`],
 /// which accepts integers too ([`Value::as_i64`] refuses floats).
 ///
 /// # Times
 ///
-/// With an epoch [`TimeFormat`] (the default, `epoch=ns`), the `time` column
-/// decodes to [`Value::Time`] in nanoseconds whatever the epoch unit was.
-/// With [`TimeFormat::Rfc3339`] it stays a [`Value::String`]; both answer
+/// The client asks for epoch times, so the `time` column decodes to
+/// [`Value::Time`] in nanoseconds whatever the epoch unit
+/// ([`Query::epoch`](crate::Query::epoch)). A time that arrives as an RFC
+/// 3339 string stays a [`Value::String`]; both answer
 /// [`Value::as_time_ns`].
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
@@ -47,11 +48,11 @@ pub enum Value {
     /// literal too large for `u64`.
     Float(f64),
     /// A JSON string: a string field, a tag value selected as a column, or an
-    /// RFC 3339 time under [`TimeFormat::Rfc3339`]. A [`Text`] derefs to
-    /// `str`; short ones are stored inline, without an allocation.
+    /// RFC 3339 time. A [`Text`](crate::query::Text) derefs to `str`; short
+    /// ones are stored inline, without an allocation.
     String(Text),
-    /// The `time` column under an epoch [`TimeFormat`]: nanoseconds since the
-    /// Unix epoch, converted from the requested unit.
+    /// The `time` column in epoch form: nanoseconds since the Unix epoch,
+    /// converted from the requested unit.
     Time(i64),
 }
 
@@ -212,15 +213,16 @@ impl From<Text> for Value {
 
 /// The string of a [`Value::String`]: an immutable string that keeps up to
 /// 22 bytes inline (tag values, statuses, short labels: no allocation) and
-/// longer ones in a `Box<str>` (when a document is left to serde under
-/// [`Decoder::next_event_as`](super::Decoder::next_event_as), short ones
-/// go there too, to move them into `String` fields).
+/// longer ones in a `Box<str>` (when [`Client::query_as`](crate::Client::query_as)
+/// leaves a document to serde, short ones go there too, to move them into
+/// `String` fields).
 ///
 /// It derefs to `str`, compares with `str` and `String`, and converts into
 /// a `String` ([`Text::into_string`], free for long strings).
 ///
 /// ```
-/// use influx_stream::query::{Text, Value};
+/// use influx_stream::query::Text;
+/// use influx_stream::Value;
 ///
 /// let v = Value::from("us-east-1");
 /// let Value::String(t) = &v else { unreachable!() };
