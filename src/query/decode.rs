@@ -425,11 +425,16 @@ impl Decoder {
     /// Like [`Decoder::next_event`], but each row is given to `f` as
     /// `(meta, values, index)` instead of being built into a [`Row`]: the
     /// path of [`FromRow`](super::FromRow) types.
+    ///
+    /// `heap_strings`: strings are parsed onto the heap, so that moving one
+    /// into a `String` costs no copy (for types that read strings; the others
+    /// are better served by inline strings, which cost no allocation).
     pub(crate) fn next_event_with<R>(
         &mut self,
+        heap_strings: bool,
         f: &mut impl FnMut(&Arc<SeriesMeta>, &mut [Value], u64) -> R,
     ) -> Option<Result<EventAs<R>, DecodeError>> {
-        self.typed = false;
+        self.typed = heap_strings;
         if let Some(e) = self.skip_mapped_series() {
             return Some(Err(e));
         }

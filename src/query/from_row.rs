@@ -90,6 +90,13 @@ pub trait FromRow: Sized {
     /// given a position in this list.
     const FIELDS: &'static [FromRowField];
 
+    /// Whether some field takes a string into a `String`: the decoder then
+    /// keeps strings on the heap, where they move into the field without a
+    /// copy. Only speed depends on it. The derive sets it when a field's
+    /// type is spelled `String` or `Option<String>`; `false` by default
+    /// (strings kept inline: no allocation for columns the type skips).
+    const READS_STRINGS: bool = false;
+
     /// Builds the value from one row.
     ///
     /// # Errors
@@ -222,7 +229,9 @@ impl BenchRows {
     ) -> Option<Result<super::EventAs<T>, DecodeError>> {
         let state = &mut self.0;
         decoder
-            .next_event_with(&mut |meta, values, index| state.map::<T>(meta, values, index))
+            .next_event_with(T::READS_STRINGS, &mut |meta, values, index| {
+                state.map::<T>(meta, values, index)
+            })
             .map(|r| match r {
                 Ok(super::EventAs::Row(row)) => row.map(super::EventAs::Row),
                 Ok(super::EventAs::Other(e)) => Ok(super::EventAs::Other(e)),

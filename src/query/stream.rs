@@ -391,8 +391,9 @@ impl<T: FromRow + Send + 'static> Pull for Rows<T> {
         decoder: &mut Decoder,
         state: &mut Resolved,
     ) -> Option<Result<Item<Rows<T>>, DecodeError>> {
-        let event =
-            decoder.next_event_with(&mut |meta, values, index| state.map::<T>(meta, values, index));
+        let event = decoder.next_event_with(T::READS_STRINGS, &mut |meta, values, index| {
+            state.map::<T>(meta, values, index)
+        });
         Some(match event? {
             Ok(EventAs::Row(Ok(t))) => Ok(Item::Value(Rows(t))),
             Ok(EventAs::Row(Err(e))) | Err(e) => Err(e),
