@@ -178,7 +178,10 @@ impl Drop for Writer {
 impl Writer {
     /// The writer's counters.
     pub fn stats(&self) -> WriteStats {
-        self.shared.counters.snapshot()
+        let state = self.shared.lock();
+        let mut stats = self.shared.counters.snapshot();
+        stats.points_accepted += state.current.points;
+        stats
     }
 
     /// The options this writer runs with.
@@ -229,6 +232,9 @@ impl Writer {
     fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.closed {
             return Poll::Ready(Err(error::closed("this writer handle was closed")));
+        }
+        if self.shared.room_hint() {
+            return Poll::Ready(Ok(()));
         }
         let mut state = self.shared.lock();
         if let Some(e) = &state.stopped {

@@ -8,6 +8,8 @@
 //! runs under the lock. Sealing is a move of the buffer, never a copy.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::Instant;
@@ -26,6 +28,10 @@ const MAX_KEPT_FAILURES: usize = 4096;
 
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// Whether the queue has room and the writer takes points, as of the
+    /// last time the state was unlocked: `poll_ready` reads it without
+    /// locking, since under `forward` it runs once per point.
+    room: AtomicBool,
     /// Wakes the writer task: a batch was sealed or started, or the last
     /// handle went away.
     pub(crate) wake_task: Notify,
@@ -117,6 +123,7 @@ impl Shared {
                 lost_points: 0,
                 next_capacity: capacity,
             }),
+            room: AtomicBool::new(true),
             wake_task: Notify::new(),
             counters: Counters::default(),
             options,
@@ -126,14 +133,52 @@ impl Shared {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> Locked<'_> {
         // A panic while holding the lock cannot leave the state half-updated
         // in a way that matters more than losing the writer, so go on.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        Locked {
+            guard: self.state.lock().unwrap_or_else(|e| e.into_inner()),
+            shared: self,
+        }
     }
 
     pub(crate) fn has_room(&self, state: &State) -> bool {
         state.sealed.len() < self.options.max_queued_batches.max(1)
+    }
+
+    /// The queue had room and the writer took points when the state was
+    /// last unlocked. A hint: `push` checks again under the lock, and a
+    /// producer told "no room" registers under the lock before waiting.
+    pub(crate) fn room_hint(&self) -> bool {
+        self.room.load(Ordering::Acquire)
+    }
+}
+
+/// The locked state; unlocking records [`Shared::room_hint`].
+pub(crate) struct Locked<'a> {
+    guard: MutexGuard<'a, State>,
+    shared: &'a Shared,
+}
+
+impl Deref for Locked<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.guard
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let state = &*self.guard;
+        let room = state.stopped.is_none() && !state.task_ended && self.shared.has_room(state);
+        self.shared.room.store(room, Ordering::Release);
     }
 }
 
@@ -145,7 +190,6 @@ impl State {
         if encoded.is_empty() {
             return self.current.seq;
         }
-        Counters::add(&shared.counters.points_accepted, lines);
         let opts = &shared.options;
         if !self.current.buf.is_empty() && self.current.buf.len() + encoded.len() > opts.max_bytes {
             // The item does not fit: seal what is there, and start the next
@@ -173,6 +217,9 @@ impl State {
         }
         let next = Batch::new(self.current.seq + 1, self.next_capacity);
         let batch = std::mem::replace(&mut self.current, next);
+        // Counted here rather than per point: one atomic add a batch (the
+        // open batch's points are added in `Writer::stats`).
+        Counters::add(&shared.counters.points_accepted, batch.points);
         self.next_capacity = batch.buf.len().clamp(1024, shared.options.max_bytes) + 256;
         self.sealed.push_back(Sealed {
             seq: batch.seq,

@@ -39,7 +39,8 @@ impl Drop for EndGuard {
         // flight): never silently.
         let c = &shared.counters;
         let settled = c.points_written.load(Relaxed) + c.points_failed.load(Relaxed);
-        let unsettled = c.points_accepted.load(Relaxed).saturating_sub(settled);
+        let accepted = c.points_accepted.load(Relaxed) + state.current.points;
+        let unsettled = accepted.saturating_sub(settled);
         if unsettled > 0 {
             tracing::warn!(
                 points = unsettled,
