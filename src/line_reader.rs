@@ -229,8 +229,8 @@ impl LineProtocolCodec {
                 return Ok(None);
             }
             let line = buf.split_to(end);
-            if end < buf.len() {
-                // The newline itself.
+            // The newline that ended the line, if one did.
+            if !buf.is_empty() {
                 let _ = buf.split_to(1);
             }
             if line.len() > self.max_line {
@@ -827,6 +827,12 @@ fn is_numeric(b: u8) -> bool {
 /// inside a string field value (those may hold newlines). A backslash
 /// takes the byte after it along.
 pub(crate) fn line_end(b: &[u8]) -> usize {
+    // Only quotes and backslashes keep a newline from ending the line: a
+    // line without either ends at its first newline.
+    let first = memchr::memchr(b'\n', b).unwrap_or(b.len());
+    if memchr::memchr2(b'"', b'\\', &b[..first]).is_none() {
+        return first;
+    }
     let (mut quoted, mut fields) = (false, false);
     let (mut equals, mut commas) = (0usize, 0usize);
     let mut i = 0;
@@ -1521,6 +1527,14 @@ mod tests {
             out.push(line);
         }
         assert_eq!(out, ["m s=\"a\nb\" 1", "m v=2 2", "m v=3"]);
+        // A line longer than what follows it leaves no newline behind.
+        buf.clear();
+        buf.extend_from_slice(b"m v=1 1700000000000000000\nm v=2");
+        assert_eq!(
+            codec.decode(&mut buf)?.as_deref(),
+            Some("m v=1 1700000000000000000")
+        );
+        assert_eq!(&buf[..], b"m v=2");
         buf.extend_from_slice(&[b'x'; 100]);
         assert!(codec.decode(&mut buf).is_err());
         Ok(())
