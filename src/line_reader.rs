@@ -273,6 +273,8 @@ pub(crate) fn check_lines(text: &[u8]) -> Result<usize, Error> {
     let mut points = 0;
     let mut rest = text;
     let mut lines = parse_lines(text);
+    // How much of the text `lines.line` has counted.
+    let mut counted = 0;
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix('\n') {
             rest = r;
@@ -283,14 +285,16 @@ pub(crate) fn check_lines(text: &[u8]) -> Result<usize, Error> {
             points += 1;
             continue;
         }
-        // Errors name the line: count the lines before this one only now.
+        // Errors name the line: the quick lines are counted only when the
+        // careful reading needs the number, from where it last stopped.
         let done = text.len() - rest.len();
+        lines.line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted..done]).count();
         lines.rest = rest;
-        lines.line = text[..done].matches('\n').count();
         if lines.careful_line()?.is_some() {
             points += 1;
         }
         rest = lines.rest;
+        counted = text.len() - rest.len();
     }
     Ok(points)
 }
@@ -1328,6 +1332,9 @@ mod tests {
             "m v=1",
             "m,a=b x=-0i,y=7u,z=T,w=false,s=\"\" -5",
             "m f=1.5,g=12,h=-3.25 9223372036854775806",
+            "m a=-9223372036854775808i,b=9999999999999999999u,c=00000000000000000001i -9223372036854775807",
+            "m v=-0,w=0.000000000000001,x=123456789012345678901234567890 0",
+            "m,a=1,b=1,c=1,d=1,e=1,f=1,g=1,h=1,i=1,j=1,k=1,l=1,m=1,n=1,o=1,p=1,q=1 v=1",
         ];
         let noise: &[&str] = &[
             " ",
@@ -1543,5 +1550,15 @@ mod tests {
     #[test]
     fn blank_lines_and_comments_are_not_points() {
         assert_eq!(check_lines(b"\n  \n# c\n\t# d\nm v=1\n").ok(), Some(1));
+    }
+
+    #[test]
+    fn checking_names_the_line_after_quick_and_careful_lines() {
+        let text = b"m v=1\n# c\nm v=1\nm\\ x v=1\n\nm v=1\nm s=\"a\nb\"\nm v=1\nm v=\n";
+        let err = check_lines(text).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            err.contains("line 10, column 5: missing field value"),
+            "{err}"
+        );
     }
 }
