@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use influxd::{unique_db, Influxd};
 use serde_json::Value as J;
@@ -581,7 +581,6 @@ fn a_server_killed_mid_write_fails_clearly_and_never_hangs() {
         assert!(l.starts_with("progress: ") && !l.contains('\x1b'), "{l:?}");
     }
     server.kill();
-    let started = Instant::now();
     for i in 10..15 {
         writeln!(stdin, "cpu v={i} {}", i + 1).expect("feed");
     }
@@ -597,8 +596,9 @@ fn a_server_killed_mid_write_fails_clearly_and_never_hangs() {
     stdout.read_to_string(&mut out).expect("stdout");
     let status = child.wait().expect("wait");
     drop(stdin);
+    // The watchdog is the only bound on time: a hang fails here, a slow
+    // but finished run on a busy machine does not.
     assert!(!dog.disarm(), "the write hung after the server was killed");
-    assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(status.code(), Some(1), "{out}{rest}");
     let out_lines = lines(&out);
     assert_eq!(
