@@ -151,7 +151,7 @@ pub struct ConnArgs {
     /// servers only.
     #[arg(long, global = true)]
     pub insecure: bool,
-    /// Seconds a request may take before it fails.
+    /// Seconds a request may take before it fails (0.001 up to a year).
     #[arg(long, global = true, default_value_t = 30.0)]
     pub timeout: f64,
     /// Compress write bodies and ask for compressed responses.
@@ -166,6 +166,60 @@ pub struct ConnArgs {
     /// The kind of server.
     #[arg(long, global = true, value_enum, default_value_t = ServerKind::Influxdb)]
     pub server: ServerKind,
+    /// Which flags and variables these settings came from, for messages.
+    #[arg(skip)]
+    pub role: Role,
+}
+
+/// Whose settings a `ConnArgs` holds: errors must name the flags and
+/// variables the user actually set (copy's destination has `--to-` ones).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Role {
+    /// The global flags and `INFLUX_*` variables.
+    #[default]
+    Source,
+    /// copy's `--to-*` flags and `INFLUX_TO_*` variables.
+    Destination,
+}
+
+impl Role {
+    /// The flag called `name` (`"password"`) for this role.
+    pub fn flag(self, name: &str) -> String {
+        match self {
+            Role::Source => format!("--{name}"),
+            Role::Destination => format!("--to-{name}"),
+        }
+    }
+
+    /// The environment variable `INFLUX_{name}` for this role.
+    pub fn env(self, name: &str) -> String {
+        match self {
+            Role::Source => format!("INFLUX_{name}"),
+            Role::Destination => format!("INFLUX_TO_{name}"),
+        }
+    }
+}
+
+/// The longest duration a seconds flag takes: a year. More is surely a
+/// mistake, and deadlines that far out overflow `Instant` arithmetic
+/// (a panic, not an error) in code we do not control.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// A seconds flag's value as a `Duration`, or a usage error naming the flag
+/// and its range. `Duration::from_secs_f64` panics on infinite, negative or
+/// huge values; a zero interval panics in `tokio::time::interval`, hence
+/// `min`.
+pub fn seconds(flag: &str, value: f64, min: f64) -> Result<Duration, CliError> {
+    let out_of_range = || {
+        CliError::usage(format!(
+            "{flag} {value}: expected a number of seconds from {min} to {MAX_SECONDS}"
+        ))
+    };
+    // NaN fails both comparisons.
+    if !(value >= min && value <= MAX_SECONDS) {
+        return Err(out_of_range());
+    }
+    Duration::try_from_secs_f64(value).map_err(|_| out_of_range())
 }
 
 impl ConnArgs {
@@ -182,8 +236,22 @@ impl ConnArgs {
         if let Some(rp) = &self.retention_policy {
             b = b.retention_policy(rp);
         }
+        let (flag, env) = (|n: &str| self.role.flag(n), |n: &str| self.role.env(n));
         match (&self.username, &self.password, &self.token) {
-            (_, _, Some(token)) => {
+            // Two kinds of credentials: sending one and ignoring the other
+            // would hide which one the server judged.
+            (_, Some(_), Some(_)) => {
+                return Err(CliError::usage(format!(
+                    "both a token and a password were given: use one, {} ({}) or {}/{} ({}/{})",
+                    flag("token"),
+                    env("TOKEN"),
+                    flag("username"),
+                    flag("password"),
+                    env("USERNAME"),
+                    env("PASSWORD"),
+                )))
+            }
+            (_, None, Some(token)) => {
                 b = match self.token_scheme {
                     TokenScheme::Token => b.token(token.expose()),
                     TokenScheme::Bearer => b.bearer(token.expose()),
@@ -191,27 +259,28 @@ impl ConnArgs {
             }
             (Some(user), Some(password), None) => b = b.basic_auth(user, password.expose()),
             (Some(_), None, None) => {
-                return Err(CliError::usage(
-                    "--username needs a password: set INFLUX_PASSWORD (or --password)",
-                ))
+                return Err(CliError::usage(format!(
+                    "{} needs a password: set {} (or {})",
+                    flag("username"),
+                    env("PASSWORD"),
+                    flag("password"),
+                )))
             }
             (None, Some(_), None) => {
-                return Err(CliError::usage(
-                    "a password was given without a user name: set INFLUX_USERNAME (or --username)",
-                ))
+                return Err(CliError::usage(format!(
+                    "a password was given without a user name: set {} (or {})",
+                    env("USERNAME"),
+                    flag("username"),
+                )))
             }
             (None, None, None) => {}
         }
-        if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            return Err(CliError::usage(
-                "--timeout must be a positive number of seconds",
-            ));
-        }
-        b = b.timeout(Duration::from_secs_f64(self.timeout));
+        b = b.timeout(seconds("--timeout", self.timeout, 0.001)?);
         if let Some(path) = &self.ca_cert {
-            let pem = read_file(path, "--ca-cert")?;
+            let ca_flag = flag("ca-cert");
+            let pem = read_file(path, &ca_flag)?;
             let cert = influx_stream::Certificate::from_pem(&pem)
-                .map_err(|e| CliError::new(format!("--ca-cert {}: {e}", path.display())))?;
+                .map_err(|e| CliError::new(format!("{ca_flag} {}: {e}", path.display())))?;
             b = b.add_root_certificate(cert);
             if self.only_ca_cert {
                 b = b.tls_built_in_root_certs(false);
@@ -231,9 +300,12 @@ impl ConnArgs {
             ApiVersion::V2 => match &self.org {
                 Some(org) => WriteApi::v2(org),
                 None => {
-                    return Err(CliError::usage(
-                        "--write-api v2 needs an organization: --org NAME or INFLUX_ORG",
-                    ))
+                    return Err(CliError::usage(format!(
+                        "{} v2 needs an organization: {} NAME or {}",
+                        flag("write-api"),
+                        flag("org"),
+                        env("ORG"),
+                    )))
                 }
             },
             ApiVersion::V3 => WriteApi::v3(),
@@ -248,7 +320,14 @@ impl ConnArgs {
     /// The database, or an error saying how to give one.
     pub fn need_database(&self) -> Result<&str, CliError> {
         self.database.as_deref().ok_or_else(|| {
-            CliError::usage("no database given: use -d NAME (or set INFLUX_DATABASE)")
+            CliError::usage(format!(
+                "no database given: use {} NAME (or set {})",
+                match self.role {
+                    Role::Source => "-d".to_owned(),
+                    Role::Destination => self.role.flag("database"),
+                },
+                self.role.env("DATABASE")
+            ))
         })
     }
 }

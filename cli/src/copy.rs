@@ -19,7 +19,7 @@ use influx_stream::{
 };
 use serde_json::json;
 
-use crate::conn::{ApiVersion, ConnArgs, Secret, ServerKind, TokenScheme};
+use crate::conn::{seconds, ApiVersion, ConnArgs, Role, Secret, ServerKind, TokenScheme};
 use crate::error::CliError;
 use crate::progress::{Counts, Mode, Progress};
 
@@ -103,10 +103,12 @@ pub struct CopyArgs {
     /// which only matters for points of one series at one time).
     #[arg(long, default_value_t = 1)]
     pub in_flight: usize,
-    /// Seconds a failing request is retried before its points count as failed.
+    /// Seconds a failing request is retried before its points count as failed
+    /// (0 up to a year).
     #[arg(long, default_value_t = 60.0)]
     pub retry_for: f64,
-    /// Seconds between plain progress lines when stderr is not a terminal.
+    /// Seconds between plain progress lines when stderr is not a terminal
+    /// (0.001 up to a year).
     #[arg(long, default_value_t = 10.0)]
     pub progress_interval: f64,
     /// No progress display.
@@ -222,6 +224,8 @@ impl State {
 /// Runs `copy`.
 pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> {
     let src_db = conn.need_database()?.to_owned();
+    let retry_for = seconds("--retry-for", args.retry_for, 0.0)?;
+    let progress_every = seconds("--progress-interval", args.progress_interval, 0.001)?;
     let source = conn.client()?;
     let dest_conn = ConnArgs {
         url: args.to_url.clone().unwrap_or_else(|| conn.url.clone()),
@@ -241,8 +245,14 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         write_api: args.to_write_api,
         org: args.to_org.clone(),
         server: args.to_server,
+        role: Role::Destination,
     };
-    let dest = dest_conn.client()?;
+    // Its errors name the --to- flags; the prefix says which side failed
+    // for the settings both share (--timeout, --insecure).
+    let dest = dest_conn.client().map_err(|e| CliError {
+        message: format!("the destination: {}", e.message),
+        code: e.code,
+    })?;
     let source_name = format!("{}/{src_db}", conn.url);
     let dest_name = format!(
         "{}/{}",
@@ -325,10 +335,7 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         WriteOptions::new()
             .max_points(args.batch_points)
             .max_in_flight(args.in_flight)
-            .retry(
-                RetryPolicy::default()
-                    .max_elapsed(Duration::from_secs_f64(args.retry_for.max(0.0))),
-            )
+            .retry(RetryPolicy::default().max_elapsed(retry_for))
             .failure_callback(move |batch: FailedBatch| crate::write::lock(&failed).batch(&batch))
     };
     let mut writer = dest.writer(writer_options)?;
@@ -336,7 +343,7 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     let mode = if args.no_progress {
         Mode::Off
     } else {
-        Mode::Auto(Duration::from_secs_f64(args.progress_interval.max(0.01)))
+        Mode::Auto(progress_every)
     };
     let progress = Progress::start(mode, writer.clone(), counts.clone());
     let started = Instant::now();

@@ -14,7 +14,7 @@ use clap::Args;
 use futures::StreamExt;
 use influx_stream::{FailedBatch, RetryPolicy, WriteOptions, WriteStats};
 
-use crate::conn::{ConnArgs, Unit};
+use crate::conn::{seconds, ConnArgs, Unit};
 use crate::error::CliError;
 use crate::input::{self, Format, Kind, Raw, RecordArgs, Source};
 use crate::progress::{self, Counts, Mode, Progress};
@@ -71,10 +71,11 @@ pub struct WriteArgs {
     /// Seconds a failing request is retried before its points count as
     /// failed. The write stops at the first batch that fails for a reason
     /// every later one would share (server unreachable, database missing,
-    /// credentials refused).
+    /// credentials refused). 0 up to a year.
     #[arg(long, default_value_t = 60.0)]
     pub retry_for: f64,
-    /// Seconds between plain progress lines when stderr is not a terminal.
+    /// Seconds between plain progress lines when stderr is not a terminal
+    /// (0.001 up to a year).
     #[arg(long, default_value_t = 10.0)]
     pub progress_interval: f64,
     /// No progress display.
@@ -207,14 +208,8 @@ impl Stop {
 /// Runs `write`.
 pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError> {
     conn.need_database()?;
-    if !(args.retry_for.is_finite() && args.retry_for >= 0.0) {
-        return Err(CliError::usage("--retry-for must be a number of seconds"));
-    }
-    if !(args.progress_interval.is_finite() && args.progress_interval > 0.0) {
-        return Err(CliError::usage(
-            "--progress-interval must be a positive number of seconds",
-        ));
-    }
+    let retry_for = seconds("--retry-for", args.retry_for, 0.0)?;
+    let progress_every = seconds("--progress-interval", args.progress_interval, 0.001)?;
     let client = conn.client()?.with_precision(args.precision.precision());
     let failed = open_failed(args.failed.as_deref())?;
     let stop: Arc<Stop> = Arc::default();
@@ -226,7 +221,7 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
             .max_bytes(args.batch_bytes)
             .max_in_flight(args.in_flight)
             .flush_interval(Duration::from_millis(args.flush_interval_ms.max(1)))
-            .retry(RetryPolicy::default().max_elapsed(Duration::from_secs_f64(args.retry_for)))
+            .retry(RetryPolicy::default().max_elapsed(retry_for))
             .failure_callback(move |batch: FailedBatch| {
                 lock(&failed).batch(&batch);
                 if every_batch_would_fail(&batch.error) {
@@ -239,7 +234,7 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
     let mode = if args.no_progress {
         Mode::Off
     } else {
-        Mode::Auto(Duration::from_secs_f64(args.progress_interval))
+        Mode::Auto(progress_every)
     };
     let progress = Progress::start(mode, writer.clone(), counts.clone());
     let started = Instant::now();

@@ -36,6 +36,13 @@ fn bin() -> Command {
         "INFLUX_CA_CERT",
         "INFLUX_ORG",
         "INFLUX_RETENTION_POLICY",
+        "INFLUX_TO_URL",
+        "INFLUX_TO_DATABASE",
+        "INFLUX_TO_USERNAME",
+        "INFLUX_TO_PASSWORD",
+        "INFLUX_TO_TOKEN",
+        "INFLUX_TO_CA_CERT",
+        "INFLUX_TO_ORG",
     ] {
         cmd.env_remove(var);
     }
@@ -1362,4 +1369,127 @@ fn an_unreadable_file_is_reported_and_the_others_are_written() {
     );
     assert!(summary[2].starts_with("error: "), "{stdout}");
     assert_eq!(rows(server, &db, "SELECT count(v) FROM cpu")[0][1], 2);
+}
+
+/// Runs the binary against a port nothing listens on, for errors found
+/// before any request: the exit code, stdout and stderr.
+fn offline(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = bin();
+    cmd.args(["--url", "http://127.0.0.1:1", "-d", "db"]).args(args);
+    let out = run(cmd, b"");
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Seconds flags out of range are usage errors naming the flag and its
+/// range, never a panic (`Duration::from_secs_f64` panics on them, and
+/// `tokio::time::interval` on a zero interval).
+#[test]
+fn seconds_flags_out_of_range_are_usage_errors() {
+    let copy = ["copy", "--to-database", "other", "--start", "0", "--end", "1"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--timeout", "1e20", "ping"],
+            "--timeout 100000000000000000000: expected a number of seconds from 0.001 to 31536000",
+        ),
+        (
+            vec!["--timeout", "0", "ping"],
+            "--timeout 0: expected a number of seconds from 0.001 to 31536000",
+        ),
+        (
+            vec!["write", "--retry-for", "1e20"],
+            "--retry-for 100000000000000000000: expected a number of seconds from 0 to 31536000",
+        ),
+        (
+            vec!["write", "--retry-for", "inf"],
+            "--retry-for inf: expected a number of seconds from 0 to 31536000",
+        ),
+        (
+            vec!["write", "--progress-interval", "1e-10"],
+            "--progress-interval 0.0000000001: expected a number of seconds from 0.001 to 31536000",
+        ),
+        (
+            vec!["write", "--progress-interval", "NaN"],
+            "--progress-interval NaN: expected a number of seconds from 0.001 to 31536000",
+        ),
+        (
+            [&copy[..], &["--retry-for", "inf"]].concat(),
+            "--retry-for inf: expected a number of seconds from 0 to 31536000",
+        ),
+        (
+            [&copy[..], &["--progress-interval", "1e-10"]].concat(),
+            "--progress-interval 0.0000000001: expected a number of seconds from 0.001 to 31536000",
+        ),
+        (
+            [&copy[..], &["--timeout", "1e20"]].concat(),
+            "--timeout 100000000000000000000: expected a number of seconds from 0.001 to 31536000",
+        ),
+    ];
+    for (args, want) in cases {
+        let (code, stdout, stderr) = offline(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stdout}{stderr}");
+        assert_eq!(stderr, format!("influx-stream: {want}\n"), "{args:?}");
+        assert_eq!(stdout, "", "{args:?}");
+    }
+}
+
+/// A token and a password together are refused: sending one and dropping
+/// the other would hide which the server judged.
+#[test]
+fn a_token_and_a_password_together_are_refused() {
+    let (code, stdout, stderr) = offline(&[
+        "--token",
+        "t",
+        "-u",
+        "admin",
+        "--password",
+        "p",
+        "databases",
+    ]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert_eq!(
+        stderr,
+        "influx-stream: both a token and a password were given: use one, --token (INFLUX_TOKEN) \
+         or --username/--password (INFLUX_USERNAME/INFLUX_PASSWORD)\n"
+    );
+}
+
+/// Errors about the destination's settings name copy's --to- flags and
+/// INFLUX_TO_ variables, not the source's.
+#[test]
+fn copy_destination_errors_name_the_to_flags() {
+    let copy = ["copy", "--to-database", "other", "--start", "0", "--end", "1"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--to-username", "u"],
+            "the destination: --to-username needs a password: set INFLUX_TO_PASSWORD (or --to-password)",
+        ),
+        (
+            vec!["--to-password", "p"],
+            "the destination: a password was given without a user name: set INFLUX_TO_USERNAME (or --to-username)",
+        ),
+        (
+            vec!["--to-write-api", "v2"],
+            "the destination: --to-write-api v2 needs an organization: --to-org NAME or INFLUX_TO_ORG",
+        ),
+        (
+            vec!["--to-token", "t", "--to-username", "u", "--to-password", "p"],
+            "the destination: both a token and a password were given: use one, --to-token \
+             (INFLUX_TO_TOKEN) or --to-username/--to-password (INFLUX_TO_USERNAME/INFLUX_TO_PASSWORD)",
+        ),
+    ];
+    for (extra, want) in cases {
+        let args = [&copy[..], &extra[..]].concat();
+        let (code, stdout, stderr) = offline(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stdout}{stderr}");
+        assert_eq!(stderr, format!("influx-stream: {want}\n"), "{args:?}");
+    }
+    // The source's own settings still name the global flags.
+    let mut args = copy.to_vec();
+    args.splice(0..0, ["-u", "admin"]);
+    let (code, _, stderr) = offline(&args);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        "influx-stream: --username needs a password: set INFLUX_PASSWORD (or --password)\n"
+    );
 }
