@@ -371,6 +371,8 @@ fn gunzip(file: std::fs::File, name: String) -> impl AsyncRead + Send + Unpin {
 /// lines over without saying so, so this skips them first and counts.
 struct NumberedLp {
     inner: LineProtocolCodec,
+    /// The codec's limit, for messages.
+    max_line: usize,
     /// Lines consumed so far.
     line: u64,
 }
@@ -379,6 +381,7 @@ impl NumberedLp {
     fn new(max_line: usize) -> Self {
         NumberedLp {
             inner: LineProtocolCodec::new(max_line),
+            max_line,
             line: 0,
         }
     }
@@ -390,19 +393,18 @@ impl NumberedLp {
             // Only leading whitespace is looked at: a line with text
             // stops the scan at its first byte.
             loop {
-                let lead = buf
-                    .iter()
-                    .position(|&b| b == b'\n' || !b.is_ascii_whitespace());
-                match lead {
-                    Some(i) if buf[i] == b'\n' => {
-                        buf.advance(i + 1);
+                match leading_blank(buf) {
+                    Lead::Blank(len) => {
+                        buf.advance(len);
                         self.line += 1;
                     }
-                    None if eof => {
+                    Lead::Open if eof => {
                         buf.clear();
                         return Ok(None);
                     }
-                    _ => break,
+                    // The codec waits for the rest, or refuses a line
+                    // already too long.
+                    Lead::Open | Lead::Text => break,
                 }
             }
             let before = buf.len();
@@ -413,12 +415,6 @@ impl NumberedLp {
             };
             match result {
                 Ok(Some(mut text)) => {
-                    // The codec leaves a line's newline in the buffer when
-                    // the line is longer than what follows it; it would
-                    // then count as a blank line here.
-                    if before - buf.len() == text.len() && buf.first() == Some(&b'\n') {
-                        buf.advance(1);
-                    }
                     let line = self.line + 1;
                     // Newlines inside a line (in a string field) are rare:
                     // a memchr finds there are none faster than counting.
@@ -440,16 +436,21 @@ impl NumberedLp {
                     }));
                 }
                 Ok(None) => return Ok(None),
-                // The codec consumed the line before finding it unreadable
-                // (not UTF-8): report it and go on with the next.
+                // Too long: fatal whether or not the codec had the whole
+                // line (and so consumed it) or only its first part, so the
+                // outcome does not depend on where reads happened to end.
+                // The codec's error has no kind for it: its text is all
+                // there is to tell it from "not UTF-8" (a typed error in
+                // the library would be better).
+                Err(e) if e.to_string().contains(TOO_LONG) => {
+                    return Err(too_long(self.line + 1, self.max_line))
+                }
+                // The codec consumed the line and its newline before
+                // finding it unreadable (not UTF-8): report it and go on.
+                // A line that spans newlines inside a quoted string counts
+                // as one here: the codec's error does not say how many it
+                // consumed.
                 Err(e) if buf.len() < before => {
-                    // The same left-behind newline as above; here the line's
-                    // length is unknown, but the codec leaves the newline
-                    // only when the line was at least as long as the rest.
-                    let consumed = before - buf.len();
-                    if buf.first() == Some(&b'\n') && consumed >= buf.len() {
-                        buf.advance(1);
-                    }
                     self.line += 1;
                     return Ok(Some(Record {
                         line: self.line,
@@ -458,13 +459,65 @@ impl NumberedLp {
                 }
                 Err(e) => {
                     return Err(CliError::new(format!(
-                        "line {}: {e}; nothing after it was read (raise --max-line-bytes if the line is meant to be that long)",
+                        "line {}: {e}; nothing after it was read",
                         self.line + 1
                     )))
                 }
             }
         }
     }
+}
+
+/// The start of the library codec's error for a line over its limit.
+const TOO_LONG: &str = "a line of line protocol is longer than";
+
+/// The error for a line over --max-line-bytes, in every format.
+fn too_long(line: u64, max: usize) -> CliError {
+    CliError::new(format!(
+        "line {line}: longer than {max} bytes; nothing after it was read (raise --max-line-bytes if the line is meant to be that long)"
+    ))
+}
+
+/// What the input starts with, as the codec's blank-line test sees it.
+#[derive(Debug, PartialEq, Eq)]
+enum Lead {
+    /// A line of only whitespace, this long with its newline.
+    Blank(usize),
+    /// Only whitespace so far, and no newline yet.
+    Open,
+    /// A line with text (or bytes that are not UTF-8).
+    Text,
+}
+
+/// Whether `buf` starts with a blank line. "Blank" is what the codec's
+/// `str::trim` removes entirely, which is Unicode whitespace: a line of
+/// only a vertical tab or U+3000 is passed over by the codec as silently
+/// as an empty one, so it must be counted here too.
+fn leading_blank(buf: &[u8]) -> Lead {
+    let mut i = 0;
+    while let Some(&b) = buf.get(i) {
+        match b {
+            b'\n' => return Lead::Blank(i + 1),
+            // char::is_whitespace in ASCII (u8::is_ascii_whitespace leaves
+            // out the vertical tab).
+            b'\t' | b'\x0b' | b'\x0c' | b'\r' | b' ' => i += 1,
+            _ if b.is_ascii() => return Lead::Text,
+            _ => {
+                let chunk = &buf[i..buf.len().min(i + 4)];
+                let valid = match std::str::from_utf8(chunk) {
+                    Ok(s) => s,
+                    Err(e) => std::str::from_utf8(&chunk[..e.valid_up_to()]).unwrap_or_default(),
+                };
+                match valid.chars().next() {
+                    Some(c) if c.is_whitespace() => i += c.len_utf8(),
+                    // Text, bytes that are not UTF-8, or a character cut
+                    // by the end of the read: the codec decides.
+                    _ => return Lead::Text,
+                }
+            }
+        }
+    }
+    Lead::Open
 }
 
 impl Decoder for NumberedLp {
@@ -501,15 +554,14 @@ impl NumberedLines {
             let end = match buf.iter().position(|&b| b == b'\n') {
                 Some(i) => i,
                 None if eof && !buf.is_empty() => buf.len(),
-                None if buf.len() > self.max => {
-                    return Err(CliError::new(format!(
-                        "line {}: longer than {} bytes; nothing after it was read (raise --max-line-bytes if the line is meant to be that long)",
-                        self.line + 1,
-                        self.max
-                    )))
-                }
+                None if buf.len() > self.max => return Err(too_long(self.line + 1, self.max)),
                 None => return Ok(None),
             };
+            // Checked with the newline in hand too, so a long line is
+            // refused wherever the reads happened to end.
+            if end > self.max {
+                return Err(too_long(self.line + 1, self.max));
+            }
             let raw = buf.split_to(end);
             if !buf.is_empty() {
                 buf.advance(1);
@@ -852,7 +904,7 @@ mod tests {
 
     #[test]
     fn a_line_that_is_not_utf8_is_reported_and_numbering_goes_on() {
-        // Long and short lines: the codec leaves the newline behind only
+        // Long and short lines: the codec once left the newline behind
         // after lines longer than what follows them.
         for text in [
             &b"a v=1\n\xff v=2\nb v=3\n"[..],
@@ -878,6 +930,107 @@ mod tests {
             if seen.len() > 3 {
                 assert_eq!(seen[3], "6:c v=4");
             }
+        }
+    }
+
+    /// Every record `NumberedLp` gives for `text`, decoded as if `text`
+    /// were all the input, then its error if one ended it.
+    fn lp_all(codec: &mut NumberedLp, text: &[u8], eof: bool) -> (Vec<String>, Option<String>) {
+        let mut buf = BytesMut::from(text);
+        let mut seen = Vec::new();
+        for _ in 0..20 {
+            let r = if eof {
+                codec.decode_eof(&mut buf)
+            } else {
+                codec.decode(&mut buf)
+            };
+            match r {
+                Ok(Some(Record {
+                    line,
+                    kind: Kind::Lp(t),
+                })) => seen.push(format!("{line}:{t}")),
+                Ok(Some(Record {
+                    line,
+                    kind: Kind::Bad(_, why),
+                })) => seen.push(format!("{line}:bad:{why}")),
+                Ok(Some(other)) => seen.push(format!("{other:?}")),
+                Ok(None) => return (seen, None),
+                Err(e) => return (seen, Some(e.message)),
+            }
+        }
+        (seen, Some("more than 20 records".to_owned()))
+    }
+
+    #[test]
+    fn a_blank_line_after_a_line_that_is_not_utf8_is_counted() {
+        // The bad line is longer than what follows it, and a blank line
+        // follows it: the codec consumes the bad line's newline itself.
+        let (seen, end) = lp_all(
+            &mut NumberedLp::new(1024),
+            b"a v=1\nxxxxxxxxxx\xff v=2\n\nb v=3\n",
+            true,
+        );
+        assert_eq!(end, None);
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert_eq!(seen[0], "1:a v=1");
+        assert!(
+            seen[1].starts_with("2:bad:")
+                && seen[1].ends_with("a line of line protocol is not UTF-8"),
+            "{}",
+            seen[1]
+        );
+        assert_eq!(seen[2], "4:b v=3");
+    }
+
+    #[test]
+    fn lines_of_unicode_whitespace_are_counted_like_blank_ones() {
+        // The codec trims with str::trim, which takes the vertical tab and
+        // U+3000 as whitespace, and passes such lines over silently.
+        let text = "a v=1\n\x0b\nb v=2\n\u{3000} \r\nc v=3\n \x0c\t\nd v=4";
+        let (seen, end) = lp_all(&mut NumberedLp::new(1024), text.as_bytes(), true);
+        assert_eq!(end, None);
+        assert_eq!(seen, ["1:a v=1", "3:b v=2", "5:c v=3", "7:d v=4"]);
+        assert_eq!(leading_blank(b"\xe3\x80"), Lead::Text);
+        assert_eq!(leading_blank(b" \t"), Lead::Open);
+        assert_eq!(leading_blank("\u{3000}\n".as_bytes()), Lead::Blank(4));
+    }
+
+    #[test]
+    fn an_over_long_line_ends_the_input_wherever_the_reads_end() {
+        let want = "line 2: longer than 8 bytes; nothing after it was read \
+                    (raise --max-line-bytes if the line is meant to be that long)";
+        // Whole, with its newline and more after it; cut before its
+        // newline; and the last line of the input.
+        for (text, eof) in [
+            (&b"a v=1\nxxxxxxxxxxx v=2\nb v=3\n"[..], false),
+            (&b"a v=1\nxxxxxxxxxxx v=2\nb v=3\n"[..], true),
+            (&b"a v=1\nxxxxxxxxxxx v"[..], false),
+            (&b"a v=1\nxxxxxxxxxxx v=2"[..], true),
+        ] {
+            let (seen, end) = lp_all(&mut NumberedLp::new(8), text, eof);
+            assert_eq!(seen, ["1:a v=1"], "{text:?}");
+            assert_eq!(end.as_deref(), Some(want), "{text:?}");
+            let mut lines = NumberedLines::new(8);
+            let mut buf = BytesMut::from(text);
+            let first = if eof {
+                lines.decode_eof(&mut buf)
+            } else {
+                lines.decode(&mut buf)
+            };
+            assert!(
+                matches!(&first, Ok(Some((1, Some(t)))) if t == "a v=1"),
+                "{first:?}"
+            );
+            let second = if eof {
+                lines.decode_eof(&mut buf)
+            } else {
+                lines.decode(&mut buf)
+            };
+            assert_eq!(
+                second.map_err(|e| e.message).err().as_deref(),
+                Some(want),
+                "{text:?}"
+            );
         }
     }
 

@@ -1375,7 +1375,8 @@ fn an_unreadable_file_is_reported_and_the_others_are_written() {
 /// before any request: the exit code, stdout and stderr.
 fn offline(args: &[&str]) -> (Option<i32>, String, String) {
     let mut cmd = bin();
-    cmd.args(["--url", "http://127.0.0.1:1", "-d", "db"]).args(args);
+    cmd.args(["--url", "http://127.0.0.1:1", "-d", "db"])
+        .args(args);
     let out = run(cmd, b"");
     (out.status.code(), text(&out.stdout), text(&out.stderr))
 }
@@ -1385,7 +1386,15 @@ fn offline(args: &[&str]) -> (Option<i32>, String, String) {
 /// `tokio::time::interval` on a zero interval).
 #[test]
 fn seconds_flags_out_of_range_are_usage_errors() {
-    let copy = ["copy", "--to-database", "other", "--start", "0", "--end", "1"];
+    let copy = [
+        "copy",
+        "--to-database",
+        "other",
+        "--start",
+        "0",
+        "--end",
+        "1",
+    ];
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--timeout", "1e20", "ping"],
@@ -1457,7 +1466,15 @@ fn a_token_and_a_password_together_are_refused() {
 /// INFLUX_TO_ variables, not the source's.
 #[test]
 fn copy_destination_errors_name_the_to_flags() {
-    let copy = ["copy", "--to-database", "other", "--start", "0", "--end", "1"];
+    let copy = [
+        "copy",
+        "--to-database",
+        "other",
+        "--start",
+        "0",
+        "--end",
+        "1",
+    ];
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--to-username", "u"],
