@@ -662,6 +662,38 @@ fn json_point(text: &str, spec: &RecordArgs) -> Result<Point, String> {
     Ok(p)
 }
 
+/// The CSV delimiter as a byte, once the flags CSV needs are checked.
+fn csv_delimiter(spec: &RecordArgs) -> Result<u8, CliError> {
+    let delimiter = u8::try_from(spec.delimiter)
+        .map_err(|_| CliError::usage("--delimiter must be a single-byte character"))?;
+    if spec.measurement.is_none() && spec.measurement_column.is_none() {
+        return Err(CliError::usage(
+            "CSV input needs --measurement NAME or --measurement-column COLUMN",
+        ));
+    }
+    Ok(delimiter)
+}
+
+/// Checks the flags every source's format needs, before anything is read:
+/// a usage error found at the second file would come after the first
+/// one's points were sent.
+///
+/// # Errors
+/// A usage error naming the first source whose format lacks a flag.
+pub fn check_sources(
+    sources: &[Source],
+    format: Format,
+    spec: &RecordArgs,
+) -> Result<(), CliError> {
+    for source in sources {
+        if format.of(source.path.as_deref()) == Format::Csv {
+            csv_delimiter(spec)
+                .map_err(|e| CliError::usage(format!("{}: {}", source.name(), e.message)))?;
+        }
+    }
+    Ok(())
+}
+
 /// What each CSV column is.
 #[derive(Debug, Clone)]
 enum Column {
@@ -675,13 +707,7 @@ enum Column {
 /// The CSV reader runs on a blocking thread (the `csv` crate reads
 /// synchronously) and sends finished records over a bounded channel.
 fn csv_records(reader: Reader, spec: RecordArgs) -> Result<Records, CliError> {
-    let delimiter = u8::try_from(spec.delimiter)
-        .map_err(|_| CliError::usage("--delimiter must be a single-byte character"))?;
-    if spec.measurement.is_none() && spec.measurement_column.is_none() {
-        return Err(CliError::usage(
-            "CSV input needs --measurement NAME or --measurement-column COLUMN",
-        ));
-    }
+    let delimiter = csv_delimiter(&spec)?;
     let (tx, mut rx) = mpsc::channel::<Result<Record, CliError>>(CSV_QUEUE);
     tokio::task::spawn_blocking(move || {
         let mut csv = csv::ReaderBuilder::new()

@@ -210,6 +210,11 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
     conn.need_database()?;
     let retry_for = seconds("--retry-for", args.retry_for, 0.0)?;
     let progress_every = seconds("--progress-interval", args.progress_interval, 0.001)?;
+    let sources = Source::from_args(&args.files);
+    input::check_sources(&sources, args.format, &args.records)?;
+    if let Some(failed) = &args.failed {
+        refuse_input_as_failed(failed, &sources)?;
+    }
     let client = conn.client()?.with_precision(args.precision.precision());
     let failed = open_failed(args.failed.as_deref())?;
     let stop: Arc<Stop> = Arc::default();
@@ -241,19 +246,25 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
     let delimiter = u8::try_from(args.records.delimiter).unwrap_or(b',');
 
     let mut fatal: Option<String> = None;
+    let mut usage = false;
     let mut stopped_at: Option<String> = None;
     // One registration for the whole run, polled beside every read.
     // Fused: once it has answered (even with an error) it stays pending.
     let interrupted = futures::FutureExt::fuse(tokio::signal::ctrl_c());
     tokio::pin!(interrupted);
-    'sources: for source in Source::from_args(&args.files) {
+    'sources: for source in sources {
         let name = source.name();
         let mut records =
             match input::records(&source, args.format, &args.records, args.max_line_bytes).await {
                 Ok(r) => r,
+                // check_sources catches these before anything is read; one
+                // found here still ends the write the accounted way, since
+                // earlier sources' points are in the writer.
                 Err(e) if e.code == 2 => {
-                    progress.finish().await;
-                    return Err(e);
+                    progress.println(&format!("influx-stream: {e}"));
+                    fatal.get_or_insert(e.message);
+                    usage = true;
+                    break 'sources;
                 }
                 Err(e) => {
                     progress.println(&format!("influx-stream: {e}"));
@@ -344,11 +355,33 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
         eprintln!("influx-stream: --failed: cannot write to it: {e}");
         return Ok(ExitCode::FAILURE);
     }
+    if usage {
+        return Ok(ExitCode::from(2));
+    }
     Ok(if summary.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Refuses a --failed file that is also an input: creating it would empty
+/// the input before it is read. Paths are compared canonical, so `./a.lp`
+/// and `a.lp` (or a symlink) are the same file; a --failed file that does
+/// not exist yet cannot be an input.
+fn refuse_input_as_failed(failed: &std::path::Path, sources: &[Source]) -> Result<(), CliError> {
+    let Ok(dead) = std::fs::canonicalize(failed) else {
+        return Ok(());
+    };
+    for path in sources.iter().filter_map(|s| s.path.as_deref()) {
+        if std::fs::canonicalize(path).is_ok_and(|p| p == dead) {
+            return Err(CliError::usage(format!(
+                "--failed {} is also an input file: it would be emptied before it is read; give --failed another file",
+                failed.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The file line and message of a writer error about a record starting at

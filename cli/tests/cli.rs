@@ -1510,3 +1510,61 @@ fn copy_destination_errors_name_the_to_flags() {
         "influx-stream: --username needs a password: set INFLUX_PASSWORD (or --password)\n"
     );
 }
+
+/// A CSV file without --measurement after a line-protocol file: refused
+/// before anything is read, so no point of the first file is sent and
+/// left unaccounted for.
+#[test]
+fn every_source_is_checked_before_anything_is_read() {
+    let dir = tmp_dir("checksources");
+    let lp = dir.join("a.lp");
+    let csv = dir.join("b.csv");
+    std::fs::write(&lp, "cpu v=1 1\n").expect("lp");
+    std::fs::write(&csv, "time,v\n1,2\n").expect("csv");
+    let (code, stdout, stderr) = offline(&[
+        "write",
+        "--no-progress",
+        &lp.display().to_string(),
+        &csv.display().to_string(),
+    ]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "influx-stream: {}: CSV input needs --measurement NAME or --measurement-column COLUMN\n",
+            csv.display()
+        )
+    );
+    // No summary: nothing was read, nothing sent.
+    assert_eq!(stdout, "");
+}
+
+/// --failed naming an input file is refused before the file is emptied.
+#[test]
+fn failed_file_that_is_an_input_is_refused() {
+    let dir = tmp_dir("failedinput");
+    let lp = dir.join("a.lp");
+    std::fs::write(&lp, "cpu v=1 1\n").expect("lp");
+    // Another spelling of the same file.
+    let same = dir.join(".").join("a.lp");
+    let (code, stdout, stderr) = offline(&[
+        "write",
+        "--no-progress",
+        &lp.display().to_string(),
+        "--failed",
+        &same.display().to_string(),
+    ]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "influx-stream: --failed {} is also an input file: it would be emptied before it is read; give --failed another file\n",
+            same.display()
+        )
+    );
+    assert_eq!(stdout, "");
+    assert_eq!(
+        std::fs::read_to_string(&lp).expect("input kept"),
+        "cpu v=1 1\n"
+    );
+}
