@@ -83,7 +83,8 @@ pub struct CopyArgs {
     /// Default: now. With --resume, moves the end the state file recorded.
     #[arg(long)]
     pub end: Option<String>,
-    /// The window length: a number and s, m, h or d.
+    /// The window length: a number and s, m, h or d. With --resume the
+    /// state file's window is kept and this is ignored.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub window: Duration,
     /// Write every point that failed here, as line protocol, each batch
@@ -191,7 +192,7 @@ impl State {
         let s = |k: &str| j[k].as_str().map(str::to_owned).ok_or_else(bad);
         let i = |k: &str| j[k].as_i64().ok_or_else(bad);
         let u = |k: &str| j[k].as_u64().ok_or_else(bad);
-        Ok(State {
+        let state = State {
             source: s("source")?,
             destination: s("destination")?,
             measurements: j["measurements"]
@@ -206,7 +207,13 @@ impl State {
             read: u("read")?,
             written: u("written")?,
             failed: u("failed")?,
-        })
+        };
+        // A window that does not move the copy forward would repeat it
+        // forever; a next window past the end is no state copy writes.
+        if state.window_ns <= 0 || state.next > state.end {
+            return Err(bad());
+        }
+        Ok(state)
     }
 
     /// Written beside and renamed over, so a crash leaves the old state or
@@ -329,7 +336,9 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         }
     }
 
-    let failed = crate::write::open_failed(args.failed.as_deref())?;
+    // On --resume the dead letters of the earlier runs stay: the state's
+    // failed count includes them.
+    let failed = crate::write::open_failed(args.failed.as_deref(), args.resume)?;
     let writer_options = {
         let failed = failed.clone();
         WriteOptions::new()
@@ -416,8 +425,8 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         let after = writer.stats();
         let read = counts.read.load(Relaxed) - read_before;
         let written = after.points_written - before.points_written;
-        let failed = after.points_failed - before.points_failed;
-        let failed_here = failed + (counts.input_failed.load(Relaxed) - refused_before);
+        let failed_server = after.points_failed - before.points_failed;
+        let failed_here = failed_server + (counts.input_failed.load(Relaxed) - refused_before);
         if let Some(e) = window_error {
             error = Some(e);
             break;
@@ -447,6 +456,13 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         state.next = to;
         windows += 1;
         if let Some(path) = &args.state {
+            // The dead letters the state counts must be in --failed before
+            // the state says so: a copy killed after the save would
+            // otherwise count points whose lines were lost in the buffer.
+            if let Some(e) = crate::write::close_failed(&failed) {
+                error = Some(format!("--failed: cannot write to it: {e}"));
+                break;
+            }
             state.save(path)?;
         }
     }
@@ -485,7 +501,8 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         eprintln!("influx-stream: {e}");
         return Ok(ExitCode::FAILURE);
     }
-    Ok(if state.failed == 0 {
+    // This run's failures: those of earlier runs were reported by them.
+    Ok(if state.failed == at_start.2 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -530,4 +547,50 @@ fn point_of(row: &Row, types: &HashMap<String, FieldType>) -> Result<Point, Stri
     }
     let t = row.time().ok_or("a row without a time")?;
     Ok(p.timestamp(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(window_ns: i64, next: i64, end: i64) -> State {
+        State {
+            source: "http://a:8086/db".into(),
+            destination: "http://b:8086/db".into(),
+            measurements: vec!["cpu".into()],
+            end,
+            window_ns,
+            next,
+            read: 0,
+            written: 0,
+            failed: 0,
+        }
+    }
+
+    #[test]
+    fn a_state_that_would_never_end_is_refused() -> Result<(), CliError> {
+        let dir = std::env::temp_dir().join(format!("influx-stream-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| CliError::new(e.to_string()))?;
+        let path = dir.join("state.json");
+        let good = state(10, 0, 100);
+        good.save(&path)?;
+        assert_eq!(State::load(&path)?, good);
+        // The end itself is where a finished copy stands.
+        state(10, 100, 100).save(&path)?;
+        assert_eq!(State::load(&path)?.next, 100);
+        for bad in [state(0, 0, 100), state(-5, 0, 100), state(10, 101, 100)] {
+            bad.save(&path)?;
+            let e = State::load(&path).err().map(|e| e.message);
+            assert_eq!(
+                e,
+                Some(format!(
+                    "--state {}: not a state file written by influx-stream copy",
+                    path.display()
+                )),
+                "{bad:?}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
 }

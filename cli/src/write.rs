@@ -151,16 +151,26 @@ pub(crate) fn every_batch_would_fail(e: &influx_stream::Error) -> bool {
     e.is_connect() || e.is_timeout() || e.is_retryable() || e.is_auth() || e.is_database_not_found()
 }
 
-/// Opens the dead-letter file, if one is asked for.
-pub(crate) fn open_failed(path: Option<&std::path::Path>) -> Result<SharedFailed, CliError> {
+/// Opens the dead-letter file, if one is asked for: emptied, or added to
+/// with `append`.
+pub(crate) fn open_failed(
+    path: Option<&std::path::Path>,
+    append: bool,
+) -> Result<SharedFailed, CliError> {
     let failed: SharedFailed = Arc::default();
     if let Some(path) = path {
-        let file = File::create(path).map_err(|e| {
-            CliError::new(format!(
-                "--failed {}: cannot create it: {e}",
-                path.display()
-            ))
-        })?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .append(append)
+            .truncate(!append)
+            .open(path)
+            .map_err(|e| {
+                CliError::new(format!(
+                    "--failed {}: cannot create it: {e}",
+                    path.display()
+                ))
+            })?;
         lock(&failed).out = Some(BufWriter::new(file));
     }
     Ok(failed)
@@ -216,7 +226,7 @@ pub async fn run(conn: &ConnArgs, args: WriteArgs) -> Result<ExitCode, CliError>
         refuse_input_as_failed(failed, &sources)?;
     }
     let client = conn.client()?.with_precision(args.precision.precision());
-    let failed = open_failed(args.failed.as_deref())?;
+    let failed = open_failed(args.failed.as_deref(), false)?;
     let stop: Arc<Stop> = Arc::default();
     let options = {
         let failed = failed.clone();

@@ -1237,6 +1237,8 @@ fn copy_counts_and_keeps_points_the_destination_refuses() {
     let dir = tmp_dir("copyref");
     let failed = dir.join("failed.lp");
     let failed_arg = failed.display().to_string();
+    let state = dir.join("state.json");
+    let state_arg = state.display().to_string();
     let out = run(
         copy_cmd(
             server,
@@ -1250,7 +1252,14 @@ fn copy_counts_and_keeps_points_the_destination_refuses() {
                 "--end",
                 "10000000000",
             ],
-            &["--window", "10s", "--failed", &failed_arg],
+            &[
+                "--window",
+                "10s",
+                "--failed",
+                &failed_arg,
+                "--state",
+                &state_arg,
+            ],
         ),
         b"",
     );
@@ -1283,6 +1292,37 @@ fn copy_counts_and_keeps_points_the_destination_refuses() {
         serde_json::to_string(&rows(server, &dst, "SELECT free FROM mem")).expect("json"),
         "[[3000000000,7]]"
     );
+    // The state counts exactly the dead letters the file holds.
+    let saved: J =
+        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    assert_eq!(
+        (saved["read"].clone(), saved["failed"].clone()),
+        (3.into(), 2.into())
+    );
+
+    // A resumed run that fails nothing succeeds, though the copy as a
+    // whole has failures; the earlier dead letters stay in --failed.
+    let out = run(
+        copy_cmd(
+            server,
+            &src,
+            &server.url(),
+            &["--to-database", &dst, "--resume", "--state", &state_arg],
+            &["--end", "20000000000", "--failed", &failed_arg],
+        ),
+        b"",
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("read 0 = written 0 + failed 0 in 1 window(s), "),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines(&stdout)[1],
+        "since the copy began: read 3 = written 1 + failed 2"
+    );
+    assert_eq!(std::fs::read_to_string(&failed).expect("failed file"), dead);
 }
 
 /// Under a pseudo-terminal the bar shows the counts while the input is
