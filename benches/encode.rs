@@ -10,8 +10,11 @@
 //! - `derive` (narrow only): a struct with the same members through
 //!   `#[derive(LineProtocol)]`;
 //! - `copy`: the baseline, a plain copy of the same pre-encoded body;
-//! - `read`: the other way, `parse_lines` over that body into
-//!   `ParsedPoint`s, counted in points (lines) per second;
+//! - `read`: the other way, `parse_lines` over that body into one reused
+//!   `ParsedPoint` (`ParseLines::next_into`, as the encoder reuses its
+//!   buffer), counted in points (lines) per second;
+//! - `read_iter`: the same through the iterator, a new `ParsedPoint` (two
+//!   vectors) per line;
 //! - `check`: the same body given as raw text to `LineWriter::raw`, which
 //!   reads every line as the server would before copying it (what the
 //!   client does to raw text given to `write` and the `Writer`).
@@ -116,6 +119,21 @@ fn copy_all(buf: &mut Vec<u8>, body: &[u8], iters: u64) -> Duration {
 
 fn read_all(body: &str, iters: u64) -> Duration {
     let start = Instant::now();
+    let mut point = influx_stream::ParsedPoint::default();
+    for _ in 0..iters {
+        let mut n = 0u64;
+        let mut lines = influx_stream::parse_lines(black_box(body));
+        while let Some(read) = lines.next_into(&mut point) {
+            n += u64::from(read.is_ok());
+            black_box(&point);
+        }
+        assert_eq!(n, workload::POINTS);
+    }
+    start.elapsed()
+}
+
+fn read_iter_all(body: &str, iters: u64) -> Duration {
+    let start = Instant::now();
     for _ in 0..iters {
         let mut n = 0u64;
         for p in influx_stream::parse_lines(black_box(body)) {
@@ -217,7 +235,8 @@ fn bench_workload<R: ToLineProtocol, D: ToLineProtocol>(
     };
     let mut buf = Vec::new();
 
-    let (t_point, t_struct, t_derive, t_copy, t_read, t_check) = (
+    let (t_point, t_struct, t_derive, t_copy, t_read, t_read_iter, t_check) = (
+        Times::default(),
         Times::default(),
         Times::default(),
         Times::default(),
@@ -253,6 +272,10 @@ fn bench_workload<R: ToLineProtocol, D: ToLineProtocol>(
         let body = std::str::from_utf8(&data().body).unwrap_or_else(|e| panic!("{e}"));
         b.iter_custom(|n| t_read.record(read_all(body, n), n))
     });
+    g.bench_function("read_iter", |b| {
+        let body = std::str::from_utf8(&data().body).unwrap_or_else(|e| panic!("{e}"));
+        b.iter_custom(|n| t_read_iter.record(read_iter_all(body, n), n))
+    });
     g.bench_function("check", |b| {
         let body = &data().body;
         b.iter_custom(|n| t_check.record(check_all(&mut buf, body, n), n))
@@ -268,6 +291,7 @@ fn bench_workload<R: ToLineProtocol, D: ToLineProtocol>(
                 ("derive", &t_derive),
                 ("copy", &t_copy),
                 ("read", &t_read),
+                ("read_iter", &t_read_iter),
                 ("check", &t_check),
             ],
         );

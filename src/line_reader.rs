@@ -128,29 +128,55 @@ impl<'a> Iterator for ParseLines<'a> {
     type Item = Result<ParsedPoint<'a>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let mut point = ParsedPoint::default();
+        Some(self.next_into(&mut point)?.map(|()| point))
+    }
+}
+
+impl<'a> ParseLines<'a> {
+    /// Reads the next point into `point`, reusing its storage, so reading
+    /// many lines allocates only for names and strings that held escapes.
+    /// `None` at the end of the text; a bad line is an `Err` as for
+    /// [`Iterator::next`], and reading goes on with the next line.
+    ///
+    /// ```
+    /// use influx_stream::{parse_lines, ParsedPoint};
+    ///
+    /// let mut lines = parse_lines("cpu v=1 1\ncpu v=2 2\n");
+    /// let mut point = ParsedPoint::default();
+    /// let mut times = Vec::new();
+    /// while let Some(read) = lines.next_into(&mut point) {
+    ///     read?;
+    ///     times.extend(point.timestamp());
+    /// }
+    /// assert_eq!(times, [1, 2]);
+    /// # Ok::<(), influx_stream::Error>(())
+    /// ```
+    pub fn next_into(&mut self, point: &mut ParsedPoint<'a>) -> Option<Result<(), Error>> {
         while !self.rest.is_empty() {
             if let Some(rest) = self.rest.strip_prefix('\n') {
                 self.rest = rest;
                 self.line += 1;
                 continue;
             }
-            let mut parts = Collect::default();
-            if let Some(used) = quick_line(self.rest, &mut parts) {
+            point.clear();
+            if let Some(used) = quick_line(self.rest, point) {
                 self.rest = self.rest.get(used..).unwrap_or("");
                 self.line += 1;
-                return Some(Ok(parts.into_point()));
+                return Some(Ok(()));
             }
             match self.careful_line() {
-                Ok(Some(p)) => return Some(Ok(p)),
+                Ok(Some(p)) => {
+                    *point = p;
+                    return Some(Ok(()));
+                }
                 Ok(None) => continue,
                 Err(e) => return Some(Err(e)),
             }
         }
         None
     }
-}
 
-impl<'a> ParseLines<'a> {
     /// The next line through the reading that knows every rule (the quick
     /// one gave up on it): escapes, quotes holding newlines, blanks, and
     /// the errors.
@@ -325,31 +351,33 @@ trait Parts<'a> {
     fn timestamp(&mut self, time: i64);
 }
 
-/// Builds a [`ParsedPoint`] from the quick reading's parts.
-#[derive(Default)]
-struct Collect<'a> {
-    measurement: &'a str,
-    tags: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-    fields: Vec<(Cow<'a, str>, ParsedValue<'a>)>,
-    timestamp: Option<i64>,
-}
-
-impl<'a> Collect<'a> {
-    fn into_point(self) -> ParsedPoint<'a> {
+impl Default for ParsedPoint<'_> {
+    /// An empty point, to read into with [`ParseLines::next_into`].
+    fn default() -> Self {
         ParsedPoint {
-            measurement: Cow::Borrowed(self.measurement),
-            tags: self.tags,
-            fields: self.fields,
-            timestamp: self.timestamp,
+            measurement: Cow::Borrowed(""),
+            tags: Vec::new(),
+            fields: Vec::new(),
+            timestamp: None,
         }
     }
 }
 
-impl<'a> Parts<'a> for Collect<'a> {
+impl ParsedPoint<'_> {
+    /// Empties the point, keeping its storage.
+    fn clear(&mut self) {
+        self.measurement = Cow::Borrowed("");
+        self.tags.clear();
+        self.fields.clear();
+        self.timestamp = None;
+    }
+}
+
+impl<'a> Parts<'a> for ParsedPoint<'a> {
     const KEEPS: bool = true;
 
     fn measurement(&mut self, name: &'a str) {
-        self.measurement = name;
+        self.measurement = Cow::Borrowed(name);
     }
 
     fn tag(&mut self, key: &'a str, value: &'a str) {
@@ -1388,7 +1416,7 @@ mod tests {
                 }
             }
             cases += 1;
-            let mut parts = Collect::default();
+            let mut parts = ParsedPoint::default();
             let Some(used) = quick_line(&line, &mut parts) else {
                 continue;
             };
@@ -1398,7 +1426,7 @@ mod tests {
             let first = line[..used].strip_suffix('\n').unwrap_or(&line[..used]);
             assert!(!first.contains('\n'), "{line:?}");
             match careful(first) {
-                Some(Ok(p)) => assert_eq!(parts.into_point(), p, "{line:?}"),
+                Some(Ok(p)) => assert_eq!(parts, p, "{line:?}"),
                 other => panic!("{line:?}: quick took it, careful gave {other:?}"),
             }
         }
