@@ -66,6 +66,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("url", &self.inner.transport.base.display())
+            .field("active_url", &self.inner.transport.active_base().display())
             .field("database", &self.database)
             .field("retention_policy", &self.retention_policy)
             .field("precision", &self.precision)
@@ -128,12 +129,15 @@ pub struct ClientBuilder {
     check_raw: bool,
     field_types: bool,
     write_api: WriteApi,
+    failover: Vec<String>,
+    probe_interval: Duration,
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("url", &self.url)
+            .field("failover", &self.failover)
             .field("database", &self.database)
             .field("retention_policy", &self.retention_policy)
             .field("precision", &self.precision)
@@ -347,6 +351,44 @@ impl ClientBuilder {
         self
     }
 
+    /// Servers to fail over to, in order, when the one at the builder's URL
+    /// is down: requests go to the first server that answers, and one
+    /// that cannot be reached, times out or answers 5xx is passed over for
+    /// the next within the same call (a `Writer`'s retries included).
+    /// While another server is in use, a request tries the first one again
+    /// once per [`failover_probe_interval`](Self::failover_probe_interval)
+    /// and stays with it when it answers. Every server gets the same
+    /// credentials and TLS settings and should hold the same data (a
+    /// replica, or the same cluster behind another address): points are
+    /// written to whichever server is in use. A query already streaming is
+    /// not moved. Default: none.
+    ///
+    /// ```
+    /// use influx_stream::Client;
+    ///
+    /// let client = Client::builder("http://influx-a:8086")
+    ///     .failover(["http://influx-b:8086"])
+    ///     .database("telemetry")
+    ///     .build()?;
+    /// assert_eq!(client.active_url(), "http://influx-a:8086");
+    /// # Ok::<(), influx_stream::Error>(())
+    /// ```
+    pub fn failover<I, S>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.failover.extend(urls.into_iter().map(Into::into));
+        self
+    }
+
+    /// How often a request tries the first server again while failed over
+    /// to another (see [`failover`](Self::failover)). Default: 30 s.
+    pub fn failover_probe_interval(mut self, interval: Duration) -> Self {
+        self.probe_interval = interval;
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -356,6 +398,11 @@ impl ClientBuilder {
     /// that does not suit its certificate).
     pub fn build(self) -> Result<Client, Error> {
         let base = BaseUrl::parse(&self.url)?;
+        let others = self
+            .failover
+            .iter()
+            .map(|url| BaseUrl::parse(url))
+            .collect::<Result<Vec<_>, _>>()?;
         self.write_api.check(self.precision)?;
         if self.gzip && !cfg!(feature = "gzip") {
             return Err(error::builder(
@@ -375,7 +422,7 @@ impl ClientBuilder {
         #[cfg(feature = "rustls")]
         let connector = Connector::new(
             self.connect_timeout,
-            if base.is_https() {
+            if base.is_https() || others.iter().any(BaseUrl::is_https) {
                 Some(self.tls.client_config()?)
             } else {
                 None
@@ -390,7 +437,8 @@ impl ClientBuilder {
             self.pool_idle_timeout,
             self.pool_max_idle_per_host,
             connector,
-        );
+        )
+        .with_failover(others, self.probe_interval);
         Ok(Client {
             inner: Arc::new(ClientRef {
                 transport,
@@ -415,6 +463,12 @@ impl ClientBuilder {
 }
 
 impl Client {
+    /// The server requests go to now: the builder's URL, or while it is
+    /// down, the [failover](ClientBuilder::failover) server in use.
+    pub fn active_url(&self) -> String {
+        self.inner.transport.active_base().display()
+    }
+
     /// Starts configuring a client for the server at `url`, e.g.
     /// `http://127.0.0.1:8086`.
     pub fn builder(url: impl Into<String>) -> ClientBuilder {
@@ -439,6 +493,8 @@ impl Client {
             check_raw: true,
             field_types: true,
             write_api: WriteApi::v1(),
+            failover: Vec::new(),
+            probe_interval: Duration::from_secs(30),
         }
     }
 

@@ -2,6 +2,8 @@
 //! authentication headers, and turning error responses into [`Error`]s.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -159,7 +161,7 @@ pub(crate) fn encode_component(s: &str, out: &mut String) {
 }
 
 /// Builds `a=b&c=d` from pairs, skipping `None` values.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Params(String);
 
 impl Params {
@@ -278,9 +280,73 @@ impl BaseUrl {
 #[derive(Clone)]
 pub(crate) struct Transport {
     client: HyperClient<Connector, Body>,
+    /// The first server, the one requests go to while it is healthy.
     pub(crate) base: BaseUrl,
+    /// The servers after it, when the client fails over.
+    failover: Option<Arc<Failover>>,
     pub(crate) auth: Option<Auth>,
     pub(crate) timeout: Option<Duration>,
+}
+
+/// Several servers holding the same data: requests go to one at a time,
+/// the next when it is down, and back to the first once it answers again.
+pub(crate) struct Failover {
+    /// Every server, the first one included.
+    servers: Vec<BaseUrl>,
+    /// The server requests go to now.
+    active: AtomicUsize,
+    /// When a request should try the first server again, while another is
+    /// active: once per `probe_interval`.
+    next_probe: Mutex<Instant>,
+    probe_interval: Duration,
+}
+
+impl Failover {
+    pub(crate) fn new(servers: Vec<BaseUrl>, probe_interval: Duration) -> Self {
+        Failover {
+            servers,
+            active: AtomicUsize::new(0),
+            next_probe: Mutex::new(Instant::now()),
+            probe_interval,
+        }
+    }
+
+    /// Where the next request starts: the active server, or the first one
+    /// when it is due to be tried again.
+    fn first_choice(&self) -> usize {
+        let active = self.active.load(Ordering::Acquire);
+        if active == 0 {
+            return 0;
+        }
+        let mut next = self.next_probe.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if now >= *next {
+            *next = now + self.probe_interval;
+            return 0;
+        }
+        active
+    }
+
+    fn answered(&self, server: usize) {
+        let before = self.active.swap(server, Ordering::AcqRel);
+        if before != server {
+            tracing::warn!(
+                from = %self.servers[before].display(),
+                to = %self.servers[server].display(),
+                "influx-stream: requests now go to another server"
+            );
+            if server != 0 {
+                let mut next = self.next_probe.lock().unwrap_or_else(|e| e.into_inner());
+                *next = Instant::now() + self.probe_interval;
+            }
+        }
+    }
+}
+
+/// Whether a failure says the server is down (try another) rather than
+/// that the request is wrong (every server would say the same).
+fn server_down(e: &Error) -> bool {
+    matches!(e.kind(), Kind::Connect | Kind::Timeout | Kind::Transport)
 }
 
 impl fmt::Debug for Transport {
@@ -323,13 +389,32 @@ impl Transport {
         Transport {
             client,
             base,
+            failover: None,
             auth,
             timeout,
         }
     }
 
-    fn build(&self, call: Call<'_>) -> Result<Request<Body>, Error> {
-        let mut query = call.params.into_string();
+    /// Fails over to `others` (in order) when the first server is down.
+    pub(crate) fn with_failover(mut self, others: Vec<BaseUrl>, probe_interval: Duration) -> Self {
+        if !others.is_empty() {
+            let mut servers = vec![self.base.clone()];
+            servers.extend(others);
+            self.failover = Some(Arc::new(Failover::new(servers, probe_interval)));
+        }
+        self
+    }
+
+    /// The server requests go to now.
+    pub(crate) fn active_base(&self) -> &BaseUrl {
+        match &self.failover {
+            Some(f) => &f.servers[f.active.load(Ordering::Acquire) % f.servers.len()],
+            None => &self.base,
+        }
+    }
+
+    fn build(&self, base: &BaseUrl, call: &Call<'_>) -> Result<Request<Body>, Error> {
+        let mut query = call.params.clone().into_string();
         if let Some(Auth::Basic {
             username,
             password,
@@ -341,8 +426,8 @@ impl Transport {
             p.push("u", username).push("p", password);
             query = p.into_string();
         }
-        let uri = self.base.uri(call.endpoint, &query)?;
-        let mut builder = Request::builder().method(call.method).uri(uri);
+        let uri = base.uri(call.endpoint, &query)?;
+        let mut builder = Request::builder().method(call.method.clone()).uri(uri);
         let headers = builder
             .headers_mut()
             .ok_or_else(|| error::builder("invalid request"))?;
@@ -370,18 +455,51 @@ impl Transport {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         builder
-            .body(Full::new(call.body))
+            .body(Full::new(call.body.clone()))
             .map_err(|e| error::builder("cannot build the request").with_source(e))
     }
 
     /// Sends a request and returns the response head once it arrives; the
     /// body is read by the caller. The timeout covers connecting and waiting
     /// for the head.
+    ///
+    /// With failover, a server that cannot be reached, times out or
+    /// answers 5xx is passed over for the next one, within this call.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response<Incoming>, Error> {
+        let Some(failover) = &self.failover else {
+            return self.send_to(&self.base, &call).await;
+        };
+        let n = failover.servers.len();
+        let first = failover.first_choice();
+        let mut last = None;
+        for k in 0..n {
+            let server = (first + k) % n;
+            let base = &failover.servers[server];
+            match self.send_to(base, &call).await {
+                Ok(resp) if resp.status().is_server_error() && k + 1 < n => {
+                    tracing::warn!(server = %base.display(), status = resp.status().as_u16(), "influx-stream: server error, trying the next server");
+                }
+                Ok(resp) => {
+                    failover.answered(server);
+                    return Ok(resp);
+                }
+                Err(e) if server_down(&e) => {
+                    tracing::warn!(server = %base.display(), error = %e, "influx-stream: server down, trying the next server");
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| Error::new(Kind::Transport))
+            .with_context(format!("none of the {n} servers answered")))
+    }
+
+    async fn send_to(&self, base: &BaseUrl, call: &Call<'_>) -> Result<Response<Incoming>, Error> {
         let endpoint = call.endpoint;
         let method = call.method.clone();
         let db = call.database.map(str::to_owned);
-        let request = self.build(call)?;
+        let request = self.build(base, call)?;
         let bytes = hyper::body::Body::size_hint(request.body())
             .exact()
             .unwrap_or(0);
@@ -413,7 +531,7 @@ impl Transport {
             }
             Err(e) => {
                 tracing::debug!(%method, endpoint, db = db.as_deref(), bytes, error = %e, "influxdb request failed");
-                Err(transport_error(e, &self.base))
+                Err(transport_error(e, base))
             }
         }
     }

@@ -191,6 +191,23 @@ impl ClientBuilder {
         /// 1.8 refuses `1u`). Default: false.
         unsigned_as_integer(enabled: bool)
     );
+    setter!(
+        /// How often a request tries the first server again while failed
+        /// over. Default: 30 s. See [`crate::ClientBuilder::failover_probe_interval`].
+        failover_probe_interval(interval: Duration)
+    );
+
+    /// Servers to fail over to, in order, when the first is down. See
+    /// [`crate::ClientBuilder::failover`].
+    pub fn failover<I, S>(self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ClientBuilder {
+            inner: self.inner.failover(urls),
+        }
+    }
 
     /// Builds the client and starts its runtime thread.
     ///
@@ -282,6 +299,11 @@ impl Client {
     /// The default database, if any.
     pub fn database(&self) -> Option<&str> {
         self.inner.database()
+    }
+
+    /// The server requests go to now. See [`crate::Client::active_url`].
+    pub fn active_url(&self) -> String {
+        self.inner.active_url()
     }
 
     /// The default retention policy, if any.

@@ -1,0 +1,126 @@
+//! Several servers (ClientBuilder::failover) against real influxd
+//! instances: requests go to the first server that answers, move on when
+//! it is stopped, and come back once it answers again. Exact counts on each
+//! server afterwards.
+
+mod support;
+
+use std::time::Duration;
+
+use futures::{stream, SinkExt, StreamExt};
+use influx_stream::{Client, Point, WriteOptions};
+use support::fault::{Action, FaultServer};
+use support::influxd::{unique_db, Influxd};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn point(i: i64) -> Point {
+    Point::new("m")
+        .tag("host", format!("h{}", i % 10))
+        .field("v", i)
+        .timestamp(1_600_000_000_000_000_000 + i)
+}
+
+/// `count(v)` of `m` in `db` on `server`, read without the client.
+fn count_on(server: &Influxd, db: &str) -> Result<i64, String> {
+    let body = server.raw_query_in(db, "SELECT count(v) FROM m")?;
+    let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+    Ok(json["results"][0]["series"][0]["values"][0][1]
+        .as_i64()
+        .unwrap_or(0))
+}
+
+/// Writes points `range` through a new writer and waits for the server.
+async fn write_range(client: &Client, range: std::ops::Range<i64>) -> TestResult {
+    let mut writer = client.writer(WriteOptions::default().max_points(1_000))?;
+    let mut points = stream::iter(range.map(point)).map(Ok);
+    writer.send_all(&mut points).await?;
+    writer.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn writes_and_queries_move_to_the_next_server_and_back() -> TestResult {
+    let mut a = Influxd::start()?;
+    let b = Influxd::start()?;
+    let db = unique_db("failover");
+    for server in [&a, &b] {
+        server.raw_query(&format!("CREATE DATABASE {db}"))?;
+    }
+    let client = Client::builder(a.url())
+        .failover([b.url()])
+        // Every request tries the first server again while it is away, so
+        // the test needs no clock to see it come back.
+        .failover_probe_interval(Duration::ZERO)
+        .database(&db)
+        .build()?;
+
+    write_range(&client, 0..5_000).await?;
+    assert_eq!((count_on(&a, &db)?, count_on(&b, &db)?), (5_000, 0));
+
+    a.stop();
+    write_range(&client, 5_000..12_000).await?;
+    assert_eq!(client.active_url(), b.url());
+    assert_eq!(count_on(&b, &db)?, 7_000);
+    // Queries follow: the second server's points.
+    let rows: Vec<_> = client
+        .query("SELECT count(v) FROM m")
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].get("count").and_then(|v| v.as_f64()),
+        Some(7_000.0),
+        "{rows:?}"
+    );
+
+    a.restart()?;
+    write_range(&client, 12_000..15_000).await?;
+    assert_eq!(client.active_url(), a.url());
+    // Every point on exactly one server: none lost, none twice.
+    assert_eq!((count_on(&a, &db)?, count_on(&b, &db)?), (8_000, 7_000));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_server_answering_5xx_is_passed_over() -> TestResult {
+    let failing = FaultServer::sequence(vec![Action::status(503)]).await?;
+    let b = Influxd::shared();
+    let db = unique_db("failover_5xx");
+    b.raw_query(&format!("CREATE DATABASE {db}"))?;
+    let client = Client::builder(failing.url())
+        .failover([b.url()])
+        .database(&db)
+        .build()?;
+    write_range(&client, 0..3_000).await?;
+    assert_eq!(count_on(b, &db)?, 3_000);
+    assert_eq!(client.active_url(), b.url());
+    // The probe interval (30 s by default) has not passed: the failing
+    // server was asked once, by the first batch.
+    assert_eq!(failing.request_count(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn when_no_server_answers_the_error_says_so() -> TestResult {
+    let gone = |port: u16| format!("http://127.0.0.1:{port}");
+    // Ports nothing listens on: bound, then released.
+    let (p1, p2) = {
+        let l1 = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let l2 = std::net::TcpListener::bind("127.0.0.1:0")?;
+        (l1.local_addr()?.port(), l2.local_addr()?.port())
+    };
+    let client = Client::builder(gone(p1)).failover([gone(p2)]).build()?;
+    let err = match client.ping().await {
+        Ok(_) => return Err("a ping with no server up succeeded".into()),
+        Err(e) => e,
+    };
+    assert!(err.is_connect(), "{err}");
+    assert!(
+        err.to_string().contains("none of the 2 servers answered"),
+        "{err}"
+    );
+    Ok(())
+}
