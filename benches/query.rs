@@ -1,6 +1,7 @@
 //! `SELECT * FROM cpu` over the 1,000,000 points of the standard workload
 //! (benches/WORKLOAD.md) from a real influxd, chunk size 10,000, epoch=ns:
-//! the `Row` stream and the `query_as` stream beside a plain streaming HTTP
+//! the `Row` stream, the `query_rows` stream (`#[derive(FromRow)]`) and the
+//! `query_as` stream (serde) beside a plain streaming HTTP
 //! read of the same response (hyper, counting body bytes: the ceiling the
 //! server allows). Criterion times each reader on its own; the `SUMMARY`
 //! lines then compare them in interleaved rounds (rows/s, wall time
@@ -36,6 +37,20 @@ const CHUNK: usize = 10_000;
 #[derive(serde::Deserialize)]
 #[allow(dead_code)]
 struct Cpu {
+    time: i64,
+    host: String,
+    region: String,
+    service: String,
+    usage_user: f64,
+    usage_system: f64,
+    requests: i64,
+    status: String,
+}
+
+/// The same columns through `#[derive(FromRow)]`.
+#[derive(influx_stream::FromRow)]
+#[allow(dead_code)]
+struct CpuRow {
     time: i64,
     host: String,
     region: String,
@@ -105,6 +120,11 @@ fn query(c: &mut Criterion) {
                     .try_fold(0u64, |n, _| async move { Ok(n + 1) })
                     .await
                     .unwrap_or_else(|e| panic!("{e}")),
+                "query_rows" => client
+                    .query_rows::<CpuRow>(Query::new(QUERY).chunk_size(CHUNK))
+                    .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}")),
                 _ => client
                     .query_as::<Cpu>(Query::new(QUERY).chunk_size(CHUNK))
                     .try_fold(0u64, |n, _| async move { Ok(n + 1) })
@@ -137,7 +157,7 @@ fn query(c: &mut Criterion) {
     // so that the server's own drift (compactions after the load, cache
     // snapshots) weighs on all of them alike.
     let rounds = || {
-        let mut runs: [Runs; 3] = Default::default();
+        let mut runs: [Runs; CASES.len()] = Default::default();
         for _ in 0..ROUNDS {
             for (case, runs) in CASES.iter().zip(&mut runs) {
                 runs.0.push(read(case));
@@ -157,7 +177,7 @@ fn query(c: &mut Criterion) {
     }
 }
 
-fn summary(setup: &str, runs: &[Runs; 3]) {
+fn summary(setup: &str, runs: &[Runs; CASES.len()]) {
     let plain = runs[0].median(0);
     for (case, runs) in CASES.iter().zip(runs) {
         let (wall, cpu, server_cpu) = (runs.median(0), runs.median(1), runs.median(2));
@@ -184,7 +204,7 @@ fn pin(pid: &str, cpu: usize) -> bool {
             .is_ok_and(|s| s.success())
 }
 
-const CASES: [&str; 3] = ["plain_http_read", "rows", "query_as"];
+const CASES: [&str; 4] = ["plain_http_read", "rows", "query_rows", "query_as"];
 
 /// Rounds of the interleaved comparison.
 const ROUNDS: usize = 9;
