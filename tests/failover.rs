@@ -1,14 +1,16 @@
-//! Several servers (ClientBuilder::failover) against real influxd
-//! instances: requests go to the first server that answers, move on when
-//! it is stopped, and come back once it answers again. Exact counts on each
-//! server afterwards.
+//! Several servers against real influxd instances. Failover
+//! (ClientBuilder::failover): requests go to the first server that
+//! answers, move on when it is stopped, and come back once it answers
+//! again. Replication (ReplicatedWriter): every point on every server, one
+//! of them stopped and restarted mid-stream. Exact counts on each server
+//! afterwards.
 
 mod support;
 
 use std::time::Duration;
 
 use futures::{stream, SinkExt, StreamExt};
-use influx_stream::{Client, Point, WriteOptions};
+use influx_stream::{Client, Point, ReplicatedWriter, RetryPolicy, WriteOptions};
 use support::fault::{Action, FaultServer};
 use support::influxd::{unique_db, Influxd};
 
@@ -122,5 +124,54 @@ async fn when_no_server_answers_the_error_says_so() -> TestResult {
         err.to_string().contains("none of the 2 servers answered"),
         "{err}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn replicas_get_every_point_while_one_is_down_and_back() -> TestResult {
+    let a = Influxd::start()?;
+    let mut b = Influxd::start()?;
+    let db = unique_db("replicas");
+    let mut writers = Vec::new();
+    for server in [&a, &b] {
+        server.raw_query(&format!("CREATE DATABASE {db}"))?;
+        let client = Client::builder(server.url()).database(&db).build()?;
+        writers.push(
+            client.writer(
+                WriteOptions::new()
+                    .max_points(1_000)
+                    .max_queued_batches(32)
+                    // Long enough for a restart: the stopped server's batches
+                    // wait in its own queue and are retried.
+                    .retry(RetryPolicy::default().max_elapsed(Duration::from_secs(120))),
+            )?,
+        );
+    }
+    let mut replicas = ReplicatedWriter::new(writers)?;
+
+    let mut first = stream::iter((0..5_000).map(point)).map(Ok);
+    replicas.send_all(&mut first).await?;
+    replicas.flush().await?;
+    assert_eq!((count_on(&a, &db)?, count_on(&b, &db)?), (5_000, 5_000));
+
+    b.stop();
+    // Ten batches, within the stopped server's queue: taken without
+    // waiting for it.
+    for p in (5_000..15_000).map(point) {
+        replicas.push(&p)?;
+    }
+    b.restart()?;
+    replicas.close().await?;
+    assert_eq!((count_on(&a, &db)?, count_on(&b, &db)?), (15_000, 15_000));
+    let stats = replicas.stats();
+    assert_eq!(stats.len(), 2);
+    for (server, s) in &stats {
+        assert_eq!(
+            (s.points_accepted, s.points_written),
+            (15_000, 15_000),
+            "{server}"
+        );
+    }
+    assert!(stats[1].1.retries > 0, "{stats:?}");
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! anybody polls the sink.
 
 mod options;
+mod replicate;
 mod shared;
 mod stats;
 mod task;
@@ -24,6 +25,7 @@ use crate::error::{self, Error};
 use crate::line_protocol::{LineWriter, ToLineProtocol};
 
 pub use self::options::{FailedBatch, OnFailure, WriteOptions};
+pub use self::replicate::ReplicatedWriter;
 use self::shared::Shared;
 pub use self::stats::WriteStats;
 
@@ -184,6 +186,11 @@ impl Writer {
         stats
     }
 
+    /// The server this writer sends to (with failover, the one in use).
+    pub fn server(&self) -> String {
+        self.shared.client.active_url()
+    }
+
     /// The options this writer runs with.
     pub fn options(&self) -> &WriteOptions {
         &self.shared.options
@@ -197,15 +204,24 @@ impl Writer {
     /// An item that cannot be encoded (nothing of it is added), or a writer
     /// that has stopped.
     pub fn push<T: ToLineProtocol + ?Sized>(&mut self, item: &T) -> Result<(), Error> {
+        let lines = self.encode(item)?;
+        self.append_encoded(lines)
+    }
+
+    /// Encodes `item` into this handle's scratch buffer: its number of
+    /// points.
+    pub(crate) fn encode<T: ToLineProtocol + ?Sized>(&mut self, item: &T) -> Result<u64, Error> {
         if self.closed {
             return Err(error::closed("this writer handle was closed"));
         }
         self.scratch.clear();
-        let lines = {
-            let mut w = LineWriter::new(&mut self.scratch, self.shared.encode);
-            w.write(item)?;
-            w.lines() as u64
-        };
+        let mut w = LineWriter::new(&mut self.scratch, self.shared.encode);
+        w.write(item)?;
+        Ok(w.lines() as u64)
+    }
+
+    /// Appends what [`Writer::encode`] left in the scratch buffer.
+    pub(crate) fn append_encoded(&mut self, lines: u64) -> Result<(), Error> {
         let mut state = self.shared.lock();
         if let Some(e) = &state.stopped {
             return Err(e.clone());
@@ -229,7 +245,7 @@ impl Writer {
         self.push(item)
     }
 
-    fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    pub(crate) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.closed {
             return Poll::Ready(Err(error::closed("this writer handle was closed")));
         }
