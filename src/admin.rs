@@ -5,17 +5,18 @@
 //! [`quote_literal`]), so a name like `my"db` or `a b` works and none can
 //! inject a statement, and each returns typed results rather than JSON.
 //! Listings are asked for in chunks, so the server's `max-row-limit` (which
-//! silently truncates ordinary responses) does not cut them short.
+//! silently truncates ordinary responses) does not cut them short, and read
+//! through the streaming decoder, a chunk at a time.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde_json::Value as Json;
+use futures::TryStreamExt;
 
-use crate::client::check_statement_errors;
 use crate::error::{self, Error};
 use crate::influxql::{quote_ident, quote_literal, Query};
-use crate::Client;
+use crate::query::{Chunk, SeriesMeta};
+use crate::{Client, Value};
 
 /// A retention policy, as `SHOW RETENTION POLICIES` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,53 +187,10 @@ impl Privilege {
     }
 }
 
-/// One series object of a response: name, tags, columns, rows.
-struct SeriesJson<'a> {
-    name: Option<&'a str>,
-    columns: Vec<&'a str>,
-    values: &'a [Json],
-}
-
-/// Every series of every document of a (chunked) response, in order.
-fn each_series(docs: &[Json]) -> impl Iterator<Item = SeriesJson<'_>> {
-    docs.iter()
-        .flat_map(|d| {
-            d["results"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-        })
-        .flat_map(|r| {
-            r["series"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-        })
-        .map(|s| SeriesJson {
-            name: s["name"].as_str(),
-            columns: s["columns"]
-                .as_array()
-                .map(|c| c.iter().map(|v| v.as_str().unwrap_or("")).collect())
-                .unwrap_or_default(),
-            values: s["values"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default(),
-        })
-}
-
-impl SeriesJson<'_> {
-    fn column(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| *c == name)
-    }
-
-    /// The text in column `col` of every row.
-    fn strings(&self, col: Option<usize>) -> impl Iterator<Item = String> + '_ {
-        self.values.iter().filter_map(move |row| {
-            let v = &row[col?];
-            v.as_str().map(str::to_owned)
-        })
-    }
+/// The text in column `name` of `row`.
+fn text(meta: &SeriesMeta, row: &[Value], name: &str) -> Option<String> {
+    let v = row.get(meta.column_index(name)?)?;
+    v.as_str().map(str::to_owned)
 }
 
 impl Client {
@@ -247,13 +205,26 @@ impl Client {
         self.query_json(text).await.map(drop)
     }
 
-    /// Runs a listing query in chunks and returns its documents.
-    async fn listing(&self, query: Query) -> Result<Vec<Json>, Error> {
-        let docs = self.query_documents(query.chunk_size(10_000)).await?;
-        for d in &docs {
-            check_statement_errors(d)?;
+    /// Runs a listing query in chunks, handing each series chunk to
+    /// `each` as it is decoded (an empty listing comes as a series
+    /// without rows); a failed statement is the error.
+    pub(crate) async fn listing(
+        &self,
+        query: Query,
+        mut each: impl FnMut(&SeriesMeta, &[Vec<Value>]) + Send,
+    ) -> Result<(), Error> {
+        let mut chunks = self.query_chunks(query.chunk_size(10_000).field_types(false));
+        while let Some(chunk) = chunks.try_next().await? {
+            match chunk {
+                Chunk::Series(s) => each(&s.meta, &s.values),
+                Chunk::StatementError {
+                    statement_id,
+                    message,
+                } => return Err(error::query(statement_id, &message)),
+                _ => {}
+            }
         }
-        Ok(docs)
+        Ok(())
     }
 
     /// Creates a database (no error if it exists).
@@ -279,10 +250,12 @@ impl Client {
     /// # Errors
     /// When the server refuses.
     pub async fn show_databases(&self) -> Result<Vec<String>, Error> {
-        let docs = self.listing(Query::new("SHOW DATABASES")).await?;
-        Ok(each_series(&docs)
-            .flat_map(|s| s.strings(s.column("name")).collect::<Vec<_>>())
-            .collect())
+        let mut out = Vec::new();
+        self.listing(Query::new("SHOW DATABASES"), |m, rows| {
+            out.extend(rows.iter().filter_map(|r| text(m, r, "name")));
+        })
+        .await?;
+        Ok(out)
     }
 
     /// The retention policies of database `db`.
@@ -290,35 +263,23 @@ impl Client {
     /// # Errors
     /// When the server refuses, or the database does not exist.
     pub async fn show_retention_policies(&self, db: &str) -> Result<Vec<RetentionPolicy>, Error> {
-        let docs = self
-            .listing(Query::new(format!(
-                "SHOW RETENTION POLICIES ON {}",
-                quote_ident(db)
-            )))
-            .await?;
         let mut out = Vec::new();
-        for s in each_series(&docs) {
-            let (name, dur, sgd, rep, def) = (
-                s.column("name"),
-                s.column("duration"),
-                s.column("shardGroupDuration"),
-                s.column("replicaN"),
-                s.column("default"),
-            );
-            for row in s.values {
-                let text =
-                    |c: Option<usize>| c.and_then(|c| row[c].as_str()).unwrap_or("").to_owned();
+        let q = Query::new(format!("SHOW RETENTION POLICIES ON {}", quote_ident(db)));
+        self.listing(q, |m, rows| {
+            for row in rows {
+                let cell = |name: &str| m.column_index(name).and_then(|c| row.get(c));
                 out.push(RetentionPolicy {
-                    name: text(name),
-                    duration: text(dur),
-                    shard_group_duration: text(sgd),
-                    replication: rep
-                        .and_then(|c| row[c].as_u64())
+                    name: text(m, row, "name").unwrap_or_default(),
+                    duration: text(m, row, "duration").unwrap_or_default(),
+                    shard_group_duration: text(m, row, "shardGroupDuration").unwrap_or_default(),
+                    replication: cell("replicaN")
+                        .and_then(Value::as_u64)
                         .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX)),
-                    default: def.and_then(|c| row[c].as_bool()).unwrap_or(false),
+                    default: cell("default").and_then(Value::as_bool).unwrap_or(false),
                 });
             }
-        }
+        })
+        .await?;
         Ok(out)
     }
 
@@ -377,10 +338,12 @@ impl Client {
     /// No database set, or the server's refusal.
     pub async fn show_measurements(&self) -> Result<Vec<String>, Error> {
         self.need_database()?;
-        let docs = self.listing(Query::new("SHOW MEASUREMENTS")).await?;
-        Ok(each_series(&docs)
-            .flat_map(|s| s.strings(s.column("name")).collect::<Vec<_>>())
-            .collect())
+        let mut out = Vec::new();
+        self.listing(Query::new("SHOW MEASUREMENTS"), |m, rows| {
+            out.extend(rows.iter().filter_map(|r| text(m, r, "name")));
+        })
+        .await?;
+        Ok(out)
     }
 
     /// The series keys (`cpu,host=a`, in line-protocol escaping) of the
@@ -394,10 +357,12 @@ impl Client {
             Some(m) => format!("SHOW SERIES FROM {}", quote_ident(m)),
             None => "SHOW SERIES".to_owned(),
         };
-        let docs = self.listing(Query::new(q)).await?;
-        Ok(each_series(&docs)
-            .flat_map(|s| s.strings(s.column("key")).collect::<Vec<_>>())
-            .collect())
+        let mut out = Vec::new();
+        self.listing(Query::new(q), |m, rows| {
+            out.extend(rows.iter().filter_map(|r| text(m, r, "key")));
+        })
+        .await?;
+        Ok(out)
     }
 
     /// Tag keys by measurement, of the client's database or one measurement.
@@ -413,14 +378,13 @@ impl Client {
             Some(m) => format!("SHOW TAG KEYS FROM {}", quote_ident(m)),
             None => "SHOW TAG KEYS".to_owned(),
         };
-        let docs = self.listing(Query::new(q)).await?;
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for s in each_series(&docs) {
-            let keys = s.strings(s.column("tagKey"));
-            out.entry(s.name.unwrap_or("").to_owned())
+        self.listing(Query::new(q), |m, rows| {
+            out.entry(m.name().unwrap_or("").to_owned())
                 .or_default()
-                .extend(keys);
-        }
+                .extend(rows.iter().filter_map(|r| text(m, r, "tagKey")));
+        })
+        .await?;
         Ok(out)
     }
 
@@ -439,14 +403,13 @@ impl Client {
             .map(|m| format!(" FROM {}", quote_ident(m)))
             .unwrap_or_default();
         let q = format!("SHOW TAG VALUES{from} WITH KEY = {}", quote_ident(key));
-        let docs = self.listing(Query::new(q)).await?;
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for s in each_series(&docs) {
-            let values = s.strings(s.column("value"));
-            out.entry(s.name.unwrap_or("").to_owned())
+        self.listing(Query::new(q), |m, rows| {
+            out.entry(m.name().unwrap_or("").to_owned())
                 .or_default()
-                .extend(values);
-        }
+                .extend(rows.iter().filter_map(|r| text(m, r, "value")));
+        })
+        .await?;
         Ok(out)
     }
 
@@ -464,19 +427,18 @@ impl Client {
             Some(m) => format!("SHOW FIELD KEYS FROM {}", quote_ident(m)),
             None => "SHOW FIELD KEYS".to_owned(),
         };
-        let docs = self.listing(Query::new(q)).await?;
         let mut out: BTreeMap<String, Vec<(String, FieldType)>> = BTreeMap::new();
-        for s in each_series(&docs) {
-            let (k, t) = (s.column("fieldKey"), s.column("fieldType"));
-            let entry = out.entry(s.name.unwrap_or("").to_owned()).or_default();
-            for row in s.values {
-                let key = k.and_then(|c| row[c].as_str());
-                let ty = t.and_then(|c| row[c].as_str()).and_then(FieldType::parse);
+        self.listing(Query::new(q), |m, rows| {
+            let entry = out.entry(m.name().unwrap_or("").to_owned()).or_default();
+            for row in rows {
+                let key = text(m, row, "fieldKey");
+                let ty = text(m, row, "fieldType").and_then(|t| FieldType::parse(&t));
                 if let (Some(key), Some(ty)) = (key, ty) {
-                    entry.push((key.to_owned(), ty));
+                    entry.push((key, ty));
                 }
             }
-        }
+        })
+        .await?;
         Ok(out)
     }
 
@@ -525,17 +487,20 @@ impl Client {
     /// # Errors
     /// The server's refusal (needs admin privilege when auth is on).
     pub async fn show_users(&self) -> Result<Vec<User>, Error> {
-        let docs = self.listing(Query::new("SHOW USERS")).await?;
         let mut out = Vec::new();
-        for s in each_series(&docs) {
-            let (u, a) = (s.column("user"), s.column("admin"));
-            for row in s.values {
+        self.listing(Query::new("SHOW USERS"), |m, rows| {
+            for row in rows {
                 out.push(User {
-                    name: u.and_then(|c| row[c].as_str()).unwrap_or("").to_owned(),
-                    admin: a.and_then(|c| row[c].as_bool()).unwrap_or(false),
+                    name: text(m, row, "user").unwrap_or_default(),
+                    admin: m
+                        .column_index("admin")
+                        .and_then(|c| row.get(c))
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
                 });
             }
-        }
+        })
+        .await?;
         Ok(out)
     }
 

@@ -840,48 +840,6 @@ impl Client {
     }
 }
 
-impl Client {
-    /// Runs a query with `chunked=true` and returns every document of the
-    /// response. For bounded listings (the admin helpers), which the
-    /// server's `max-row-limit` would otherwise truncate.
-    pub(crate) async fn query_documents(&self, query: Query) -> Result<Vec<Json>, Error> {
-        let call = self.query_call(&query, true)?;
-        let t = &self.inner.transport;
-        let resp = t.send(call).await?;
-        if !resp.status().is_success() {
-            return Err(t.error_from(resp, None).await);
-        }
-        let (_, body) = t.read_all(resp, MAX_JSON_RESPONSE).await?;
-        let docs: Vec<Json> = body
-            .split(|&b| b == b'\n')
-            .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
-            .map(|line| {
-                serde_json::from_slice(line).map_err(|e| {
-                    error::decode("a query response document is not JSON").with_source(e)
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        // A body closed cleanly after a chunk that said more would come
-        // would give a listing cut short without a word.
-        let open = docs
-            .last()
-            .and_then(|d| d.get("results"))
-            .and_then(Json::as_array)
-            .and_then(|r| r.last())
-            .filter(|r| r.get("partial").and_then(Json::as_bool) == Some(true));
-        if let Some(result) = open {
-            let id = result
-                .get("statement_id")
-                .and_then(Json::as_u64)
-                .unwrap_or(0);
-            return Err(error::decode(format!(
-                "the response ended in the middle of statement {id} (its last chunk said \"partial\": true)"
-            )));
-        }
-        Ok(docs)
-    }
-}
-
 /// The first failed statement of a response, as an error.
 pub(crate) fn check_statement_errors(json: &Json) -> Result<(), Error> {
     if let Some(msg) = json.get("error").and_then(Json::as_str) {

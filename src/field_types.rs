@@ -11,10 +11,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value as Json;
-
 use crate::admin::FieldType;
-use crate::client::{check_statement_errors, Client};
+use crate::client::Client;
 use crate::error::Error;
 use crate::influxql::{quote_ident, Query, Source};
 use crate::query::{SeriesMeta, Value};
@@ -86,63 +84,37 @@ async fn fetch_known(
     measurement: &str,
 ) -> Result<Known, Error> {
     let m = quote_ident(measurement);
-    let mut query = Query::new(format!("SHOW FIELD KEYS FROM {m}; SHOW TAG KEYS FROM {m}"))
-        .database(db)
-        .chunk_size(10_000);
+    let mut query =
+        Query::new(format!("SHOW FIELD KEYS FROM {m}; SHOW TAG KEYS FROM {m}")).database(db);
     if let Some(rp) = rp {
         query = query.retention_policy(rp);
     }
-    let docs = client.query_documents(query).await?;
     let mut known = Known::default();
-    for doc in &docs {
-        check_statement_errors(doc)?;
-        for result in doc["results"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            let statement = result["statement_id"].as_u64();
-            for series in result["series"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                if series["name"].as_str() != Some(measurement) {
-                    continue;
-                }
-                let columns: Vec<&str> = series["columns"]
-                    .as_array()
-                    .map(|c| c.iter().map(|v| v.as_str().unwrap_or("")).collect())
-                    .unwrap_or_default();
-                let col = |name: &str| columns.iter().position(|c| *c == name);
-                let rows = series["values"]
-                    .as_array()
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                let cell = |row: &'_ Json, c: Option<usize>| -> Option<String> {
-                    row.get(c?)?.as_str().map(str::to_owned)
-                };
-                match statement {
-                    Some(0) => {
-                        let (k, t) = (col("fieldKey"), col("fieldType"));
-                        for row in rows {
-                            let ty = cell(row, t).as_deref().and_then(FieldType::parse);
-                            if let (Some(key), Some(ty)) = (cell(row, k), ty) {
-                                known.fields.insert(key, ty);
-                            }
+    client
+        .listing(query, |meta, rows| {
+            if meta.name() != Some(measurement) {
+                return;
+            }
+            let cell = |row: &[Value], name: &str| {
+                let v = row.get(meta.column_index(name)?)?;
+                v.as_str().map(str::to_owned)
+            };
+            match meta.statement_id() {
+                0 => {
+                    for row in rows {
+                        let ty = cell(row, "fieldType").and_then(|t| FieldType::parse(&t));
+                        if let (Some(key), Some(ty)) = (cell(row, "fieldKey"), ty) {
+                            known.fields.insert(key, ty);
                         }
                     }
-                    Some(1) => {
-                        let k = col("tagKey");
-                        known
-                            .tags
-                            .extend(rows.iter().filter_map(|row| cell(row, k)));
-                    }
-                    _ => {}
                 }
+                1 => known
+                    .tags
+                    .extend(rows.iter().filter_map(|row| cell(row, "tagKey"))),
+                _ => {}
             }
-        }
-    }
+        })
+        .await?;
     Ok(known)
 }
 
