@@ -105,7 +105,9 @@ pub use crate::query::value::Value;
 pub use crate::retry::RetryPolicy;
 #[cfg(feature = "rustls")]
 pub use crate::tls::{Certificate, Identity};
-pub use crate::write::{FailedBatch, OnFailure, WriteOptions, WriteStats, Writer};
+pub use crate::write::{
+    FailedBatch, Fsync, OnFailure, SpoolFull, WriteOptions, WriteStats, Writer,
+};
 pub use crate::write_api::WriteApi;
 
 /// Derives [`ToLineProtocol`] for a struct with named fields.
