@@ -302,6 +302,13 @@ impl Files {
                 Command::Shutdown => break,
             }
         }
+        // A segment with nothing left to send is not left behind for the
+        // next writer to open.
+        if let Some((id, _, _)) = self.current.take() {
+            if self.segments.get(&id).is_some_and(|s| s.live == 0) {
+                remove(&self.path(id));
+            }
+        }
     }
 
     fn path(&self, id: u64) -> PathBuf {
@@ -522,11 +529,24 @@ impl Files {
             return;
         }
         let current = self.current.as_ref().is_some_and(|c| c.0 == id);
-        // The segment being appended to stays while it has room: deleting
-        // and creating a file (and fsyncing the directory) per batch would
-        // cost more than the batches when the server keeps up.
+        // The segment being appended to stays while it has room, emptied
+        // to its magic: deleting and creating a file (and fsyncing the
+        // directory) per batch would cost more than the batches when the
+        // server keeps up. Not fsynced: should the truncation be lost in a
+        // crash, its batches are sent again, as identical points.
         if current && seg.size < self.segment_bytes {
-            return;
+            if let Some((_, file, size)) = self.current.as_mut() {
+                let keep = MAGIC.len() as u64;
+                if file.set_len(keep).is_ok() {
+                    let freed = seg.size - keep;
+                    seg.size = keep;
+                    *size = keep;
+                    self.bytes
+                        .fetch_sub(freed.min(self.bytes.load(Relaxed)), Relaxed);
+                    return;
+                }
+                // Cannot truncate: delete it instead, below.
+            }
         }
         let size = seg.size;
         self.segments.remove(&id);
