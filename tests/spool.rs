@@ -542,3 +542,37 @@ fn count_and_sum_when_up(
     server.restart()?;
     count_and_sum(server, db)
 }
+
+#[test]
+fn interval_and_no_fsync_deliver_everything_through_forward() -> TestResult {
+    let server = Influxd::shared();
+    let rt = runtime()?;
+    for fsync in [Fsync::Interval(Duration::from_millis(20)), Fsync::Never] {
+        let db = unique_db("spool_fsync");
+        server.raw_query(&format!("CREATE DATABASE {db}"))?;
+        let dir = tempfile::tempdir()?;
+        rt.block_on(async {
+            let client = Client::builder(server.url()).database(&db).build()?;
+            let writer = client.writer(
+                WriteOptions::new()
+                    .max_points(500)
+                    .spool(dir.path())
+                    .spool_fsync(fsync),
+            )?;
+            let mut watcher = writer.clone();
+            let points = futures::stream::iter((0..5_000).map(|i| Ok::<_, Error>(point(i))));
+            // forward ends with close: with a spool, everything is in it.
+            futures::StreamExt::forward(points, writer).await?;
+            watcher.drain().await?;
+            let stats = watcher.stats();
+            assert_eq!((stats.points_written, stats.spool_batches), (5_000, 0));
+            Ok::<_, Box<dyn std::error::Error>>(())
+        })?;
+        assert_eq!(
+            count_and_sum(server, &db)?,
+            (5_000, sum_upto(5_000)),
+            "{fsync:?}"
+        );
+    }
+    Ok(())
+}
