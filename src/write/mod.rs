@@ -52,9 +52,14 @@ pub use self::stats::WriteStats;
 /// `Sink`'s `poll_flush` does not report failed batches, so that a `forward`
 /// is not ended by one bad batch; `close` and [`Writer::flush`] always do.
 ///
+/// With a [spool](WriteOptions::spool), all of these resolve once the
+/// points are in the spool (durable as its [`Fsync`] policy says) rather
+/// than on the server; [`Writer::drain`] waits for the server.
+///
 /// # Backpressure
 /// `poll_ready` is pending while `max_queued_batches` full batches wait for
-/// a request slot, so memory stays bounded however slow the server is.
+/// a request slot (with a spool: for room in the spool), so memory stays
+/// bounded however slow the server is.
 ///
 /// # Examples
 /// ```no_run

@@ -268,7 +268,7 @@ impl WriteOptions {
     ///   (fsynced as [`spool_fsync`](WriteOptions::spool_fsync) says), not
     ///   when the server has it; [`Writer::drain`](crate::Writer::drain)
     ///   waits for the server.
-    /// - A failure that may pass (connection refused, timeout, 5xx) is
+    /// - A failure that may pass (connection refused, timeout, 5xx, 429) is
     ///   retried past the [`retry`](WriteOptions::retry) budget, at the
     ///   policy's longest backoff, for as long as the writer runs: the batch
     ///   stays in the spool. Only a refusal for good (400, 404, ...) ends it.
@@ -281,6 +281,13 @@ impl WriteOptions {
     /// - Only one writer at a time may use a directory: another gets an
     ///   error for which [`Error::is_spool`] is true (a lock file, released
     ///   by the operating system even if its process is killed).
+    /// - Once every handle is gone, the writer task goes on sending what is
+    ///   in the spool while the runtime runs, until it is empty, or until
+    ///   the server fails past the retry budget: then the rest stays for the
+    ///   next writer on the directory.
+    /// - The spool holds line protocol only: a writer opened on it with
+    ///   another database or precision sends the old batches with its own.
+    ///   Use one directory per destination.
     ///
     /// Disk I/O runs on a thread of its own, never on the runtime's.
     ///
