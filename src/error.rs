@@ -134,6 +134,9 @@ pub(crate) enum Kind {
     Runtime,
     /// Reading input (a file, standard input) failed.
     Io,
+    /// The writer's on-disk spool: its directory is locked by another
+    /// writer, it is full, or reading or writing it failed.
+    Spool,
 }
 
 impl Error {
@@ -313,6 +316,14 @@ impl Error {
         self.inner.kind == Kind::Io
     }
 
+    /// True when a [`Writer`](crate::Writer)'s on-disk spool
+    /// ([`WriteOptions::spool`](crate::WriteOptions::spool)) refused or
+    /// failed: another writer holds its directory, it is full (under
+    /// [`SpoolFull::Error`](crate::SpoolFull::Error)), or the disk failed.
+    pub fn is_spool(&self) -> bool {
+        self.inner.kind == Kind::Spool
+    }
+
     /// True when the server answered 401 or 403: the credentials are missing,
     /// wrong, or lack the privilege the request needs.
     pub fn is_auth(&self) -> bool {
@@ -433,6 +444,7 @@ impl fmt::Display for Error {
             Kind::Closed => "the writer is closed",
             Kind::Runtime => "runtime error",
             Kind::Io => "reading the input failed",
+            Kind::Spool => "the writer's spool",
         };
         f.write_str(what)?;
         if let Some(status) = self.inner.status {
@@ -555,6 +567,10 @@ pub(crate) fn query(statement_id: u64, message: &str) -> Error {
 #[allow(dead_code)] // used by the modules still to come
 pub(crate) fn closed(message: impl Into<String>) -> Error {
     Error::new(Kind::Closed).with_message(message)
+}
+
+pub(crate) fn spool(message: impl Into<String>) -> Error {
+    Error::new(Kind::Spool).with_message(message)
 }
 
 #[cfg_attr(not(feature = "blocking"), allow(dead_code))]

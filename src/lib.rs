@@ -106,7 +106,7 @@ pub use crate::retry::RetryPolicy;
 #[cfg(feature = "rustls")]
 pub use crate::tls::{Certificate, Identity};
 pub use crate::write::{
-    FailedBatch, OnFailure, ReplicatedWriter, WriteOptions, WriteStats, Writer,
+    FailedBatch, Fsync, OnFailure, ReplicatedWriter, SpoolFull, WriteOptions, WriteStats, Writer,
 };
 pub use crate::write_api::WriteApi;
 

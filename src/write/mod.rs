@@ -10,6 +10,7 @@
 mod options;
 mod replicate;
 mod shared;
+mod spool;
 mod stats;
 mod task;
 
@@ -24,7 +25,7 @@ use crate::client::Client;
 use crate::error::{self, Error};
 use crate::line_protocol::{LineWriter, ToLineProtocol};
 
-pub use self::options::{FailedBatch, OnFailure, WriteOptions};
+pub use self::options::{FailedBatch, Fsync, OnFailure, SpoolFull, WriteOptions};
 pub use self::replicate::ReplicatedWriter;
 use self::shared::Shared;
 pub use self::stats::WriteStats;
@@ -53,9 +54,14 @@ pub use self::stats::WriteStats;
 /// `Sink`'s `poll_flush` does not report failed batches, so that a `forward`
 /// is not ended by one bad batch; `close` and [`Writer::flush`] always do.
 ///
+/// With a [spool](WriteOptions::spool), all of these resolve once the
+/// points are in the spool (durable as its [`Fsync`] policy says) rather
+/// than on the server; [`Writer::drain`] waits for the server.
+///
 /// # Backpressure
 /// `poll_ready` is pending while `max_queued_batches` full batches wait for
-/// a request slot, so memory stays bounded however slow the server is.
+/// a request slot (with a spool: for room in the spool), so memory stays
+/// bounded however slow the server is.
 ///
 /// # Examples
 /// ```no_run
@@ -78,6 +84,10 @@ pub struct Writer {
     last_seq: u64,
     /// Failures of batches up to here were already reported to this handle.
     reported_upto: u64,
+    /// With a spool: failures up to this number were reported to this
+    /// handle (spooled batches finish after the flush that made them
+    /// durable, so they are reported by the next one).
+    reported_failures: u64,
     /// `Some(n)` once closing: wait for batches up to `n`.
     closing: Option<u64>,
     closed: bool,
@@ -127,12 +137,25 @@ impl Client {
             return Err(error::builder("gzip needs the crate feature \"gzip\""));
         }
         let encode = client.encode_options();
+        let spool = match &options.spool {
+            Some(s) => Some(spool::Spool::open(s, options.max_bytes)?),
+            None => None,
+        };
         let shared = Arc::new(Shared::new(options, client, encode, gzip));
-        runtime.spawn(task::run(task::EndGuard(shared.clone())));
+        match spool {
+            Some(spool) => {
+                let _ = shared.counters.spool_bytes.set(spool.bytes.clone());
+                runtime.spawn(task::run_spooled(task::EndGuard(shared.clone()), spool));
+            }
+            None => {
+                runtime.spawn(task::run(task::EndGuard(shared.clone())));
+            }
+        }
         Ok(Writer {
             shared,
             last_seq: 0,
             reported_upto: 0,
+            reported_failures: 0,
             closing: None,
             closed: false,
             scratch: Vec::new(),
@@ -155,11 +178,13 @@ impl Clone for Writer {
         let mut state = self.shared.lock();
         state.handles += 1;
         let reported_upto = state.last_sealed();
+        let reported_failures = state.failure_count;
         drop(state);
         Writer {
             shared: self.shared.clone(),
             last_seq: 0,
             reported_upto,
+            reported_failures,
             closing: None,
             closed: false,
             scratch: Vec::new(),
@@ -231,6 +256,9 @@ impl Writer {
                 "the writer task has ended (was its Tokio runtime shut down?)",
             ));
         }
+        if let Some(e) = self.spool_full(&state) {
+            return Err(e.with_points_dropped(lines));
+        }
         self.last_seq = state.push_encoded(&self.shared, &self.scratch, lines);
         Ok(())
     }
@@ -264,8 +292,25 @@ impl Writer {
         if self.shared.has_room(&state) {
             return Poll::Ready(Ok(()));
         }
+        if let Some(e) = self.spool_full(&state) {
+            return Poll::Ready(Err(e));
+        }
         state.wait_ready(cx.waker());
         Poll::Pending
+    }
+
+    /// Under [`SpoolFull::Error`], the error for a point that finds the
+    /// spool full and no room left in memory.
+    fn spool_full(&self, state: &shared::State) -> Option<Error> {
+        let spool = self.shared.options.spool.as_ref()?;
+        if spool.when_full != SpoolFull::Error || !state.spool_full || self.shared.has_room(state) {
+            return None;
+        }
+        Some(error::spool(format!(
+            "the spool in {} is full ({} bytes of batches the server has not acknowledged yet), so the point was not taken: try again later, or raise WriteOptions::spool_max_bytes",
+            spool.dir.display(),
+            spool.max_bytes
+        )))
     }
 
     /// Sends the partial batch now and waits until everything given to the
@@ -275,13 +320,64 @@ impl Writer {
     /// The failures of batches sealed since this handle's previous flush, as
     /// one error: the first failure, with [`Error::points_dropped`] counting
     /// the points of all of them.
+    ///
+    /// With a [spool](WriteOptions::spool) it waits until those points are
+    /// in the spool instead (fsynced now, whatever the
+    /// [`Fsync`] policy, unless it is [`Fsync::Never`]), and reports the
+    /// batches that failed for good since this handle's previous flush;
+    /// [`Writer::drain`] waits for the server.
     pub async fn flush(&mut self) -> Result<(), Error> {
+        let target = {
+            let mut state = self.shared.lock();
+            state.seal(&self.shared);
+            if self.shared.options.spool.is_some() {
+                state.sync_requested = true;
+                self.shared.wake_task.notify_one();
+            }
+            state.last_sealed()
+        };
+        futures::future::poll_fn(|cx| self.poll_done(cx, target, true)).await
+    }
+
+    /// Sends the partial batch now and waits until everything given to the
+    /// writer so far, and everything an earlier process left in the spool,
+    /// is acknowledged by the server or has failed for good. Without a
+    /// spool, the same as [`Writer::flush`].
+    ///
+    /// With a spool, batches that fail in a way that may pass (the server
+    /// is down) are retried for as long as the writer runs, so this waits
+    /// until the server takes them: put a timeout around it if that must
+    /// not be forever (the batches stay in the spool either way).
+    ///
+    /// # Errors
+    /// As [`Writer::flush`].
+    pub async fn drain(&mut self) -> Result<(), Error> {
+        if self.shared.options.spool.is_none() {
+            return self.flush().await;
+        }
         let target = {
             let mut state = self.shared.lock();
             state.seal(&self.shared);
             state.last_sealed()
         };
-        futures::future::poll_fn(|cx| self.poll_done(cx, target, true)).await
+        futures::future::poll_fn(|cx| {
+            let mut state = self.shared.lock();
+            let replayed = state.replay_left == Some(0);
+            if state.completed_upto >= target && replayed {
+                let failures = state.failures_since(self.reported_failures);
+                self.reported_failures = state.failure_count;
+                return Poll::Ready(failures.map_or(Ok(()), Err));
+            }
+            if state.task_ended {
+                let missing = target.saturating_sub(state.completed_upto);
+                return Poll::Ready(Err(error::closed(format!(
+                    "the writer task has ended with {missing} batch(es) of this writer not confirmed by the server; spooled ones stay in the spool for the next writer"
+                ))));
+            }
+            state.wait_flush(cx.waker());
+            Poll::Pending
+        })
+        .await
     }
 
     /// Flushes, then closes this handle: it accepts no more points. The
@@ -303,6 +399,9 @@ impl Writer {
         target: u64,
         report: bool,
     ) -> Poll<Result<(), Error>> {
+        if self.shared.options.spool.is_some() {
+            return self.poll_spooled(cx, target, report);
+        }
         let mut state = self.shared.lock();
         if state.completed_upto < target {
             if state.task_ended {
@@ -326,6 +425,48 @@ impl Writer {
             self.reported_upto = self.reported_upto.max(target);
             if let Some(e) = failures {
                 return Poll::Ready(Err(e));
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Writer {
+    /// [`Writer::poll_done`] with a spool: ready once batches up to
+    /// `target` are durable in it.
+    fn poll_spooled(
+        &mut self,
+        cx: &mut Context<'_>,
+        target: u64,
+        report: bool,
+    ) -> Poll<Result<(), Error>> {
+        let mut state = self.shared.lock();
+        if state.durable_upto < target {
+            if let Some(e) = &state.stopped {
+                return Poll::Ready(Err(e.clone()));
+            }
+            if state.task_ended {
+                let missing = target - state.durable_upto;
+                return Poll::Ready(Err(error::closed(format!(
+                    "the writer task has ended (was its Tokio runtime shut down?); {missing} batch(es) did not reach the spool"
+                ))));
+            }
+            state.wait_flush(cx.waker());
+            return Poll::Pending;
+        }
+        let stop_mode = self.shared.options.on_failure == OnFailure::Stop;
+        if report || stop_mode {
+            let failures = state.failures_since(self.reported_failures);
+            self.reported_failures = state.failure_count;
+            if let Some(e) = failures {
+                return Poll::Ready(Err(e));
+            }
+            // A spool that failed: the points were sent from memory, not
+            // made durable, and the flush must say so.
+            if let Some(e) = &state.stopped {
+                if e.is_spool() {
+                    return Poll::Ready(Err(e.clone()));
+                }
             }
         }
         Poll::Ready(Ok(()))

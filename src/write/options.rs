@@ -1,6 +1,7 @@
 //! [`WriteOptions`]: how the batching writer cuts, sends and retries.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,54 @@ pub enum OnFailure {
     /// Stop at the first failure: the sink's next `poll_ready` or
     /// `poll_flush` returns the error and no more points are accepted.
     Stop,
+}
+
+/// When the spool's file is fsynced: what a crash of the machine (not
+/// just of the process) can take. See [`WriteOptions::spool_fsync`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Fsync {
+    /// After every append (the default): a batch counts as spooled, and
+    /// `flush()` resolves, only once it is on stable storage. Appends are
+    /// grouped, so under load one fsync covers every batch queued meanwhile.
+    #[default]
+    EveryBatch,
+    /// At most this long after an append (and at once for
+    /// [`Writer::flush`](crate::Writer::flush)): the sink's own
+    /// `poll_flush` waits for that fsync.
+    Interval(Duration),
+    /// Never: batches are handed to the operating system, which survives a
+    /// crash of the process but not of the machine or its power.
+    Never,
+}
+
+/// What a spooled writer does when its spool reaches
+/// [`spool_max_bytes`](WriteOptions::spool_max_bytes) and the in-memory
+/// queue is full too. No point is ever dropped for lack of room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SpoolFull {
+    /// Hold producers back (the default): `poll_ready` and
+    /// [`Writer::send`](crate::Writer::send) wait until the server has
+    /// acknowledged enough to free a segment.
+    #[default]
+    Backpressure,
+    /// Refuse: `poll_ready`, [`Writer::send`](crate::Writer::send) and
+    /// [`Writer::push`](crate::Writer::push) return an error for which
+    /// [`Error::is_spool`] is true, and the point is not taken. Points are
+    /// taken again once there is room.
+    Error,
+}
+
+/// Where and how a writer spools batches to disk; set through
+/// [`WriteOptions::spool`] and its `spool_*` companions.
+#[derive(Debug, Clone)]
+pub(crate) struct SpoolOptions {
+    pub(crate) dir: PathBuf,
+    pub(crate) fsync: Fsync,
+    pub(crate) max_bytes: u64,
+    pub(crate) segment_bytes: u64,
+    pub(crate) when_full: SpoolFull,
 }
 
 /// A batch that could not be written, handed to the dead-letter callback.
@@ -67,6 +116,7 @@ pub struct WriteOptions {
     pub(crate) retention_policy: Option<String>,
     pub(crate) precision: Option<Precision>,
     pub(crate) gzip: Option<bool>,
+    pub(crate) spool: Option<SpoolOptions>,
 }
 
 impl fmt::Debug for WriteOptions {
@@ -84,6 +134,7 @@ impl fmt::Debug for WriteOptions {
             .field("retention_policy", &self.retention_policy)
             .field("precision", &self.precision)
             .field("gzip", &self.gzip)
+            .field("spool", &self.spool)
             .finish()
     }
 }
@@ -103,6 +154,7 @@ impl Default for WriteOptions {
             retention_policy: None,
             precision: None,
             gzip: None,
+            spool: None,
         }
     }
 }
@@ -203,7 +255,147 @@ impl WriteOptions {
         self
     }
 
+    /// Puts an on-disk spool in `dir` (created if missing) behind the
+    /// batches: every sealed batch is appended to a segment file there
+    /// (length-prefixed, CRC-32 checked) before it counts as accepted, and a
+    /// segment is deleted once the server has acknowledged every batch in it
+    /// (or refused one for good, which is reported as usual). Default: no
+    /// spool, batches live in memory only.
+    ///
+    /// With a spool:
+    /// - [`Writer::flush`](crate::Writer::flush), `close` and the sink's
+    ///   `poll_flush` resolve once every point given so far is in the spool
+    ///   (fsynced as [`spool_fsync`](WriteOptions::spool_fsync) says), not
+    ///   when the server has it; [`Writer::drain`](crate::Writer::drain)
+    ///   waits for the server.
+    /// - A failure that may pass (connection refused, timeout, 5xx, 429) is
+    ///   retried past the [`retry`](WriteOptions::retry) budget, at the
+    ///   policy's longest backoff, for as long as the writer runs: the batch
+    ///   stays in the spool. Only a refusal for good (400, 404, ...) ends it.
+    /// - A new writer on the same directory sends what an earlier process
+    ///   left there first, in order. A torn or corrupt record (a crash
+    ///   mid-append) is found by its checksum, logged with
+    ///   `tracing::warn!` and counted in
+    ///   [`WriteStats::spool_corrupt_bytes`](crate::WriteStats::spool_corrupt_bytes);
+    ///   the records before it are sent.
+    /// - Only one writer at a time may use a directory: another gets an
+    ///   error for which [`Error::is_spool`] is true (a lock file, released
+    ///   by the operating system even if its process is killed).
+    /// - Once every handle is gone, the writer task goes on sending what is
+    ///   in the spool while the runtime runs, until it is empty, or until
+    ///   the server fails past the retry budget: then the rest stays for the
+    ///   next writer on the directory.
+    /// - The spool holds line protocol only: a writer opened on it with
+    ///   another database or precision sends the old batches with its own.
+    ///   Use one directory per destination.
+    ///
+    /// Disk I/O runs on a thread of its own, never on the runtime's.
+    ///
+    /// ```no_run
+    /// use influx_stream::{Client, Fsync, Point, SpoolFull, WriteOptions};
+    ///
+    /// # async fn run() -> Result<(), influx_stream::Error> {
+    /// let client = Client::builder("http://127.0.0.1:8086").database("telemetry").build()?;
+    /// let mut writer = client.writer(
+    ///     WriteOptions::new()
+    ///         .spool("/var/lib/myapp/influx-spool")
+    ///         .spool_fsync(Fsync::EveryBatch)
+    ///         .spool_max_bytes(1 << 30)
+    ///         .spool_full(SpoolFull::Backpressure),
+    /// )?;
+    /// writer.send(&Point::new("cpu").field("value", 0.5).timestamp(1)).await?;
+    /// writer.flush().await?; // on disk: survives a crash of this process
+    /// writer.drain().await?; // and on the server
+    /// # Ok(()) }
+    /// ```
+    pub fn spool(mut self, dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        self.spool = Some(match self.spool.take() {
+            Some(s) => SpoolOptions { dir, ..s },
+            None => SpoolOptions {
+                dir,
+                fsync: Fsync::default(),
+                max_bytes: 1 << 30,
+                segment_bytes: 16 << 20,
+                when_full: SpoolFull::default(),
+            },
+        });
+        self
+    }
+
+    fn spool_mut(&mut self) -> &mut SpoolOptions {
+        self.spool.get_or_insert_with(|| SpoolOptions {
+            // Checked by `validate`: a spool setting without a directory.
+            dir: PathBuf::new(),
+            fsync: Fsync::default(),
+            max_bytes: 1 << 30,
+            segment_bytes: 16 << 20,
+            when_full: SpoolFull::default(),
+        })
+    }
+
+    /// When the spool is fsynced. Default: [`Fsync::EveryBatch`]. Needs
+    /// [`spool`](WriteOptions::spool).
+    pub fn spool_fsync(mut self, fsync: Fsync) -> Self {
+        self.spool_mut().fsync = fsync;
+        self
+    }
+
+    /// The most bytes the spool's segment files may hold; at the limit,
+    /// [`spool_full`](WriteOptions::spool_full) decides. It must hold at
+    /// least two batches (`2 * max_bytes`). Default: 1 GiB. Needs
+    /// [`spool`](WriteOptions::spool).
+    pub fn spool_max_bytes(mut self, n: u64) -> Self {
+        self.spool_mut().max_bytes = n;
+        self
+    }
+
+    /// A segment file is closed and a new one started once it holds this
+    /// many bytes; a segment is deleted when all its batches are done, so
+    /// smaller segments free space sooner. Default: 16 MiB, or an eighth of
+    /// [`spool_max_bytes`](WriteOptions::spool_max_bytes) if that is less.
+    /// Needs [`spool`](WriteOptions::spool).
+    pub fn spool_segment_bytes(mut self, n: u64) -> Self {
+        self.spool_mut().segment_bytes = n;
+        self
+    }
+
+    /// What happens when the spool is full. Default:
+    /// [`SpoolFull::Backpressure`]. Needs [`spool`](WriteOptions::spool).
+    pub fn spool_full(mut self, mode: SpoolFull) -> Self {
+        self.spool_mut().when_full = mode;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<(), Error> {
+        if let Some(spool) = &self.spool {
+            if spool.dir.as_os_str().is_empty() {
+                return Err(error::builder(
+                    "a spool_* option was set without WriteOptions::spool(dir): name the spool directory",
+                ));
+            }
+            if self.max_bytes as u64 >= u32::MAX as u64 {
+                return Err(error::builder(
+                    "with a spool, WriteOptions::max_bytes must be under 4 GiB (a record's length is 32 bits)",
+                ));
+            }
+            if spool.max_bytes < 2 * self.max_bytes as u64 {
+                return Err(error::builder(format!(
+                    "WriteOptions::spool_max_bytes ({}) must hold at least two batches of max_bytes ({}): raise it or lower max_bytes",
+                    spool.max_bytes, self.max_bytes
+                )));
+            }
+            if spool.segment_bytes == 0 {
+                return Err(error::builder(
+                    "WriteOptions::spool_segment_bytes must be above zero",
+                ));
+            }
+            if matches!(spool.fsync, Fsync::Interval(d) if d.is_zero()) {
+                return Err(error::builder(
+                    "Fsync::Interval must be above zero (use Fsync::EveryBatch)",
+                ));
+            }
+        }
         if self.max_points == 0 {
             return Err(error::builder(
                 "WriteOptions::max_points must be at least 1",

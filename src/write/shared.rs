@@ -71,6 +71,10 @@ pub(crate) struct Sealed {
 
 pub(crate) struct Failure {
     pub(crate) seq: u64,
+    /// Failures are numbered from 1 in the order they happen (a spooled
+    /// writer reports by this, since its batches finish long after the
+    /// flush that made them durable).
+    pub(crate) order: u64,
     pub(crate) error: Error,
     pub(crate) points: u64,
 }
@@ -94,6 +98,25 @@ pub(crate) struct State {
     /// Points left unsent or unconfirmed when the task was dropped with its
     /// runtime.
     pub(crate) lost_points: u64,
+    /// With a spool: every batch numbered up to here is in the spool
+    /// (fsynced as the options say), or was sent from memory after the
+    /// spool failed (then `stopped` says so).
+    pub(crate) durable_upto: u64,
+    /// Failures recorded so far (the last `Failure::order`).
+    pub(crate) failure_count: u64,
+    /// `Writer::flush` asks for an fsync now (under `Fsync::Interval`).
+    pub(crate) sync_requested: bool,
+    /// The spool is at its size limit with batches waiting for it.
+    pub(crate) spool_full: bool,
+    /// Batches an earlier process left in the spool and not yet done;
+    /// `None` until the spool has been read.
+    pub(crate) replay_left: Option<u64>,
+    /// A spooled batch keeps failing past the retry budget (the server is
+    /// down): once every handle is gone, the task ends and leaves the rest
+    /// in the spool.
+    pub(crate) stalled: bool,
+    /// Points of batches handed to the spool thread and not yet confirmed.
+    pub(crate) appending_points: u64,
     /// Capacity for the next batch buffer: the last batch's size, so a
     /// steady stream fills each buffer without reallocating.
     next_capacity: usize,
@@ -121,6 +144,13 @@ impl Shared {
                 handles: 1,
                 task_ended: false,
                 lost_points: 0,
+                durable_upto: 0,
+                failure_count: 0,
+                sync_requested: false,
+                spool_full: false,
+                replay_left: None,
+                stalled: false,
+                appending_points: 0,
                 next_capacity: capacity,
             }),
             room: AtomicBool::new(true),
@@ -234,8 +264,20 @@ impl State {
         self.current.seq - 1
     }
 
+    /// Records failures (numbering them) without completing a batch.
+    pub(crate) fn record_failures(&mut self, failures: Vec<Failure>) {
+        for mut f in failures {
+            self.failure_count += 1;
+            f.order = self.failure_count;
+            self.failures.push_back(f);
+        }
+        while self.failures.len() > MAX_KEPT_FAILURES {
+            self.failures.pop_front();
+        }
+    }
+
     pub(crate) fn complete(&mut self, seq: u64, failures: Vec<Failure>) {
-        self.failures.extend(failures);
+        self.record_failures(failures);
         while self.failures.len() > MAX_KEPT_FAILURES {
             self.failures.pop_front();
         }
@@ -279,10 +321,19 @@ impl State {
 
     /// The failures of batches numbered in `(after, upto]`, as one error.
     pub(crate) fn failures_between(&self, after: u64, upto: u64) -> Option<Error> {
-        let mut found = self
-            .failures
-            .iter()
-            .filter(|f| f.seq > after && f.seq <= upto);
+        Self::as_one(
+            self.failures
+                .iter()
+                .filter(|f| f.seq > after && f.seq <= upto),
+        )
+    }
+
+    /// The failures recorded after the `after`-th, as one error.
+    pub(crate) fn failures_since(&self, after: u64) -> Option<Error> {
+        Self::as_one(self.failures.iter().filter(|f| f.order > after))
+    }
+
+    fn as_one<'a>(mut found: impl Iterator<Item = &'a Failure>) -> Option<Error> {
         let first = found.next()?;
         let (more, more_points) = found.fold((0u64, 0u64), |(n, p), f| (n + 1, p + f.points));
         let total = first.points + more_points;

@@ -22,6 +22,19 @@ pub struct WriteStats {
     pub splits: u64,
     /// Body bytes sent (before compression), retries included.
     pub bytes_sent: u64,
+    /// Bytes in the spool's segment files (0 without a spool).
+    pub spool_bytes: u64,
+    /// Batches in the spool not yet acknowledged or failed for good.
+    pub spool_batches: u64,
+    /// Batches an earlier process left in the spool, found at start.
+    pub spool_replayed_batches: u64,
+    /// Points in those batches.
+    pub spool_replayed_points: u64,
+    /// Segments found with a torn or corrupt tail at start.
+    pub spool_corrupt_tails: u64,
+    /// Bytes skipped in those tails (their points cannot be counted: the
+    /// record that would say how many is the one that is damaged).
+    pub spool_corrupt_bytes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +47,13 @@ pub(crate) struct Counters {
     pub(crate) retries: AtomicU64,
     pub(crate) splits: AtomicU64,
     pub(crate) bytes_sent: AtomicU64,
+    pub(crate) spool_batches: AtomicU64,
+    pub(crate) spool_replayed_batches: AtomicU64,
+    pub(crate) spool_replayed_points: AtomicU64,
+    pub(crate) spool_corrupt_tails: AtomicU64,
+    pub(crate) spool_corrupt_bytes: AtomicU64,
+    /// Shared with the spool's I/O thread, which keeps it.
+    pub(crate) spool_bytes: std::sync::OnceLock<std::sync::Arc<AtomicU64>>,
 }
 
 impl Counters {
@@ -51,6 +71,12 @@ impl Counters {
             retries: self.retries.load(Relaxed),
             splits: self.splits.load(Relaxed),
             bytes_sent: self.bytes_sent.load(Relaxed),
+            spool_bytes: self.spool_bytes.get().map_or(0, |b| b.load(Relaxed)),
+            spool_batches: self.spool_batches.load(Relaxed),
+            spool_replayed_batches: self.spool_replayed_batches.load(Relaxed),
+            spool_replayed_points: self.spool_replayed_points.load(Relaxed),
+            spool_corrupt_tails: self.spool_corrupt_tails.load(Relaxed),
+            spool_corrupt_bytes: self.spool_corrupt_bytes.load(Relaxed),
         }
     }
 }

@@ -7,11 +7,13 @@
 //! the backlog and the flush interval only matters when the input is idle.
 //! It ends once every handle is gone and every batch has completed.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures::future::{BoxFuture, OptionFuture};
 use futures::stream::{FuturesUnordered, StreamExt};
 use http::StatusCode;
 use tracing::Instrument;
@@ -19,8 +21,9 @@ use tracing::Instrument;
 use crate::error::{self, Error};
 use crate::line_protocol::count_lines;
 use crate::retry::Jitter;
-use crate::write::options::{FailedBatch, OnFailure};
+use crate::write::options::{FailedBatch, Fsync, OnFailure};
 use crate::write::shared::{Failure, Sealed, Shared};
+use crate::write::spool::{Loc, Reader, Spool};
 use crate::write::stats::Counters;
 
 /// Marks the task ended and wakes every waiter when the task stops, even
@@ -38,9 +41,17 @@ impl Drop for EndGuard {
         // its runtime leaves some unsent (queued) or unconfirmed (in
         // flight): never silently.
         let c = &shared.counters;
-        let settled = c.points_written.load(Relaxed) + c.points_failed.load(Relaxed);
-        let accepted = c.points_accepted.load(Relaxed) + state.current.points;
-        let unsettled = accepted.saturating_sub(settled);
+        let unsettled = if shared.options.spool.is_some() {
+            // Spooled batches are not lost: the next writer on the
+            // directory sends them. Only what never reached it is.
+            state.current.points
+                + state.sealed.iter().map(|b| b.points).sum::<u64>()
+                + state.appending_points
+        } else {
+            let settled = c.points_written.load(Relaxed) + c.points_failed.load(Relaxed);
+            let accepted = c.points_accepted.load(Relaxed) + state.current.points;
+            accepted.saturating_sub(settled)
+        };
         if unsettled > 0 {
             tracing::warn!(
                 points = unsettled,
@@ -134,6 +145,318 @@ pub(crate) async fn run(end: EndGuard) {
     }
 }
 
+/// A batch in the spool, waiting to be sent.
+struct Entry {
+    /// `None` for a batch an earlier process left.
+    seq: Option<u64>,
+    points: u64,
+    /// `None` when the spool could not take it (sent from memory).
+    loc: Option<Loc>,
+    /// Kept for the next few batches; the rest are read back from disk, so
+    /// memory stays bounded however much the spool holds.
+    body: Option<Bytes>,
+}
+
+type Appended = (Result<Vec<Loc>, Error>, Vec<Sealed>, bool);
+
+/// The writer task with a spool: sealed batches go to the spool's I/O
+/// thread first (grouped: one append and one fsync for every batch sealed
+/// meanwhile), and only spooled batches are sent, oldest first, starting
+/// with those an earlier process left. A batch leaves the spool once it is
+/// acknowledged or failed for good.
+pub(crate) async fn run_spooled(end: EndGuard, spool: Spool) {
+    let shared = end.0.clone();
+    let options = &shared.options;
+    let (fsync, limit) = match &options.spool {
+        Some(s) => (s.fsync, s.max_bytes),
+        None => (Fsync::Never, u64::MAX),
+    };
+    let reader = spool.reader();
+    let keep_bodies = options.max_queued_batches + options.max_in_flight;
+    let mut pending: VecDeque<Entry> = VecDeque::new();
+    let mut bodies = 0usize;
+    let mut in_flight = FuturesUnordered::new();
+    // Batches in the spool not yet done (pending or in flight).
+    let mut spooled: u64;
+    let mut appending: Option<BoxFuture<'static, Appended>> = None;
+    let mut written_upto = 0u64;
+    let mut unsynced = false;
+    let mut last_sync = Instant::now();
+
+    match spool.recover().await {
+        Ok(found) => {
+            let c = &shared.counters;
+            let points: u64 = found.records.iter().map(|r| r.1).sum();
+            let n = found.records.len() as u64;
+            Counters::add(&c.spool_replayed_batches, n);
+            Counters::add(&c.spool_replayed_points, points);
+            Counters::add(&c.spool_batches, n);
+            Counters::add(&c.spool_corrupt_tails, found.corrupt_tails);
+            Counters::add(&c.spool_corrupt_bytes, found.corrupt_bytes);
+            if n > 0 || found.corrupt_tails > 0 {
+                tracing::info!(
+                    batches = n,
+                    points,
+                    corrupt_tails = found.corrupt_tails,
+                    corrupt_bytes = found.corrupt_bytes,
+                    "influx-stream spool: replaying what an earlier writer left"
+                );
+            }
+            spooled = n;
+            pending.extend(found.records.into_iter().map(|(loc, points)| Entry {
+                seq: None,
+                points,
+                loc: Some(loc),
+                body: None,
+            }));
+            shared.lock().replay_left = Some(n);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "influx-stream spool: cannot read the spool directory; the writer takes no points");
+            let mut state = shared.lock();
+            state.replay_left = Some(0);
+            state.stopped = Some(e);
+            state.wake_all();
+            return;
+        }
+    }
+
+    loop {
+        let deadline;
+        let sync_at;
+        let finished;
+        {
+            let mut state = shared.lock();
+            if appending.is_none() {
+                // Take what the spool has room for; a spool with nothing
+                // left to send takes one batch whatever its size, so the
+                // limit can never wedge the writer.
+                let mut taken: Vec<Sealed> = Vec::new();
+                let mut bytes = spool.bytes.load(Relaxed);
+                let mut blocked = false;
+                while let Some(front) = state.sealed.front() {
+                    let size = front.body.len() as u64 + 12;
+                    if bytes + size > limit && !(spooled == 0 && taken.is_empty()) {
+                        blocked = true;
+                        break;
+                    }
+                    bytes += size;
+                    if let Some(b) = state.sealed.pop_front() {
+                        taken.push(b);
+                    }
+                }
+                if blocked != state.spool_full {
+                    state.spool_full = blocked;
+                    // Producers waiting for room learn that the spool is
+                    // full (under SpoolFull::Error they get the error).
+                    state.wake_ready();
+                }
+                let sync = match fsync {
+                    Fsync::EveryBatch => true,
+                    Fsync::Never => false,
+                    Fsync::Interval(d) => state.sync_requested || last_sync.elapsed() >= d,
+                    // Unknown future policies: the safe choice.
+                    #[allow(unreachable_patterns)]
+                    _ => true,
+                };
+                if !taken.is_empty() || (sync && unsynced) {
+                    if sync {
+                        state.sync_requested = false;
+                    }
+                    state.appending_points = taken.iter().map(|b| b.points).sum();
+                    let bodies_in = taken.iter().map(|b| (b.body.clone(), b.points)).collect();
+                    let fut = spool.append(bodies_in, sync);
+                    appending = Some(Box::pin(async move { (fut.await, taken, sync) }));
+                    state.wake_ready();
+                }
+            }
+            while in_flight.len() < options.max_in_flight {
+                let Some(entry) = pending.pop_front() else {
+                    break;
+                };
+                if entry.body.is_some() && entry.loc.is_some() {
+                    bodies = bodies.saturating_sub(1);
+                }
+                in_flight.push(deliver_spooled(shared.clone(), reader.clone(), entry));
+            }
+            state.in_flight = in_flight.len();
+            if state.handles == 0 {
+                state.seal(&shared);
+                let idle = appending.is_none() && !unsynced;
+                let all_done =
+                    state.sealed.is_empty() && pending.is_empty() && in_flight.is_empty();
+                // The server is down and nobody is left to wait: what is in
+                // the spool stays there for the next writer.
+                let give_up = state.stalled && (state.sealed.is_empty() || state.spool_full);
+                if idle && (all_done || give_up) {
+                    if !all_done {
+                        tracing::warn!(
+                            batches = spooled,
+                            "influx-stream spool: the writer is gone and the server still fails; the batches stay in the spool for the next writer on its directory"
+                        );
+                    }
+                    state.stopped = Some(error::closed("the writer has shut down"));
+                    state.wake_all();
+                    finished = true;
+                } else {
+                    finished = false;
+                }
+            } else {
+                finished = false;
+            }
+            deadline = state
+                .current
+                .started
+                .map(|t| tokio::time::Instant::from_std(t + options.flush_interval));
+            sync_at = match fsync {
+                Fsync::Interval(d) if unsynced && appending.is_none() => {
+                    Some(tokio::time::Instant::from_std(last_sync + d))
+                }
+                _ => None,
+            };
+        }
+        if finished {
+            drop(in_flight);
+            drop(reader);
+            // Joining the I/O thread may wait for an fsync: not here.
+            let _ = tokio::task::spawn_blocking(move || drop(spool)).await;
+            return;
+        }
+        tokio::select! {
+            _ = shared.wake_task.notified() => {}
+            _ = sleep_until(deadline), if deadline.is_some() => {
+                let mut state = shared.lock();
+                let due = state
+                    .current
+                    .started
+                    .is_some_and(|t| t.elapsed() >= options.flush_interval);
+                if due {
+                    state.seal(&shared);
+                }
+            }
+            _ = sleep_until(sync_at), if sync_at.is_some() => {}
+            Some((result, batches, synced)) = OptionFuture::from(appending.as_mut()), if appending.is_some() => {
+                appending = None;
+                let mut state = shared.lock();
+                state.appending_points = 0;
+                if let Some(last) = batches.last() {
+                    written_upto = last.seq;
+                }
+                match result {
+                    Ok(locs) => {
+                        Counters::add(&shared.counters.spool_batches, locs.len() as u64);
+                        spooled += locs.len() as u64;
+                        for (batch, loc) in batches.into_iter().zip(locs) {
+                            let body = (bodies < keep_bodies).then(|| {
+                                bodies += 1;
+                                batch.body
+                            });
+                            pending.push_back(Entry { seq: Some(batch.seq), points: batch.points, loc: Some(loc), body });
+                        }
+                        if synced || fsync == Fsync::Never {
+                            state.durable_upto = written_upto;
+                            unsynced = false;
+                            if synced {
+                                last_sync = Instant::now();
+                            }
+                        } else {
+                            unsynced = true;
+                        }
+                    }
+                    Err(e) => {
+                        // Not dropped: these batches are sent from memory,
+                        // but the writer takes no more points, and flushes
+                        // say why.
+                        let points: u64 = batches.iter().map(|b| b.points).sum();
+                        let err = e.with_context(format!(
+                            "{points} point(s) in {} batch(es) could not be spooled and are sent from memory; the writer takes no more points",
+                            batches.len()
+                        ));
+                        tracing::warn!(error = %err, "influx-stream spool: append failed");
+                        if state.stopped.is_none() {
+                            state.stopped = Some(err);
+                        }
+                        for batch in batches {
+                            pending.push_back(Entry { seq: Some(batch.seq), points: batch.points, loc: None, body: Some(batch.body) });
+                        }
+                        state.durable_upto = written_upto;
+                        unsynced = false;
+                    }
+                }
+                state.wake_all();
+            }
+            Some((seq, loc, failures)) = in_flight.next(), if !in_flight.is_empty() => {
+                if let Some(loc) = loc {
+                    spool.done(loc.segment);
+                    spooled = spooled.saturating_sub(1);
+                    shared.counters.spool_batches.fetch_sub(1, Relaxed);
+                }
+                let mut state = shared.lock();
+                if options.on_failure == OnFailure::Stop && state.stopped.is_none() {
+                    if let Some(f) = failures.first() {
+                        state.stopped = Some(f.error.clone());
+                        state.wake_ready();
+                    }
+                }
+                match seq {
+                    Some(seq) => state.complete(seq, failures),
+                    None => {
+                        state.record_failures(failures);
+                        state.replay_left = state.replay_left.map(|n| n.saturating_sub(1));
+                        state.wake_all();
+                    }
+                }
+                state.in_flight = in_flight.len();
+            }
+        }
+    }
+}
+
+/// Sends one spooled batch (read back from disk if its body is no longer
+/// in memory) until it is written or has failed for good.
+async fn deliver_spooled(
+    shared: Arc<Shared>,
+    reader: Reader,
+    entry: Entry,
+) -> (Option<u64>, Option<Loc>, Vec<Failure>) {
+    let seq = entry.seq.unwrap_or(0);
+    let span = tracing::debug_span!(
+        "influx_write",
+        batch = seq,
+        points = entry.points,
+        spooled = true
+    );
+    let body = match (entry.body, entry.loc) {
+        (Some(body), _) => Ok(body),
+        (None, Some(loc)) => reader.read(loc).await,
+        (None, None) => Err(error::spool(
+            "a batch neither in memory nor in the spool (internal error)",
+        )),
+    };
+    let failures = match body {
+        Ok(body) => {
+            deliver_parts(&shared, seq, body, entry.points, entry.loc.is_some())
+                .instrument(span)
+                .await
+        }
+        Err(e) => {
+            // Damaged on disk after it was written: reported as failed, with
+            // its count, like any batch that cannot be written.
+            let mut failures = Vec::new();
+            fail(
+                &shared,
+                seq,
+                &mut failures,
+                e.with_points_dropped(entry.points),
+                Bytes::new(),
+                entry.points,
+            );
+            failures
+        }
+    };
+    (entry.seq, entry.loc, failures)
+}
+
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
@@ -146,13 +469,21 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 async fn deliver(shared: Arc<Shared>, batch: Sealed) -> (u64, Vec<Failure>) {
     let span = tracing::debug_span!("influx_write", batch = batch.seq, points = batch.points);
     let seq = batch.seq;
-    let failures = deliver_parts(&shared, seq, batch.body, batch.points)
+    let failures = deliver_parts(&shared, seq, batch.body, batch.points, false)
         .instrument(span)
         .await;
     (seq, failures)
 }
 
-async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> Vec<Failure> {
+/// `persistent`: the batch is in the spool, so a failure that may pass is
+/// retried past the policy's budget instead of failing the batch.
+async fn deliver_parts(
+    shared: &Shared,
+    seq: u64,
+    body: Bytes,
+    points: u64,
+    persistent: bool,
+) -> Vec<Failure> {
     let counters = &shared.counters;
     let policy = &shared.options.retry;
     let mut jitter = Jitter::new();
@@ -200,6 +531,9 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
                         "batch written"
                     );
                     Counters::add(&counters.points_written, points);
+                    if persistent {
+                        shared.lock().stalled = false;
+                    }
                     break;
                 }
                 Err(e) => e,
@@ -230,6 +564,17 @@ async fn deliver_parts(shared: &Shared, seq: u64, body: Bytes, points: u64) -> V
                     Counters::add(&counters.retries, 1);
                     retry += 1;
                     tokio::time::sleep(delay).await;
+                }
+                None if persistent && err.is_retryable() => {
+                    // Past the budget, but the batch is safe in the spool:
+                    // keep trying at the longest backoff. Say so once.
+                    let first = !std::mem::replace(&mut shared.lock().stalled, true);
+                    if first {
+                        tracing::warn!(points, retry, error = %err, "influx-stream: the server keeps failing past the retry budget; spooled batches stay on disk and are retried");
+                    }
+                    Counters::add(&counters.retries, 1);
+                    retry = retry.saturating_add(1);
+                    tokio::time::sleep(policy.max_backoff.max(policy.initial_backoff)).await;
                 }
                 None => {
                     let err = if retry > 0 && err.is_retryable() {
@@ -291,7 +636,12 @@ fn fail(
             points,
         });
     }
-    failures.push(Failure { seq, error, points });
+    failures.push(Failure {
+        seq,
+        order: 0,
+        error,
+        points,
+    });
 }
 
 /// Splits a body at the line boundary nearest its middle.
