@@ -226,6 +226,10 @@ trait Pull: Sized + Send + 'static {
     /// The item a row of a JSON-lines answer makes.
     fn from_row(row: Row, state: &mut Self::State) -> Result<Self, DecodeError>;
 
+    /// Whether the items hold [`Value`]s that the field types retype
+    /// (typed rows decide by their fields' types instead).
+    const RETYPES: bool = false;
+
     /// The series whose values the field types retype, for items that
     /// hold [`Value`]s.
     fn series(&self) -> Option<&Arc<SeriesMeta>> {
@@ -338,6 +342,8 @@ impl Pull for Row {
         Ok(row)
     }
 
+    const RETYPES: bool = true;
+
     #[inline]
     fn series(&self) -> Option<&Arc<SeriesMeta>> {
         Some(self.meta())
@@ -445,6 +451,8 @@ impl Pull for Chunk {
 
     const READS_JSON_LINES: bool = false;
 
+    const RETYPES: bool = true;
+
     fn series(&self) -> Option<&Arc<SeriesMeta>> {
         match self {
             Chunk::Series(c) => Some(&c.meta),
@@ -489,7 +497,11 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
     }
     let bytes = Arc::new(AtomicU64::new(0));
     let counter = bytes.clone();
-    let mut typing = Typing::new(&client, &query);
+    let mut typing = if T::RETYPES {
+        Typing::new(&client, &query)
+    } else {
+        None
+    };
     let inner = async_stream::stream! {
         let mut body = match Body::open(&client, client.query_call(&query, true), counter).await {
             Ok(b) => b,
