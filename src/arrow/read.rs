@@ -17,7 +17,8 @@ use crate::client::Client;
 use crate::error::{self, Error};
 use crate::field_types::{column_kinds, Kind, Known, Resolver};
 use crate::influxql::Query;
-use crate::query::{Chunk, SeriesChunk, SeriesMeta, Value};
+use crate::query::stream::FlatChunk;
+use crate::query::{SeriesMeta, SeriesRows, Value};
 use crate::QueryStream;
 
 /// The time zone of the `time` column: InfluxDB times are UTC. An offset
@@ -51,10 +52,11 @@ struct Layout {
 }
 
 impl Layout {
-    fn new(meta: &Arc<SeriesMeta>, known: Option<&Known>, first: &SeriesChunk) -> Layout {
+    /// The layout of the series `meta`, from what the server declared and
+    /// the rows of its first chunk.
+    fn new(meta: &Arc<SeriesMeta>, known: Option<&Known>, first: &[&[Value]]) -> Layout {
         let columns = meta.columns();
-        let rows: Vec<&[Value]> = first.values.iter().map(Vec::as_slice).collect();
-        let kinds = column_kinds(meta, known, &rows);
+        let kinds = column_kinds(meta, known, first);
 
         // Output order: time, the GROUP BY tags, the other columns.
         let mut fields = Vec::with_capacity(columns.len() + meta.tags().len());
@@ -96,18 +98,22 @@ impl Layout {
         }
     }
 
-    /// One chunk as one batch.
-    fn batch(&self, chunk: &SeriesChunk) -> Result<RecordBatch, Error> {
-        let rows = chunk.values.len();
+    /// One chunk as one batch, straight from the decoder's values.
+    fn batch(&self, chunk: &mut SeriesRows) -> Result<RecordBatch, Error> {
+        let rows = chunk.len();
         let mut builders: Vec<Builder> =
             self.kinds.iter().map(|k| Builder::new(*k, rows)).collect();
-        for (i, row) in chunk.values.iter().enumerate() {
+        let mut push = |_: &Arc<SeriesMeta>, row: &mut [Value], index: u64| {
             for (j, b) in builders.iter_mut().enumerate() {
                 let v = row.get(j).unwrap_or(&Value::Null);
                 if !b.push(v) {
-                    return Err(self.mismatch(j, v, chunk.first_row + i as u64));
+                    return Err(self.mismatch(j, v, index));
                 }
             }
+            Ok(())
+        };
+        while let Some(pushed) = chunk.next_with(&mut push) {
+            pushed?;
         }
         let mut out: Vec<Option<ArrayRef>> = vec![None; self.schema.fields().len()];
         for (j, b) in builders.into_iter().enumerate() {
@@ -256,42 +262,35 @@ impl Client {
         // The batches' builders convert by the column kinds: the chunks
         // come as the JSON typed them.
         query.field_types = Some(false);
-        let mut chunks = self.query_chunks(query);
+        let mut chunks = self.query_flat_chunks(query);
         let bytes = chunks.bytes.clone();
         let inner = async_stream::stream! {
             let mut layout: Option<Layout> = None;
             while let Some(item) = chunks.next().await {
-                let chunk = match item {
-                    Ok(Chunk::Series(chunk)) => chunk,
-                    Ok(Chunk::StatementError { statement_id, message }) => {
-                        yield Err(error::query(statement_id, &message));
-                        continue;
-                    }
-                    Ok(Chunk::Message { statement_id, level, text }) => {
-                        tracing::warn!(statement_id, %level, %text, "message from InfluxDB");
-                        continue;
-                    }
-                    Ok(_) => continue,
+                // Statement errors come as `Err` items; messages are logged.
+                let mut chunk = match item {
+                    Ok(FlatChunk(rows)) => rows,
                     Err(e) => {
                         yield Err(e);
                         continue;
                     }
                 };
-                if chunk.values.is_empty() {
+                if chunk.len() == 0 {
                     continue;
                 }
-                if !layout.as_ref().is_some_and(|l| Arc::ptr_eq(&l.meta, &chunk.meta)) {
-                    let known = match types.known(&chunk.meta).await {
+                let meta = Arc::clone(chunk.meta());
+                if !layout.as_ref().is_some_and(|l| Arc::ptr_eq(&l.meta, &meta)) {
+                    let known = match types.known(&meta).await {
                         Ok(k) => k,
                         Err(e) => {
                             yield Err(e.with_context("query_arrow: cannot learn the field types"));
                             return;
                         }
                     };
-                    layout = Some(Layout::new(&chunk.meta, known.as_deref(), &chunk));
+                    layout = Some(Layout::new(&meta, known.as_deref(), &chunk.remaining()));
                 }
                 if let Some(l) = &layout {
-                    yield l.batch(&chunk);
+                    yield l.batch(&mut chunk);
                 }
             }
         };
@@ -310,7 +309,16 @@ mod tests {
 
     use super::*;
     use crate::admin::FieldType;
-    use crate::query::{DecodeOptions, Decoder};
+    use crate::query::{Chunk, DecodeOptions, Decoder, SeriesChunk};
+
+    /// The rows of a chunk, as `Layout::new` takes the first chunk's.
+    fn first(c: &SeriesChunk) -> Vec<&[Value]> {
+        c.values.iter().map(Vec::as_slice).collect()
+    }
+
+    fn batch(layout: &Layout, c: &SeriesChunk) -> Result<RecordBatch, Error> {
+        layout.batch(&mut c.clone().rows())
+    }
 
     fn chunks(body: &str) -> Vec<SeriesChunk> {
         let mut d = Decoder::new(DecodeOptions::new());
@@ -335,8 +343,8 @@ mod tests {
         known.fields.insert("i".into(), FieldType::Integer);
         known.fields.insert("s".into(), FieldType::String);
         known.fields.insert("b".into(), FieldType::Boolean);
-        let layout = Layout::new(&c.meta, Some(&known), c);
-        let batch = layout.batch(c)?;
+        let layout = Layout::new(&c.meta, Some(&known), &first(c));
+        let batch = batch(&layout, c)?;
         let types: Vec<String> = batch
             .schema()
             .fields()
@@ -380,8 +388,8 @@ mod tests {
         known.tags.insert("host".into());
         let mut schemas = Vec::new();
         for (c, host) in chunks(body).iter().zip(["a", "d"]) {
-            let layout = Layout::new(&c.meta, Some(&known), c);
-            let batch = layout.batch(c)?;
+            let layout = Layout::new(&c.meta, Some(&known), &first(c));
+            let batch = batch(&layout, c)?;
             let names: Vec<&str> = batch
                 .schema_ref()
                 .fields()
@@ -405,11 +413,9 @@ mod tests {
         let body = r#"{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","x"],"values":[[1,1],[2,2]],"partial":true}],"partial":true}]}
 {"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","x"],"values":[[3,"oops"]]}]}]}"#;
         let cs = chunks(body);
-        let layout = Layout::new(&cs[0].meta, None, &cs[0]);
-        assert!(layout.batch(&cs[0]).is_ok());
-        let e = layout
-            .batch(&cs[1])
-            .expect_err("a string in a Float64 column");
+        let layout = Layout::new(&cs[0].meta, None, &first(&cs[0]));
+        assert!(batch(&layout, &cs[0]).is_ok());
+        let e = batch(&layout, &cs[1]).expect_err("a string in a Float64 column");
         assert!(e.is_decode() && e.to_string().contains("\"x\""), "{e}");
         assert!(e.to_string().contains("row 2"), "{e}");
     }

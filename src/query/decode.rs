@@ -644,6 +644,32 @@ impl Decoder {
         })
     }
 
+    /// Like [`Decoder::next_chunk`], but a series chunk comes as the rows
+    /// the decoder parsed, in one vector: no vector per row (the path of
+    /// `query_arrow`).
+    #[cfg_attr(not(feature = "arrow"), allow(dead_code))]
+    pub(crate) fn next_series(&mut self) -> Option<Result<EventAs<SeriesRows>, DecodeError>> {
+        self.typed = false;
+        if let Some(e) = self.skip_mapped_series() {
+            return Some(Err(e));
+        }
+        if let Some((rows, _)) = self.rows.take() {
+            if rows.len() > 0 {
+                return Some(Ok(EventAs::Row(rows)));
+            }
+            rows.recycle(&mut self.state.spare);
+        }
+        Some(match self.pull(&mut Flat)? {
+            Ok(Item::Series { rows, .. }) => Ok(EventAs::Row(rows)),
+            Ok(Item::Mapped(series)) => Err(self.skip_mapped(series)),
+            Ok(Item::Other(chunk)) => Ok(match other_event(chunk) {
+                Ok(event) => EventAs::Other(event),
+                Err(series) => EventAs::Row(series.rows()),
+            }),
+            Err(e) => Err(e),
+        })
+    }
+
     /// The next queued chunk, parsing documents with `parser` as needed.
     fn pull(&mut self, parser: &mut impl ParseDoc) -> Option<Result<Item, DecodeError>> {
         loop {

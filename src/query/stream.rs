@@ -20,7 +20,7 @@ use crate::point::Precision;
 use crate::query::jsonl::JsonlDecoder;
 use crate::query::{
     Chunk, DecodeError, DecodeOptions, Decoder, Event, EventAs, FromRow, Resolved, Row, SeriesMeta,
-    TimeFormat, Value,
+    SeriesRows, TimeFormat, Value,
 };
 
 /// Documents larger than this are refused rather than buffered: a chunked
@@ -479,6 +479,41 @@ impl Pull for Chunk {
         Err(DecodeError::new(
             "query_chunks reads the chunked answers of /query; use query or query_as for Query::sql and Query::influxql_v3",
         ))
+    }
+}
+
+/// The series chunks of `/query` as the decoder parsed them (for
+/// `query_arrow`): no vector per row.
+#[cfg_attr(not(feature = "arrow"), allow(dead_code))]
+pub(crate) struct FlatChunk(pub(crate) SeriesRows);
+
+impl Pull for FlatChunk {
+    type State = ();
+
+    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Item<FlatChunk>, DecodeError>> {
+        decoder.next_series().map(|r| {
+            r.map(|ev| match ev {
+                EventAs::Row(rows) => Item::Value(FlatChunk(rows)),
+                EventAs::Other(other) => other_item(other),
+            })
+        })
+    }
+
+    const READS_JSON_LINES: bool = false;
+
+    fn from_row(_: Row, _: &mut ()) -> Result<Self, DecodeError> {
+        Err(DecodeError::new(
+            "query_arrow reads the chunked answers of /query, not JSON lines",
+        ))
+    }
+}
+
+impl Client {
+    /// Runs a query and streams its series chunks as parsed, with the
+    /// JSON's types (see [`FlatChunk`]); statement errors are `Err` items.
+    #[cfg_attr(not(feature = "arrow"), allow(dead_code))]
+    pub(crate) fn query_flat_chunks(&self, query: Query) -> QueryStream<FlatChunk> {
+        run(self.clone(), query)
     }
 }
 
