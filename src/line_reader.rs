@@ -499,6 +499,36 @@ fn string_end(b: &[u8], mut i: usize) -> usize {
 /// Names (tag and field keys) a quick line may hold; more go the careful way.
 const QUICK_NAMES: usize = 16;
 
+/// The tag or field keys of a quick line so far, as spans (u32 keeps the
+/// array small to clear).
+#[derive(Default)]
+struct Keys {
+    spans: [(u32, u32); QUICK_NAMES],
+    count: usize,
+}
+
+impl Keys {
+    /// Reads the key from `from` up to its '=' and returns where that is;
+    /// `None` for what the quick reading leaves to the careful one: an
+    /// empty key, one not ended by '=', `time`, a repeat, too many keys.
+    /// `b` must be shorter than 4 GiB.
+    #[inline(always)]
+    fn key(&mut self, b: &[u8], from: usize) -> Option<usize> {
+        let end = name_end(b, from);
+        if end == from || b.get(end) != Some(&b'=') || self.count == QUICK_NAMES {
+            return None;
+        }
+        let key = &b[from..end];
+        let seen = &self.spans[..self.count];
+        if key == b"time" || seen.iter().any(|&(s, e)| &b[s as usize..e as usize] == key) {
+            return None;
+        }
+        self.spans[self.count] = (from as u32, end as u32);
+        self.count += 1;
+        Some(end)
+    }
+}
+
 /// Reads the first line of `text` in one pass if it is of the plain kind
 /// that makes up nearly all line protocol: no escapes, no blanks but single
 /// spaces between the parts, string fields without quotes or newlines
@@ -524,28 +554,14 @@ fn quick_line<'a, P: Parts<'a>>(text: &'a str, parts: &mut P) -> Option<usize> {
         return None;
     }
     parts.measurement(slice(0, i)?);
-    // Name spans as u32 keep these arrays small to clear.
+    // Key spans are u32s (see Keys).
     if u32::try_from(n).is_err() {
         return None;
     }
-    let mut tag_keys = [(0u32, 0u32); QUICK_NAMES];
-    let mut tags = 0;
+    let mut tag_keys = Keys::default();
     while b[i] == b',' {
         let key = i + 1;
-        i = name_end(key);
-        if i == key || i == n || b[i] != b'=' || tags == QUICK_NAMES {
-            return None;
-        }
-        let key_text = &b[key..i];
-        if key_text == b"time"
-            || tag_keys[..tags]
-                .iter()
-                .any(|&(s, e)| &b[s as usize..e as usize] == key_text)
-        {
-            return None;
-        }
-        tag_keys[tags] = (key as u32, i as u32);
-        tags += 1;
+        i = tag_keys.key(b, key)?;
         let value = i + 1;
         i = name_end(value);
         if i == value || i == n || !matches!(b[i], b',' | b' ') {
@@ -557,24 +573,10 @@ fn quick_line<'a, P: Parts<'a>>(text: &'a str, parts: &mut P) -> Option<usize> {
         return None;
     }
 
-    let mut field_keys = [(0u32, 0u32); QUICK_NAMES];
-    let mut fields = 0;
+    let mut field_keys = Keys::default();
     loop {
         let key = i + 1;
-        i = name_end(key);
-        if i == key || i == n || b[i] != b'=' || fields == QUICK_NAMES {
-            return None;
-        }
-        let key_text = &b[key..i];
-        if key_text == b"time"
-            || field_keys[..fields]
-                .iter()
-                .any(|&(s, e)| &b[s as usize..e as usize] == key_text)
-        {
-            return None;
-        }
-        field_keys[fields] = (key as u32, i as u32);
-        fields += 1;
+        i = field_keys.key(b, key)?;
         let key_text = slice(key, i)?;
         i += 1;
         let value = match *b.get(i)? {
