@@ -329,8 +329,13 @@ pub(crate) fn check_lines(text: &[u8]) -> Result<usize, Error> {
 enum QuickValue<'a> {
     /// The number's text: only a reader that keeps the value parses it.
     Float(&'a str),
-    /// A float of few digits, exact from its digits (see [`quick_number`]).
-    ShortFloat(f64),
+    /// A float of at most 19 digits: `mantissa / 10^scale`, computed only
+    /// by a reader that keeps the value (see [`decimal`]).
+    Decimal {
+        mantissa: u64,
+        scale: u8,
+        negative: bool,
+    },
     Integer(i64),
     UInteger(u64),
     Boolean(bool),
@@ -390,7 +395,14 @@ impl<'a> Parts<'a> for ParsedPoint<'a> {
                 Ok(v) if v.is_finite() => ParsedValue::Float(v),
                 _ => return false,
             },
-            QuickValue::ShortFloat(v) => ParsedValue::Float(v),
+            QuickValue::Decimal {
+                mantissa,
+                scale,
+                negative,
+            } => {
+                let v = decimal(mantissa, scale);
+                ParsedValue::Float(if negative { -v } else { v })
+            }
             QuickValue::Integer(v) => ParsedValue::Integer(v),
             QuickValue::UInteger(v) => ParsedValue::UInteger(v),
             QuickValue::Boolean(v) => ParsedValue::Boolean(v),
@@ -597,7 +609,15 @@ fn quick_line<'a, P: Parts<'a>>(text: &'a str, parts: &mut P) -> Option<usize> {
                     // decides those.
                     Number::Float if end - i > 300 => return None,
                     Number::Float => QuickValue::Float(slice(i, end)?),
-                    Number::ShortFloat(v) => QuickValue::ShortFloat(v),
+                    Number::Decimal {
+                        mantissa,
+                        scale,
+                        negative,
+                    } => QuickValue::Decimal {
+                        mantissa,
+                        scale,
+                        negative,
+                    },
                     Number::Integer(v) => QuickValue::Integer(v),
                     Number::UInteger(v) => QuickValue::UInteger(v),
                 };
@@ -654,14 +674,19 @@ fn quick_line<'a, P: Parts<'a>>(text: &'a str, parts: &mut P) -> Option<usize> {
 enum Number {
     /// Too many digits to be exact from them: parsed from the text.
     Float,
-    ShortFloat(f64),
+    Decimal {
+        mantissa: u64,
+        scale: u8,
+        negative: bool,
+    },
     Integer(i64),
     UInteger(u64),
 }
 
 /// Powers of ten an f64 holds exactly.
-const EXACT_POWERS: [f64; 16] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+const EXACT_POWERS: [f64; 20] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19,
 ];
 
 /// A number of the plain kinds from `at`: `-?digits(.digits)?` as a float,
@@ -709,9 +734,9 @@ fn quick_number(b: &[u8], at: usize) -> Option<(Number, usize)> {
     }
 }
 
-/// The float of these digits when they number at most 15: the digits and
-/// the power of ten are then exact as f64s, so one division rounds once,
-/// as parsing the text would.
+/// The digits of a float without an exponent, kept as one integer when
+/// they number at most 19 (which always fits a u64): their value is
+/// computed exactly later, by [`decimal`], and only if it is wanted.
 fn short_float(
     whole: u64,
     digits: usize,
@@ -719,13 +744,63 @@ fn short_float(
     decimals: usize,
     negative: bool,
 ) -> Number {
-    if digits + decimals > 15 {
+    let (Some(&power), true) = (POWERS_OF_TEN.get(decimals), digits + decimals <= 19) else {
         return Number::Float;
+    };
+    match whole
+        .checked_mul(power)
+        .and_then(|w| w.checked_add(fraction))
+    {
+        Some(mantissa) => Number::Decimal {
+            mantissa,
+            scale: decimals as u8,
+            negative,
+        },
+        None => Number::Float,
     }
-    let scale = EXACT_POWERS[decimals];
-    let mantissa = whole as f64 * scale + fraction as f64;
-    let v = mantissa / scale;
-    Number::ShortFloat(if negative { -v } else { v })
+}
+
+const POWERS_OF_TEN: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// `mantissa / 10^scale` rounded once to the nearest f64 (ties to even),
+/// as parsing the digits' text would give, for `scale` up to 19.
+///
+/// Up to 2^53 the mantissa and the power of ten are exact f64s, so one
+/// float division rounds once. Above, the quotient is taken in integers:
+/// the mantissa shifted to the top of a u128 and divided by the power of
+/// ten leaves at least 63 bits, the remainder marks whether anything was
+/// cut off (so a quotient that looks like a tie rounds up when it is
+/// above one), and the cast to f64 rounds once. Scaling back by a power
+/// of two is exact.
+fn decimal(mantissa: u64, scale: u8) -> f64 {
+    let scale = usize::from(scale);
+    if mantissa <= 1 << 53 {
+        if let Some(&power) = EXACT_POWERS.get(scale) {
+            return mantissa as f64 / power;
+        }
+    }
+    let Some(&power) = POWERS_OF_TEN.get(scale) else {
+        return f64::NAN;
+    };
+    if scale == 0 {
+        // Integer to float casts round to nearest, ties to even.
+        return mantissa as f64;
+    }
+    let shift = 64 + mantissa.leading_zeros();
+    let top = u128::from(mantissa) << shift;
+    let quotient = top / u128::from(power);
+    let cut = top - quotient * u128::from(power) != 0;
+    let rounded = (quotient | u128::from(cut)) as f64;
+    // 2^-shift, a normal f64 for any shift up to 127.
+    rounded * f64::from_bits(u64::from(1023 - shift) << 52)
 }
 
 /// The decimal digits from `i`: their value (wrapped when more than 19)
@@ -764,8 +839,6 @@ fn digit_run(b: &[u8], mut i: usize) -> (u64, usize) {
     }
     (v, i)
 }
-
-const POWERS_OF_TEN: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
 
 /// The high bit of each byte of `word` that is no ASCII digit (exact for
 /// the lowest such byte: a carry only comes from a byte that is none).
@@ -1469,8 +1542,8 @@ mod tests {
             let padded = format!("{text},x=12345678");
             match quick_number(padded.as_bytes(), 0) {
                 Some((again, end)) if end == text.len() => match (&again, &number) {
-                    (Number::ShortFloat(a), Number::ShortFloat(b)) => {
-                        assert_eq!(a.to_bits(), b.to_bits(), "{padded}")
+                    (Number::Decimal { .. }, Number::Decimal { .. }) => {
+                        assert_eq!(value(&again), value(&number), "{padded}")
                     }
                     (Number::Float, Number::Float) => {}
                     _ => panic!("{padded}: read otherwise"),
@@ -1479,8 +1552,10 @@ mod tests {
             }
             let want: f64 = text.parse().unwrap_or(f64::NAN);
             match number {
-                Number::ShortFloat(v) => assert_eq!(v.to_bits(), want.to_bits(), "{text}"),
-                Number::Float => assert!(text.trim_start_matches('-').len() > 15, "{text}"),
+                Number::Decimal { .. } => {
+                    assert_eq!(value(&number), Some(want.to_bits()), "{text}")
+                }
+                Number::Float => assert!(text.trim_start_matches('-').len() > 19, "{text}"),
                 _ => panic!("{text}: not a float"),
             }
             let int = format!("{}i", text.replace('.', ""));
@@ -1493,6 +1568,68 @@ mod tests {
                 (_, want) => panic!("{int}: quick read it, parsing gives {want:?}"),
             }
         }
+    }
+
+    fn value(number: &Number) -> Option<u64> {
+        match *number {
+            Number::Decimal {
+                mantissa,
+                scale,
+                negative,
+            } => {
+                let v = decimal(mantissa, scale);
+                Some(if negative { -v } else { v }.to_bits())
+            }
+            _ => None,
+        }
+    }
+
+    /// Mantissas above 2^53, where the integer division decides, and the
+    /// ties between two floats, which must round to even.
+    #[test]
+    fn long_decimals_round_as_parsing_the_text_does() {
+        let check = |mantissa: u64, scale: u8| {
+            let digits = mantissa.to_string();
+            let text = if scale == 0 {
+                digits
+            } else {
+                let digits = format!("{digits:0>width$}", width = usize::from(scale) + 1);
+                let (whole, fraction) = digits.split_at(digits.len() - usize::from(scale));
+                format!("{whole}.{fraction}")
+            };
+            let want: f64 = text.parse().unwrap_or(f64::NAN);
+            assert_eq!(decimal(mantissa, scale).to_bits(), want.to_bits(), "{text}");
+        };
+        let mut seed = 11u64;
+        for case in 0..300_000u64 {
+            seed = splitmix64(seed ^ case);
+            let scale = (seed % 20) as u8;
+            // From 2^53 up to 10^19 - 1, the largest 19 digits.
+            let mantissa =
+                (1u64 << 53) + splitmix64(seed) % (9_999_999_999_999_999_999 - (1 << 53));
+            check(mantissa, scale);
+            // A float above 2^53 has integer neighbours 2 or more apart: the
+            // integer halfway between them, and its neighbours, written
+            // with trailing zeros after the point.
+            let float = (mantissa >> (seed >> 60)) as f64;
+            let ulp = f64::from_bits(float.to_bits() + 1) - float;
+            if ulp >= 2.0 {
+                let tie = float as u64 + (ulp / 2.0) as u64;
+                for m in [tie - 1, tie, tie + 1] {
+                    let zeros = (seed >> 5) % 3;
+                    if let Some(m) = m.checked_mul(10u64.pow(zeros as u32)) {
+                        if m.to_string().len() <= 19 {
+                            check(m, zeros as u8);
+                        }
+                    }
+                }
+            }
+        }
+        check(9_007_199_254_740_993, 0);
+        check(90_071_992_547_409_930, 1);
+        check(90_071_992_547_409_931, 1);
+        check(9_999_999_999_999_999_999, 19);
+        check(9_999_999_999_999_999_999, 0);
     }
 
     #[test]
