@@ -389,6 +389,7 @@ impl<'a> Parts<'a> for ParsedPoint<'a> {
         self.tags.push((Cow::Borrowed(key), Cow::Borrowed(value)));
     }
 
+    #[inline(always)]
     fn field(&mut self, key: &'a str, value: QuickValue<'a>) -> bool {
         let value = match value {
             QuickValue::Float(text) => match text.parse::<f64>() {
@@ -485,6 +486,7 @@ fn name_end(b: &[u8], mut i: usize) -> usize {
 /// Where a string value from `i` ends: at its first quote, backslash or
 /// newline (only the quote keeps the line quick). Eight bytes at a time,
 /// like [`name_end`]: strings are short, and memchr's setup costs more.
+#[inline(always)]
 fn string_end(b: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -691,6 +693,7 @@ const EXACT_POWERS: [f64; 20] = [
 
 /// A number of the plain kinds from `at`: `-?digits(.digits)?` as a float,
 /// `-?digits` then `i`, `digits` then `u`; and where it ends.
+#[inline(always)]
 fn quick_number(b: &[u8], at: usize) -> Option<(Number, usize)> {
     let negative = b[at] == b'-';
     let from = at + usize::from(negative);
@@ -807,6 +810,7 @@ fn decimal(mantissa: u64, scale: u8) -> f64 {
 /// and where they end. Taken eight bytes at a time, the run's length from
 /// the first byte that is no digit: numbers have no length a branch could
 /// predict, and timestamps and full-precision floats hold 17 to 19 digits.
+#[inline(always)]
 fn digit_run(b: &[u8], mut i: usize) -> (u64, usize) {
     const THREES: u64 = 0x3030_3030_3030_3030;
     let mut v: u64 = 0;
