@@ -460,20 +460,23 @@ fn name_end(b: &[u8], mut i: usize) -> usize {
     // High bit of each byte that is zero (exact for the lowest one: only a
     // zero byte borrows from the byte above it).
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    while let Some(chunk) = b.get(i..i.saturating_add(8)) {
-        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let w = u64::from_le_bytes(chunk);
-        // Control characters and the space are the bytes below 0x21.
-        let below = w.wrapping_sub(ONES * 0x21) & !w & HIGHS;
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
+        // Control characters, the space and '"' are below 0x23, with '!'
+        // the one byte there that is no special one: one test for all but
+        // a stray '!', which the scan steps over.
+        let below = w.wrapping_sub(ONES * 0x23) & !w & HIGHS;
         let hits = below
-            | zero(w ^ (ONES * u64::from(b'"')))
             | zero(w ^ (ONES * u64::from(b',')))
             | zero(w ^ (ONES * u64::from(b'=')))
             | zero(w ^ (ONES * u64::from(b'\\')));
         if hits != 0 {
-            return i + hits.trailing_zeros() as usize / 8;
+            let at = i + hits.trailing_zeros() as usize / 8;
+            if b.get(at) != Some(&b'!') {
+                return at;
+            }
+            i = at + 1;
+            continue;
         }
         i += 8;
     }
@@ -491,11 +494,8 @@ fn string_end(b: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    while let Some(chunk) = b.get(i..i.saturating_add(8)) {
-        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let w = u64::from_le_bytes(chunk);
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
         let hits = zero(w ^ (ONES * u64::from(b'"')))
             | zero(w ^ (ONES * u64::from(b'\\')))
             | zero(w ^ (ONES * u64::from(b'\n')));
@@ -814,11 +814,8 @@ fn decimal(mantissa: u64, scale: u8) -> f64 {
 fn digit_run(b: &[u8], mut i: usize) -> (u64, usize) {
     const THREES: u64 = 0x3030_3030_3030_3030;
     let mut v: u64 = 0;
-    while let Some(chunk) = b.get(i..i.saturating_add(8)) {
-        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let word = u64::from_le_bytes(chunk);
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let word = u64::from_le_bytes(*chunk);
         let other = not_digits(word);
         if other == 0 {
             v = v
