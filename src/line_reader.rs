@@ -1643,11 +1643,12 @@ mod tests {
             let mut r = seed;
             for _ in 0..len {
                 r = splitmix64(r);
-                // Mostly letters, sometimes any byte at all.
-                bytes.push(if r % 16 == 0 {
-                    (r >> 8) as u8
-                } else {
-                    b'a' + (r >> 8) as u8 % 26
+                // Mostly letters, sometimes any byte at all, and the bytes
+                // beside the specials that the scan tests with them.
+                bytes.push(match r % 16 {
+                    0 => (r >> 8) as u8,
+                    1 => [b'!', b'"', b' ', b'#', 0x20, 0x21, 0x22, 0x23][(r >> 8) as usize % 8],
+                    _ => b'a' + (r >> 8) as u8 % 26,
                 });
             }
             let from = (seed >> 40) as usize % (len + 1);
