@@ -8,7 +8,7 @@
 //! - `from_row`: `client.query_rows()` into a `#[derive(FromRow)]` struct;
 //! - `arrow`: `client.query_arrow()` as `RecordBatch`es.
 //!
-//! influxd is pinned to core 0 and this process (with the curl it starts)
+//! influxd is pinned to core 0 (with GOMAXPROCS=1) and this process (with the curl it starts)
 //! to core 1, as if the server had a machine of its own: on two shared
 //! cores influxd alone keeps both busy and the comparison would measure the
 //! scheduler. Each size runs in interleaved rounds, one of each reader per
@@ -177,7 +177,14 @@ fn pin(pid: &str, cpu: usize) -> bool {
 }
 
 fn large_query(c: &mut Criterion) {
-    let server = common::start_server();
+    // One core for the server, so its runtime runs one scheduler thread.
+    let server = influxd::Influxd::start_with(&[
+        ("INFLUXDB_MONITOR_STORE_ENABLED", "false"),
+        ("INFLUXDB_DATA_QUERY_LOG_ENABLED", "false"),
+        ("INFLUXDB_HTTP_LOG_ENABLED", "false"),
+        ("GOMAXPROCS", "1"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
     let rt = common::runtime();
     let client = Client::builder(server.url())
         .database("bench")
