@@ -29,48 +29,6 @@ pub(crate) fn doc<'a>(
     settings: Settings,
     spare: &mut Vec<Value>,
 ) -> Option<WireDoc<'a>> {
-    scan_doc(text, settings, &mut Rows::Flat(spare))
-}
-
-/// Scans one document whose rows go to `typed` instead of
-/// [`WireSeries::values`]; `None` when the serde path must decide (rows
-/// already given to `typed` are then to be forgotten).
-pub(crate) fn doc_typed<'a>(
-    text: &'a str,
-    settings: Settings,
-    typed: &mut dyn TypedRows<'a>,
-) -> Option<WireDoc<'a>> {
-    // Short strings stay inline in their `Value`, which lives only while
-    // the row is mapped: no allocation for an ignored column.
-    let settings = Settings {
-        heap_strings: false,
-        ..settings
-    };
-    scan_doc(text, settings, &mut Rows::Typed(typed))
-}
-
-/// Where the rows of a series go.
-enum Rows<'s, 'a> {
-    /// Into [`WireSeries::values`], starting from this spare vector.
-    Flat(&'s mut Vec<Value>),
-    /// Mapped one by one as they are scanned.
-    Typed(&'s mut dyn TypedRows<'a>),
-}
-
-/// Takes the rows of each series straight from the scanner
-/// ([`doc_typed`]), with no [`Value`] vector in between.
-pub(crate) trait TypedRows<'a> {
-    /// The `"values"` of `series` (whose name, tags and columns came
-    /// before) are next. `None` gives up the document: the statement id
-    /// is not known yet, for instance.
-    fn begin(&mut self, statement_id: Option<u64>, series: &WireSeries<'a>) -> Option<()>;
-    /// One row, read from `cells`.
-    fn row(&mut self, cells: &mut RowCells<'_, 'a>);
-    /// The series' rows are over; records them in `series`.
-    fn end(&mut self, series: &mut WireSeries<'a>);
-}
-
-fn scan_doc<'a>(text: &'a str, settings: Settings, rows: &mut Rows<'_, 'a>) -> Option<WireDoc<'a>> {
     let mut s = Scanner {
         text,
         b: text.as_bytes(),
@@ -89,7 +47,7 @@ fn scan_doc<'a>(text: &'a str, settings: Settings, rows: &mut Rows<'_, 'a>) -> O
                     s.open(b'[')?;
                     if !s.close_or_first(b']')? {
                         loop {
-                            let r = s.result(settings, rows)?;
+                            let r = s.result(settings, spare)?;
                             doc.results.push(r);
                             if !s.next_or_close(b']')? {
                                 break;
@@ -111,13 +69,13 @@ fn scan_doc<'a>(text: &'a str, settings: Settings, rows: &mut Rows<'_, 'a>) -> O
 
 /// A number as serde_json classifies it (see the module docs).
 #[derive(Clone, Copy)]
-pub(crate) enum Num {
+enum Num {
     Int(i64),
     UInt(u64),
     Float(f64),
 }
 
-pub(crate) struct Scanner<'a> {
+struct Scanner<'a> {
     text: &'a str,
     b: &'a [u8],
     i: usize,
@@ -603,8 +561,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// One result object.
-    fn result(&mut self, settings: Settings, rows: &mut Rows<'_, 'a>) -> Option<WireResult<'a>> {
-        let mut statement_id = None;
+    fn result(&mut self, settings: Settings, spare: &mut Vec<Value>) -> Option<WireResult<'a>> {
         let mut r = WireResult::default();
         self.open(b'{')?;
         if self.close_or_first(b'}')? {
@@ -615,7 +572,6 @@ impl<'a> Scanner<'a> {
             match key.as_str() {
                 "statement_id" => {
                     r.statement_id = self.u64()?;
-                    statement_id = Some(r.statement_id);
                 }
                 "series" => {
                     // Not `null`, as `results`.
@@ -623,7 +579,7 @@ impl<'a> Scanner<'a> {
                     self.open(b'[')?;
                     if !self.close_or_first(b']')? {
                         loop {
-                            let s = self.series(settings, statement_id, rows)?;
+                            let s = self.series(settings, spare)?;
                             r.series.push(s);
                             if !self.next_or_close(b']')? {
                                 break;
@@ -686,12 +642,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn series(
-        &mut self,
-        settings: Settings,
-        statement_id: Option<u64>,
-        rows: &mut Rows<'_, 'a>,
-    ) -> Option<WireSeries<'a>> {
+    fn series(&mut self, settings: Settings, spare: &mut Vec<Value>) -> Option<WireSeries<'a>> {
         let mut s = WireSeries::default();
         self.open(b'{')?;
         if self.close_or_first(b'}')? {
@@ -743,17 +694,7 @@ impl<'a> Scanner<'a> {
                         Some(_) => return None,
                         None => None,
                     };
-                    match rows {
-                        Rows::Flat(spare) => {
-                            s.values =
-                                self.rows(spare, s.columns.len(), time, settings.rows_hint)?;
-                        }
-                        Rows::Typed(typed) => {
-                            typed.begin(statement_id, &s)?;
-                            self.typed_rows(*typed, time)?;
-                            typed.end(&mut s);
-                        }
-                    }
+                    s.values = self.rows(spare, s.columns.len(), time, settings.rows_hint)?;
                 }
                 "partial" => s.partial = self.opt_bool()?,
                 _ => return None,
@@ -813,236 +754,54 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The rows of a series for [`TypedRows`]: `null` or an array of rows.
-    fn typed_rows(
-        &mut self,
-        typed: &mut dyn TypedRows<'a>,
-        time: Option<(usize, i64)>,
-    ) -> Option<()> {
-        if self.null()? {
-            return Some(());
-        }
-        let (time_idx, mult) = time.unwrap_or((usize::MAX, 1));
-        self.open(b'[')?;
-        if self.close_or_first(b']')? {
-            return Some(());
-        }
-        loop {
-            self.open(b'[')?;
-            let open = !self.close_or_first(b']')?;
-            let state = if open { Cells::Open } else { Cells::Done };
-            let start = (self.i, state);
-            let mut cells = RowCells {
-                s: self,
-                col: 0,
-                time_idx,
-                mult,
-                state,
-                start,
-            };
-            typed.row(&mut cells);
-            cells.finish()?;
-            if !self.next_or_close(b']')? {
-                return Some(());
-            }
-        }
-    }
-
-    /// One cell, a string left where it is in the document.
-    #[inline(always)]
-    fn cell(&mut self, time: Option<i64>) -> Option<Scanned<'a>> {
-        if self.next_byte()? == b'"' {
-            return self.string().map(Scanned::Str);
-        }
-        let mut slot = Value::Null;
-        self.put_value(&mut slot, time)?;
-        Some(Scanned::Other(slot))
-    }
-
-    /// One cell pushed onto `out`.
+    /// One cell, `null`, a boolean, a number or a string, pushed onto
+    /// `out` (built in place: a `Value` returned through the stack costs
+    /// more than scanning it). Integers become [`Value::Time`] scaled by
+    /// `time` when it is set.
     #[inline]
     fn push_value(&mut self, out: &mut Vec<Value>, time: Option<i64>) -> Option<()> {
-        self.put_value(out, time)
-    }
-
-    /// One cell, `null`, a boolean, a number or a string, put into `out`
-    /// (built in place: a `Value` returned through the stack costs more
-    /// than scanning it). Integers become [`Value::Time`] scaled by `time`
-    /// when it is set.
-    #[inline]
-    fn put_value(&mut self, out: &mut impl PutValue, time: Option<i64>) -> Option<()> {
         match self.next_byte()? {
             b'"' => {
                 let start = self.i + 1;
                 match self.string()? {
                     Cow::Borrowed(s) if self.heap_strings => {
-                        out.put(Value::String(Text::boxed(Box::from(s))));
+                        out.push(Value::String(Text::boxed(Box::from(s))));
                     }
                     Cow::Borrowed(s) => {
                         let t = match Text::inline_from(self.text, start, s.len()) {
                             Some(t) => t,
                             None => Text::new(s),
                         };
-                        out.put(Value::String(t));
+                        out.push(Value::String(t));
                     }
                     Cow::Owned(s) if self.heap_strings => {
-                        out.put(Value::String(Text::boxed(s.into_boxed_str())));
+                        out.push(Value::String(Text::boxed(s.into_boxed_str())));
                     }
-                    Cow::Owned(s) => out.put(Value::String(Text::from(s))),
+                    Cow::Owned(s) => out.push(Value::String(Text::from(s))),
                 }
             }
             b'-' | b'0'..=b'9' => match (self.number()?, time) {
-                (Num::Int(i), None) => out.put(Value::Integer(i)),
-                (Num::Int(i), Some(mult)) => out.put(Value::Time(i.checked_mul(mult)?)),
-                (Num::UInt(u), None) => out.put(Value::UInteger(u)),
+                (Num::Int(i), None) => out.push(Value::Integer(i)),
+                (Num::Int(i), Some(mult)) => out.push(Value::Time(i.checked_mul(mult)?)),
+                (Num::UInt(u), None) => out.push(Value::UInteger(u)),
                 (Num::UInt(_), Some(_)) => return None,
-                (Num::Float(f), _) => out.put(Value::Float(f)),
+                (Num::Float(f), _) => out.push(Value::Float(f)),
             },
             b't' => {
                 self.literal(b"true")?;
-                out.put(Value::Bool(true));
+                out.push(Value::Bool(true));
             }
             b'f' => {
                 self.literal(b"false")?;
-                out.put(Value::Bool(false));
+                out.push(Value::Bool(false));
             }
             b'n' => {
                 self.literal(b"null")?;
-                out.put(Value::Null);
+                out.push(Value::Null);
             }
             _ => return None,
         }
         Some(())
-    }
-}
-
-/// Where [`Scanner::put_value`] puts a value.
-trait PutValue {
-    fn put(&mut self, v: Value);
-}
-
-impl PutValue for Vec<Value> {
-    #[inline(always)]
-    fn put(&mut self, v: Value) {
-        self.push(v);
-    }
-}
-
-impl PutValue for Value {
-    #[inline(always)]
-    fn put(&mut self, v: Value) {
-        *self = v;
-    }
-}
-
-/// A cell as [`RowCells`] gives it.
-pub(crate) enum Scanned<'a> {
-    /// A string, borrowed from the document unless it has escapes.
-    Str(Cow<'a, str>),
-    /// Anything else (never [`Value::String`]).
-    Other(Value),
-}
-
-/// Where [`RowCells`] is in its row.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Cells {
-    Open,
-    Done,
-    /// The scanner gave up: the document goes to the serde path.
-    Failed,
-}
-
-/// The cells of one row, scanned as they are asked for (see
-/// [`TypedRows::row`]). What is not asked for is scanned and dropped when
-/// the row is done.
-pub(crate) struct RowCells<'s, 'a> {
-    s: &'s mut Scanner<'a>,
-    col: usize,
-    time_idx: usize,
-    mult: i64,
-    state: Cells,
-    /// Where the row's first cell is, and the state there.
-    start: (usize, Cells),
-}
-
-impl<'a> RowCells<'_, 'a> {
-    /// The next cell, `None` at the end of the row (or when the scanner
-    /// gave up, which [`RowCells::finish`] then reports).
-    #[inline(always)]
-    pub(crate) fn next_cell(&mut self) -> Option<Scanned<'a>> {
-        if self.state != Cells::Open {
-            return None;
-        }
-        let time = (self.col == self.time_idx).then_some(self.mult);
-        let value = self.s.cell(time);
-        self.end_cell(value.is_some());
-        value.filter(|_| self.state != Cells::Failed)
-    }
-
-    /// Whether a cell follows.
-    #[inline(always)]
-    pub(crate) fn has_cell(&self) -> bool {
-        self.state == Cells::Open
-    }
-
-    /// The first byte of the next cell (after whitespace), if there is one.
-    #[inline(always)]
-    pub(crate) fn peek(&mut self) -> Option<u8> {
-        if self.state != Cells::Open {
-            return None;
-        }
-        self.s.next_byte()
-    }
-
-    /// The next cell as a number (an integer in the time column scaled to
-    /// nanoseconds, as [`Scanner::put_value`] does): the caller has peeked
-    /// `-` or a digit. `None` if the scanner gave up.
-    #[inline(always)]
-    pub(crate) fn next_number(&mut self) -> Option<Num> {
-        let n = match self.s.number() {
-            Some(Num::Int(i)) if self.col == self.time_idx => {
-                i.checked_mul(self.mult).map(Num::Int)
-            }
-            Some(Num::UInt(_)) if self.col == self.time_idx => None,
-            n => n,
-        };
-        self.end_cell(n.is_some());
-        n.filter(|_| self.state != Cells::Failed)
-    }
-
-    /// The next cell as a string: the caller has peeked `"`. `None` if the
-    /// scanner gave up.
-    #[inline(always)]
-    pub(crate) fn next_string(&mut self) -> Option<Cow<'a, str>> {
-        let s = self.s.string();
-        self.end_cell(s.is_some());
-        s.filter(|_| self.state != Cells::Failed)
-    }
-
-    /// After a cell scanned (`ok`) or not: its separator.
-    #[inline(always)]
-    fn end_cell(&mut self, ok: bool) {
-        match (ok, ok.then(|| self.s.next_or_close(b']')).flatten()) {
-            (true, Some(more)) => {
-                self.col += 1;
-                if !more {
-                    self.state = Cells::Done;
-                }
-            }
-            _ => self.state = Cells::Failed,
-        }
-    }
-
-    /// Back to the first cell, to read the row again.
-    pub(crate) fn rewind(&mut self) {
-        (self.s.i, self.state) = self.start;
-        self.col = 0;
-    }
-
-    /// Scans the rest of the row; `None` if the scanner gave up.
-    fn finish(&mut self) -> Option<()> {
-        while self.next_cell().is_some() {}
-        (self.state == Cells::Done).then_some(())
     }
 }
 

@@ -13,12 +13,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{SeriesMeta, Text, Value};
+use super::{Text, Value};
 
 /// A string borrowed from the document when it has no escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,10 +66,7 @@ pub(crate) struct Settings {
     pub(crate) rows_hint: usize,
     /// Keep string values on the heap even when short: the rows go to
     /// typed `String` fields, into which a heap text moves without a copy
-    /// (an inline one is checked for UTF-8 again and copied). Only for
-    /// documents parsed into values: the scanner's typed path
-    /// ([`scan::doc_typed`](super::scan::doc_typed)) reads strings straight
-    /// from the document.
+    /// (an inline one is checked for UTF-8 again and copied).
     pub(crate) heap_strings: bool,
 }
 
@@ -96,9 +92,6 @@ pub(crate) struct WireSeries<'a> {
     pub(crate) tags: Vec<(Str<'a>, Str<'a>)>,
     pub(crate) columns: Vec<Str<'a>>,
     pub(crate) values: FlatRows,
-    /// Rows given to a [`TypedRows`](super::scan::TypedRows) instead of
-    /// `values`: their series and how many.
-    pub(crate) typed: Option<(Arc<SeriesMeta>, usize)>,
     pub(crate) partial: bool,
 }
 
