@@ -1,28 +1,27 @@
-//! The fast path of [`wire::parse_doc`](super::wire::parse_doc): a
+//! The parser of [`wire::parse_doc`](super::wire::parse_doc): a
 //! hand-written scanner over the bytes of one document, plain loops and no
-//! serde, producing the same [`WireDoc`] as the serde seeds in `wire.rs`.
+//! serde, producing a [`WireDoc`].
 //!
-//! It understands exactly the shapes InfluxDB 1.x sends and gives up
-//! (`None`) on anything else: a syntax error, an unknown key, a number out
-//! of range, a lone surrogate, `values` before `columns`. The caller then
-//! parses the document again with serde_json, which gives the same result
-//! for anything this scanner accepts, and the error (message, position,
-//! `is_eof`) for anything malformed. So this module only has to be right
-//! when it answers `Some`: it must accept no document serde_json refuses,
-//! and give the same values for the ones it accepts.
+//! It reads the shapes InfluxDB 1.x sends (keys it does not know are
+//! skipped, `values` may come before `columns`) and says `None` for
+//! anything else: malformed JSON, another shape, a number out of range, a
+//! lone surrogate. The caller then asks serde_json where the JSON is
+//! malformed. So it must accept no document serde_json refuses, and read
+//! what it accepts as serde_json reads it (the tests below hold it to
+//! `serde_json::Value` on captures, mutations and edge cases).
 //!
-//! Numbers follow serde_json's rules (see `ValueSeed` in `wire.rs`): an
-//! integer literal is `i64` when it fits, `u64` above `i64::MAX`, `f64`
-//! past `u64::MAX`, and `-0` is `f64`; anything with a fraction or an
-//! exponent is `f64`, correctly rounded (`str::parse`, or an exact
-//! `m / 10^e` when both fit), and out of range (infinite) is an error.
+//! Numbers follow serde_json's rules: an integer literal is `i64` when it
+//! fits, `u64` above `i64::MAX`, `f64` past `u64::MAX`, and `-0` is `f64`;
+//! anything with a fraction or an exponent is `f64`, correctly rounded
+//! (`str::parse`, or an exact `m / 10^e` when both fit), and out of range
+//! (infinite) is an error.
 
 use std::borrow::Cow;
 
 use super::wire::{FlatRows, Settings, Str, WireDoc, WireMessage, WireResult, WireSeries};
 use super::{Text, Value};
 
-/// Scans one document; `None` when the serde path must decide.
+/// Scans one document; `None` when it is malformed or not a query response.
 /// `spare` is an empty vector whose memory the first series' values reuse.
 pub(crate) fn doc<'a>(
     text: &'a str,
@@ -56,7 +55,7 @@ pub(crate) fn doc<'a>(
                     }
                 }
                 "error" => doc.error = s.opt_str()?,
-                _ => return None,
+                _ => s.skip_value(0)?,
             }
             if !s.next_or_close(b'}')? {
                 break;
@@ -604,7 +603,7 @@ impl<'a> Scanner<'a> {
                 }
                 "error" => r.error = self.opt_str()?,
                 "partial" => r.partial = self.opt_bool()?,
-                _ => return None,
+                _ => self.skip_value(0)?,
             }
             if !self.next_or_close(b'}')? {
                 return Some(r);
@@ -621,20 +620,12 @@ impl<'a> Scanner<'a> {
         if self.close_or_first(b'}')? {
             return Some(m);
         }
-        // A derived `Deserialize`: a repeated field is an error there.
-        let (mut level, mut text) = (false, false);
         loop {
             let key = self.key()?;
             match key.as_str() {
-                "level" if !level => {
-                    level = true;
-                    m.level = self.opt_str()?;
-                }
-                "text" if !text => {
-                    text = true;
-                    m.text = self.opt_str()?;
-                }
-                _ => return None,
+                "level" => m.level = self.opt_str()?,
+                "text" => m.text = self.opt_str()?,
+                _ => self.skip_value(0)?,
             }
             if !self.next_or_close(b'}')? {
                 return Some(m);
@@ -644,6 +635,8 @@ impl<'a> Scanner<'a> {
 
     fn series(&mut self, settings: Settings, spare: &mut Vec<Value>) -> Option<WireSeries<'a>> {
         let mut s = WireSeries::default();
+        // `values` came before `columns`: the time column is scaled after.
+        let mut late_time = false;
         self.open(b'{')?;
         if self.close_or_first(b'}')? {
             return Some(s);
@@ -683,27 +676,78 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 "values" => {
-                    // As the serde path: the time column is known only if
-                    // `columns` came first; otherwise let serde fix it up.
                     let time = match settings.time_mult {
                         Some(mult) if !s.columns.is_empty() => s
                             .columns
                             .iter()
                             .position(|c| c.as_str() == "time")
                             .map(|i| (i, mult)),
-                        Some(_) => return None,
+                        Some(_) => {
+                            late_time = true;
+                            None
+                        }
                         None => None,
                     };
                     s.values = self.rows(spare, s.columns.len(), time, settings.rows_hint)?;
                 }
                 "partial" => s.partial = self.opt_bool()?,
-                _ => return None,
+                _ => self.skip_value(0)?,
             }
             if !self.next_or_close(b'}')? {
                 break;
             }
         }
+        let time = s.columns.iter().position(|c| c.as_str() == "time");
+        if let (true, Some(t), Some(mult)) = (late_time, time, settings.time_mult) {
+            let mut start = 0;
+            for r in 0..s.values.rows {
+                let len = match &s.values.lens {
+                    Some(lens) => *lens.get(r)?,
+                    None => s.values.width,
+                };
+                if t < len {
+                    let v = s.values.values.get_mut(start + t)?;
+                    match *v {
+                        Value::Integer(i) => *v = Value::Time(i.checked_mul(mult)?),
+                        Value::UInteger(_) => return None,
+                        _ => {}
+                    }
+                }
+                start += len;
+            }
+        }
         Some(s)
+    }
+
+    /// Skips one value of any kind (a key the scanner does not know), at
+    /// most as deep as serde_json's recursion limit lets it read.
+    fn skip_value(&mut self, depth: u32) -> Option<()> {
+        if depth >= 127 {
+            return None;
+        }
+        let (open, close) = match self.next_byte()? {
+            b'"' => return self.string().map(drop),
+            b'-' | b'0'..=b'9' => return self.number().map(drop),
+            b't' => return self.literal(b"true"),
+            b'f' => return self.literal(b"false"),
+            b'n' => return self.literal(b"null"),
+            b'[' => (b'[', b']'),
+            b'{' => (b'{', b'}'),
+            _ => return None,
+        };
+        self.open(open)?;
+        if self.close_or_first(close)? {
+            return Some(());
+        }
+        loop {
+            if open == b'{' {
+                self.key()?;
+            }
+            self.skip_value(depth + 1)?;
+            if !self.next_or_close(close)? {
+                return Some(());
+            }
+        }
     }
 
     /// `"values"`: `null` or an array of rows.
@@ -808,7 +852,7 @@ impl<'a> Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::wire::{parse_doc, parse_doc_serde};
+    use crate::query::wire::parse_doc;
 
     #[test]
     fn div_pow10_is_exact() {
@@ -863,22 +907,116 @@ mod tests {
         }
     }
 
-    /// Whenever the scanner answers, serde_json answers the same; returns
-    /// whether the scanner answered.
+    /// Whenever the scanner answers, serde_json reads the document (into a
+    /// `serde_json::Value`) to the same statements, series and values;
+    /// returns whether the scanner answered.
     #[track_caller]
     fn same(doc: &[u8], time_mult: Option<i64>) -> bool {
-        let st = settings(time_mult);
         let fast = std::str::from_utf8(doc)
             .ok()
-            .and_then(|t| super::doc(t, st, &mut Vec::new()));
-        let slow = parse_doc_serde(doc, st);
+            .and_then(|t| super::doc(t, settings(time_mult), &mut Vec::new()));
         let Some(fast) = fast else { return false };
         let text = String::from_utf8_lossy(doc);
-        match slow {
-            Ok(slow) => assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text}"),
+        match serde_json::from_slice::<serde_json::Value>(doc) {
+            Ok(slow) => assert_eq!(render(&fast), reference(&slow, time_mult), "{text}"),
             Err(e) => panic!("scanner accepted what serde_json refuses ({e}): {text}"),
         }
         true
+    }
+
+    /// A document as lines: statements, messages, series and cells.
+    fn render(doc: &WireDoc<'_>) -> Vec<String> {
+        let s = |v: &Option<Str<'_>>| format!("{:?}", v.as_ref().map(Str::as_str));
+        let mut out = vec![format!("error {}", s(&doc.error))];
+        for r in &doc.results {
+            let head = format!("result {} {} {}", r.statement_id, s(&r.error), r.partial);
+            out.push(head);
+            out.extend(
+                r.messages
+                    .iter()
+                    .map(|m| format!("msg {} {}", s(&m.level), s(&m.text))),
+            );
+            for series in &r.series {
+                // serde_json's maps keep the last of repeated keys, sorted.
+                let tags: std::collections::BTreeMap<_, _> = series
+                    .tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let columns: Vec<_> = series.columns.iter().map(Str::as_str).collect();
+                let name = s(&series.name);
+                out.push(format!(
+                    "series {name} {tags:?} {columns:?} {}",
+                    series.partial
+                ));
+                out.extend(series.values.clone().into_nested().iter().map(|row| {
+                    let cells: Vec<String> = row
+                        .iter()
+                        .map(|v| match v {
+                            Value::Float(f) => format!("f{:x}", f.to_bits()),
+                            Value::Time(t) => format!("Integer({t})"),
+                            other => format!("{other:?}"),
+                        })
+                        .collect();
+                    cells.join(",")
+                }));
+            }
+        }
+        out
+    }
+
+    /// What [`render`] gives for the document serde_json read as `v`.
+    fn reference(v: &serde_json::Value, time_mult: Option<i64>) -> Vec<String> {
+        use serde_json::Value as J;
+        let s = |v: &J| format!("{:?}", v.as_str());
+        let list = |v: &J| v.as_array().cloned().unwrap_or_default();
+        let mut out = vec![format!("error {}", s(&v["error"]))];
+        for r in list(&v["results"]) {
+            let id = r["statement_id"].as_u64().unwrap_or(0);
+            let partial = r["partial"].as_bool().unwrap_or(false);
+            out.push(format!("result {id} {} {partial}", s(&r["error"])));
+            for m in list(&r["messages"]) {
+                out.push(format!("msg {} {}", s(&m["level"]), s(&m["text"])));
+            }
+            for series in list(&r["series"]) {
+                let tags: std::collections::BTreeMap<_, _> = series["tags"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default()))
+                    .collect();
+                let columns: Vec<_> = list(&series["columns"])
+                    .iter()
+                    .map(|c| c.as_str().unwrap_or_default().to_owned())
+                    .collect();
+                let time = columns.iter().position(|c| c == "time");
+                let partial = series["partial"].as_bool().unwrap_or(false);
+                let name = s(&series["name"]);
+                out.push(format!("series {name} {tags:?} {columns:?} {partial}"));
+                for row in list(&series["values"]) {
+                    let cells: Vec<String> = list(&row)
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| match c {
+                            J::Null => "Null".to_owned(),
+                            J::Bool(b) => format!("Bool({b})"),
+                            J::String(t) => format!("String({t:?})"),
+                            J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                                (Some(x), _, _) => match time_mult.filter(|_| time == Some(i)) {
+                                    Some(m) => format!("Integer({})", x * m),
+                                    None => format!("Integer({x})"),
+                                },
+                                (None, Some(u), _) => format!("UInteger({u})"),
+                                (_, _, f) => format!("f{:x}", f.unwrap_or(f64::NAN).to_bits()),
+                            },
+                            other => format!("{other}"),
+                        })
+                        .collect();
+                    out.push(cells.join(","));
+                }
+            }
+        }
+        out
     }
 
     fn series_doc(values: &str) -> String {
