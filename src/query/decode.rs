@@ -11,9 +11,8 @@
 //! is escaped), so each line is one document. At [`Decoder::finish`] the bytes
 //! after the last `\n` form a final document.
 //!
-//! Indented documents (`pretty=true`, which the client never asks for) are
-//! still understood: when a line is a cut-short document, the decoder
-//! switches to following brackets and quotes until the value closes.
+//! Indented documents (`pretty=true`) are not read: the client never asks
+//! for them, and each of their lines is an invalid document.
 //!
 //! The buffer holds the unread part of what was fed: with `next_event` (or
 //! `next_chunk`) drained after each `feed`, memory stays bounded by the
@@ -460,7 +459,8 @@ impl Decoder {
                 None => return None,
             };
             self.state.documents += 1;
-            let bytes = &self.splitter.buf[doc.range.clone()];
+            let (range, last) = doc;
+            let bytes = &self.splitter.buf[range];
             let settings = Settings {
                 time_mult: self.options.time_format.nanos_per_unit(),
                 rows_hint: self.state.rows_hint,
@@ -468,14 +468,8 @@ impl Decoder {
             };
             match wire::parse_doc(bytes, settings, &mut self.state.spare) {
                 Ok(parsed) => self.state.push_doc(parsed),
-                Err(e) if e.is_eof() && !doc.multi_line && !doc.last => {
-                    // A line that is only the start of a document: indented
-                    // JSON. Follow brackets from the line's start instead.
-                    self.state.documents -= 1;
-                    self.splitter.rewind_multi_line(doc.range.start);
-                }
                 Err(e) => {
-                    let what = if e.is_eof() {
+                    let what = if e.is_eof() && last {
                         format!(
                             "document {} cut short at the end of the body",
                             self.state.documents
@@ -596,15 +590,6 @@ impl State {
     }
 }
 
-/// A document found in the buffer.
-struct Doc {
-    range: Range<usize>,
-    /// Found by following brackets (indented JSON).
-    multi_line: bool,
-    /// The unterminated tail at the end of the body.
-    last: bool,
-}
-
 /// Cuts the buffered bytes into documents.
 #[derive(Debug, Default)]
 struct Splitter {
@@ -614,8 +599,6 @@ struct Splitter {
     /// `buf[start..scan]` was searched already.
     scan: usize,
     finished: bool,
-    /// Following brackets for an indented document.
-    multi_line: Option<Brackets>,
     /// Skipping an oversized document up to the next `\n`.
     discarding: bool,
 }
@@ -636,131 +619,41 @@ impl Splitter {
         self.buf.extend_from_slice(bytes);
     }
 
-    fn rewind_multi_line(&mut self, start: usize) {
-        self.start = start;
-        self.scan = start;
-        self.multi_line = Some(Brackets::default());
-    }
-
-    fn next_doc(&mut self, max: Option<usize>) -> Option<Result<Doc, DecodeError>> {
+    /// The next document's bytes in `buf`, and whether they are the
+    /// unterminated tail of the body.
+    fn next_doc(
+        &mut self,
+        max: Option<usize>,
+    ) -> Option<Result<(Range<usize>, bool), DecodeError>> {
+        let too_long = |max| DecodeError::new(format!("document longer than {max} bytes"));
         loop {
             let len = self.buf.len();
-            if self.discarding {
-                match memchr::memchr(b'\n', &self.buf[self.scan..]) {
-                    Some(off) => {
-                        self.discarding = false;
-                        self.start = self.scan + off + 1;
-                        self.scan = self.start;
-                        continue;
-                    }
-                    None => {
-                        self.start = len;
-                        self.scan = len;
-                        return None;
-                    }
-                }
-            }
-            let found = match &mut self.multi_line {
-                Some(brackets) => brackets.find_end(&self.buf[self.scan..]).map(|off| {
-                    self.multi_line = None;
-                    (self.scan + off + 1, self.scan + off + 1, true)
-                }),
-                None => memchr::memchr(b'\n', &self.buf[self.scan..])
-                    .map(|off| (self.scan + off, self.scan + off + 1, false)),
-            };
-            let (end, next, multi_line) = match found {
-                Some(f) => f,
+            let newline = memchr::memchr(b'\n', &self.buf[self.scan..]).map(|off| self.scan + off);
+            let range = match newline {
+                Some(end) => self.start..end,
+                None if self.finished && !self.discarding => self.start..len,
                 None => {
                     self.scan = len;
-                    if self.finished {
-                        if self.start == len {
-                            return None;
-                        }
-                        let range = self.start..len;
+                    let over = max.filter(|&m| !self.discarding && len - self.start > m);
+                    if self.discarding || over.is_some() {
+                        self.discarding = true;
                         self.start = len;
-                        if is_blank(&self.buf[range.clone()]) {
-                            return None;
-                        }
-                        let multi_line = self.multi_line.take().is_some();
-                        return Some(Ok(Doc {
-                            range,
-                            multi_line,
-                            last: true,
-                        }));
                     }
-                    if let Some(max) = max {
-                        if len - self.start > max {
-                            self.discarding = self.multi_line.take().is_none();
-                            self.start = len;
-                            return Some(Err(DecodeError::new(format!(
-                                "document longer than {max} bytes"
-                            ))));
-                        }
-                    }
-                    return None;
+                    return over.map(|m| Err(too_long(m)));
                 }
             };
-            let range = self.start..end;
-            self.start = next;
-            self.scan = next;
-            if is_blank(&self.buf[range.clone()]) {
+            self.start = newline.map_or(len, |end| end + 1);
+            self.scan = self.start;
+            if std::mem::take(&mut self.discarding) || is_blank(&self.buf[range.clone()]) {
+                // A blank or skipped tail: nothing more until more bytes.
+                newline?;
                 continue;
             }
-            if let Some(max) = max {
-                if range.len() > max {
-                    return Some(Err(DecodeError::new(format!(
-                        "document longer than {max} bytes"
-                    ))));
-                }
+            if let Some(max) = max.filter(|&m| range.len() > m) {
+                return Some(Err(too_long(max)));
             }
-            return Some(Ok(Doc {
-                range,
-                multi_line,
-                last: false,
-            }));
+            return Some(Ok((range, newline.is_none())));
         }
-    }
-}
-
-/// Follows JSON brackets and strings to find where a value ends.
-#[derive(Debug, Default)]
-struct Brackets {
-    depth: u32,
-    opened: bool,
-    in_string: bool,
-    escaped: bool,
-}
-
-impl Brackets {
-    /// The offset of the byte closing the outermost bracket, if in `bytes`.
-    fn find_end(&mut self, bytes: &[u8]) -> Option<usize> {
-        for (i, &b) in bytes.iter().enumerate() {
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
-                continue;
-            }
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => {
-                    self.depth += 1;
-                    self.opened = true;
-                }
-                b'}' | b']' => {
-                    self.depth = self.depth.saturating_sub(1);
-                    if self.depth == 0 && self.opened {
-                        return Some(i);
-                    }
-                }
-                _ => {}
-            }
-        }
-        None
     }
 }
 
@@ -892,22 +785,6 @@ mod tests {
         d.feed(b"\n");
         let e = d.next_event().unwrap().unwrap_err();
         assert_eq!(e.to_string(), "document longer than 40 bytes");
-    }
-
-    #[test]
-    fn indented_documents() {
-        let doc = "{\n  \"results\": [\n    {\n      \"statement_id\": 0,\n      \"series\": [{\"name\":\"a\\\"}]\\n\",\"columns\":[\"x\"],\"values\":[[1]]}]\n    }\n  ]\n}\n";
-        let body = format!("{doc}{doc}");
-        let mut d = Decoder::default();
-        d.feed(body.as_bytes());
-        d.finish();
-        let out = drain(&mut d);
-        assert_eq!(out.len(), 4, "{out:?}");
-        let Ok(Event::Row(row)) = &out[2] else {
-            panic!("{out:?}")
-        };
-        assert_eq!(row.series_name(), Some("a\"}]\n"));
-        assert_eq!(row.values(), &[Value::Integer(1)]);
     }
 
     #[test]
