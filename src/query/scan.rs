@@ -132,7 +132,8 @@ fn div_pow10(m: u64, k: u64) -> Option<f64> {
     let n = u128::from(m) << (64 + lz);
     let d = u128::from(d);
     let q = n / d;
-    let r = n % d;
+    // Not `n % d`: a second 128-bit division (a library call) per float.
+    let r = n - q * d;
     // `q >= 2^127 / 2^63 = 2^64`: at least 65 bits.
     let bits = 128 - q.leading_zeros();
     let shift = bits - 54;
