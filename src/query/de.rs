@@ -40,18 +40,13 @@ use super::{DecodeError, Row, SeriesMeta, Value};
 /// To move strings out instead of copying them, use
 /// [`Row::into_deserialize`].
 ///
-/// **Speed:** when every field of a struct names a column or tag, rows are
-/// handed to the struct by position, with no name matched per cell; the
-/// result is the same. Declaring the column fields in column order (`time`
-/// first, then as the query lists them; alphabetical for `SELECT *`) is
-/// fastest: a cell passed over for a later field is otherwise kept aside
-/// until its field comes.
+/// **Speed:** serde's derived code matches the name of every cell of every
+/// row; [`FromRow`](crate::FromRow) types match names once per series.
 ///
 /// # Errors
 ///
 /// A missing column or tag, or a value of the wrong type (when several cells
-/// are wrong, the first in column order; [`Row::into_deserialize`] may name
-/// another once it maps by position). The message names
+/// are wrong, the first in column order). The message names
 /// the row (its index within the series), the series and the column, e.g.
 /// ``row 3 of series `cpu` (statement 0): column `usage`: invalid type: string "x", expected f64``.
 ///
