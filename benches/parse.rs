@@ -6,20 +6,16 @@
 //! floats printed as Go does (shortest round trip, `12` for a whole value).
 //!
 //! Cases: `rows` (`Decoder::next_event`), `chunks` (`next_chunk`),
-//! `typed_owned` (`Row::into_deserialize::<Cpu>`), `typed_borrowed`
-//! (`Row::deserialize::<CpuRef>`) and `query_as` (`next_event_as::<Cpu>`,
-//! what `Client::query_as` runs, with fields in column order: mapped by
-//! position). `query_as_unsorted` is the same struct with its fields in
-//! the workload's order (mapped by position too, with cells kept aside).
-//! `query_as_numbers` maps onto the numeric columns only: the difference
-//! with `query_as` is the cost of the four `String`s per row (scan,
-//! allocate, copy, free). `from_row` and `from_row_numbers` are the same
-//! two structs with `#[derive(FromRow)]`, on the path of
-//! `Client::query_rows`.
+//! `typed_owned` (`Row::into_deserialize::<Cpu>`: serde, by name, what
+//! `Client::query_as` runs but for the `Row` in between) and
+//! `typed_borrowed` (`Row::deserialize::<CpuRef>`). `from_row` is the
+//! workload's struct with `#[derive(FromRow)]`, on the path of
+//! `Client::query_rows`; `from_row_numbers` maps onto the numeric columns
+//! only: the difference is the cost of the four `String`s per row.
 //!
 //! Run: `cargo bench --bench parse`. One pass of each case, without
 //! criterion: `cargo bench --bench parse -- xxxnomatch`; of some cases:
-//! `PARSE_CASES=rows,query_as cargo bench --bench parse -- xxxnomatch`.
+//! `PARSE_CASES=rows,from_row cargo bench --bench parse -- xxxnomatch`.
 //!
 //! On a machine whose timings drift, count instructions instead: run the
 //! bench binary (`target/release/deps/parse-*`) with `--bench xxxnomatch`
@@ -34,7 +30,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 // The decoder is crate-private; the crate hands it to its benches through
 // the hidden `__private` module, to count its instructions without HTTP.
-use influx_stream::__private::{DecodeOptions, Decoder, Event, EventAs};
+use influx_stream::__private::{DecodeOptions, Decoder, Event};
 use influx_stream::query::Chunk;
 use serde::Deserialize;
 
@@ -189,62 +185,6 @@ fn typed_borrowed(body: &[u8]) -> u64 {
     })
 }
 
-/// [`Cpu`] with its fields in the workload's order rather than the
-/// columns' (alphabetical for `SELECT *`).
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct CpuUnsorted {
-    time: i64,
-    host: String,
-    region: String,
-    service: String,
-    usage_user: f64,
-    usage_system: f64,
-    requests: i64,
-    status: String,
-}
-
-/// The numeric columns of [`Cpu`]: no `String` to allocate.
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct CpuNumbers {
-    time: i64,
-    requests: i64,
-    usage_system: f64,
-    usage_user: f64,
-}
-
-/// The path of `Client::query_as`: rows mapped onto `T` by the decoder,
-/// with no `Row` in between.
-fn mapped<T: serde::de::DeserializeOwned + Send + 'static>(body: &[u8]) -> u64 {
-    let mut n = 0;
-    feed_frames(body, |d| {
-        while let Some(e) = d.next_event_as::<T>() {
-            match e {
-                Ok(EventAs::Row(row)) => {
-                    n += 1;
-                    black_box(row);
-                }
-                Ok(_) => {}
-                Err(e) => panic!("{e}"),
-            }
-        }
-    });
-    n
-}
-
-fn query_as(body: &[u8]) -> u64 {
-    mapped::<Cpu>(body)
-}
-
-fn query_as_unsorted(body: &[u8]) -> u64 {
-    mapped::<CpuUnsorted>(body)
-}
-
-fn query_as_numbers(body: &[u8]) -> u64 {
-    mapped::<CpuNumbers>(body)
-}
-
 #[derive(influx_stream::FromRow)]
 #[allow(dead_code)]
 struct CpuRow {
@@ -275,7 +215,7 @@ fn from_rows<T: influx_stream::FromRow>(body: &[u8]) -> u64 {
     feed_frames(body, |d| {
         while let Some(e) = rows.next::<T>(d) {
             match e {
-                Ok(EventAs::Row(row)) => {
+                Ok(Event::Row(row)) => {
                     n += 1;
                     black_box(row);
                 }
@@ -323,18 +263,15 @@ fn bench(c: &mut Criterion) {
         POINTS / CHUNK_SIZE
     );
     type Run = fn(&[u8]) -> u64;
-    let runs: [(&str, Run); 9] = [
+    let runs: [(&str, Run); 6] = [
         ("rows", rows),
         ("chunks", chunks),
         ("typed_owned", typed_owned),
         ("typed_borrowed", typed_borrowed),
-        ("query_as", query_as),
-        ("query_as_unsorted", query_as_unsorted),
-        ("query_as_numbers", query_as_numbers),
         ("from_row", from_row),
         ("from_row_numbers", from_row_numbers),
     ];
-    // `PARSE_CASES=query_as,rows` limits the one-pass figures to those
+    // `PARSE_CASES=from_row,rows` limits the one-pass figures to those
     // cases (to count instructions under valgrind, say).
     let only = std::env::var("PARSE_CASES").ok();
     let chosen = |name: &str| match &only {

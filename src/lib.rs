@@ -214,7 +214,7 @@ pub use influx_stream_derive::FromRow;
 pub mod __private {
     pub use crate::derive::{DisplayTag, Field, Measurement, Time};
     // benches/parse.rs drives the decoder without HTTP.
-    pub use crate::query::decode::{DecodeOptions, Decoder, Event, EventAs};
+    pub use crate::query::decode::{DecodeOptions, Decoder, Event};
     pub use crate::query::from_row::BenchRows;
 }
 

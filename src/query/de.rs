@@ -4,10 +4,9 @@
 //! (a tag whose key is also a column is skipped: the column wins), so a
 //! `#[derive(Deserialize)]` struct picks fields by name, with no map built
 //! per row. A row also reads as a sequence of its values (for tuples).
-//! Structs whose fields line up with the columns read as a sequence of
-//! their fields instead (see `layout`), which gives the same struct faster.
+//! serde says which the type wants (`deserialize_struct`, `_map`, `_seq`,
+//! `_tuple`): nothing is tried on the type beforehand.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
@@ -16,8 +15,6 @@ use serde::de::{
 };
 use serde::forward_to_deserialize_any;
 
-use super::layout::{ignores_unknown, Layout, Source, PARKING};
-use super::scan::{Num, RowCells, Scanned};
 use super::value::parse_rfc3339_ns;
 use super::{DecodeError, Row, SeriesMeta, Value};
 
@@ -43,18 +40,13 @@ use super::{DecodeError, Row, SeriesMeta, Value};
 /// To move strings out instead of copying them, use
 /// [`Row::into_deserialize`].
 ///
-/// **Speed:** when every field of a struct names a column or tag, rows are
-/// handed to the struct by position, with no name matched per cell; the
-/// result is the same. Declaring the column fields in column order (`time`
-/// first, then as the query lists them; alphabetical for `SELECT *`) is
-/// fastest: a cell passed over for a later field is otherwise kept aside
-/// until its field comes.
+/// **Speed:** serde's derived code matches the name of every cell of every
+/// row; [`FromRow`](crate::FromRow) types match names once per series.
 ///
 /// # Errors
 ///
 /// A missing column or tag, or a value of the wrong type (when several cells
-/// are wrong, the first in column order; [`Row::into_deserialize`] may name
-/// another once it maps by position). The message names
+/// are wrong, the first in column order). The message names
 /// the row (its index within the series), the series and the column, e.g.
 /// ``row 3 of series `cpu` (statement 0): column `usage`: invalid type: string "x", expected f64``.
 ///
@@ -88,29 +80,11 @@ pub fn deserialize_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, De
 
 pub(crate) fn from_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, DecodeError> {
     let meta = row.meta();
-    let probe = ignores_unknown::<T>;
-    let by_position = T::deserialize(RowDe::new(meta, row.values().iter(), probe, true));
-    match by_position {
-        Err(e) if e.is_redo() => {
-            T::deserialize(RowDe::new(meta, row.values().iter(), probe, false))
-        }
-        other => other,
-    }
-    .map_err(|e| e.context(RowContext(meta, row.index())))
-}
-
-/// [`from_row`] without positional mapping: the reference the tests hold
-/// the positional paths to.
-#[cfg(test)]
-pub(crate) fn from_row_by_name<T: de::DeserializeOwned>(row: &Row) -> Result<T, DecodeError> {
-    let meta = row.meta();
-    T::deserialize(RowDe::new(
+    T::deserialize(RowDe {
         meta,
-        row.values().iter(),
-        ignores_unknown::<T>,
-        false,
-    ))
-    .map_err(|e| e.context(RowContext(meta, row.index())))
+        values: row.values().iter(),
+    })
+    .map_err(|e| row_error(e, meta, row.index()))
 }
 
 /// Like [`from_row`], moving strings out of `values` (the parts of a row:
@@ -120,37 +94,11 @@ pub(crate) fn from_row_owned<T: de::DeserializeOwned>(
     values: &mut [Value],
     index: u64,
 ) -> Result<T, DecodeError> {
-    let probe = ignores_unknown::<T>;
-    // A layout not yet confirmed may give the row back to mapping by
-    // name: such a row is read without moving strings out.
-    let first = if meta.layouts().settled() {
-        T::deserialize(RowDe::new(meta, values.iter_mut(), probe, true))
-    } else {
-        T::deserialize(RowDe::new(meta, values.iter(), probe, true))
-    };
-    let out = match first {
-        Err(e) if e.is_redo() => T::deserialize(RowDe::new(meta, values.iter_mut(), probe, false)),
-        other => other,
-    };
-    out.map_err(|e| row_error(e, meta, index))
-}
-
-/// Maps the row whose cells `cells` scans onto `T`, as [`from_row_owned`]
-/// would map the same values. An error lacks the row's place: see
-/// [`row_error`].
-#[inline]
-pub(crate) fn from_cells<T: de::DeserializeOwned>(
-    meta: &SeriesMeta,
-    cells: &mut RowCells<'_, '_>,
-) -> Result<T, DecodeError> {
-    let probe = ignores_unknown::<T>;
-    match T::deserialize(RowDe::new(meta, &mut *cells, probe, true)) {
-        Err(e) if e.is_redo() => {
-            cells.rewind();
-            T::deserialize(RowDe::new(meta, cells, probe, false))
-        }
-        other => other,
-    }
+    T::deserialize(RowDe {
+        meta,
+        values: values.iter_mut(),
+    })
+    .map_err(|e| row_error(e, meta, index))
 }
 
 /// Says which row of which series `e` is about.
@@ -179,25 +127,7 @@ impl fmt::Display for RowContext<'_> {
 /// trait rather than an enum, so each case compiles to its own code.
 trait Values<'a>: Sized {
     type Cell: Cell<'a>;
-    /// Whether reading a cell takes its string away (a row read this way
-    /// cannot be read again).
-    const MOVES: bool = false;
     fn next(&mut self) -> Option<Self::Cell>;
-    /// Passes over a cell; `false` at the end of the row.
-    #[inline]
-    fn skip(&mut self) -> bool {
-        self.next().is_some()
-    }
-    /// The next cell given to `seed`; `None` at the end of the row.
-    #[inline]
-    fn element<S: DeserializeSeed<'a>>(
-        &mut self,
-        seed: S,
-        is_time: bool,
-    ) -> Option<Result<S::Value, DecodeError>> {
-        let value = self.next()?;
-        Some(seed.deserialize(ValueDe { value, is_time }))
-    }
     fn len(&self) -> usize;
 }
 
@@ -213,36 +143,8 @@ impl<'a> Values<'a> for std::slice::Iter<'a, Value> {
     }
 }
 
-impl<'a, 'd> Values<'a> for &mut RowCells<'_, 'd> {
-    type Cell = Scanned<'d>;
-    #[inline(always)]
-    fn next(&mut self) -> Option<Scanned<'d>> {
-        self.next_cell()
-    }
-    #[inline(always)]
-    fn element<S: DeserializeSeed<'a>>(
-        &mut self,
-        seed: S,
-        is_time: bool,
-    ) -> Option<Result<S::Value, DecodeError>> {
-        if !self.has_cell() {
-            return None;
-        }
-        Some(seed.deserialize(ScanDe {
-            cells: self,
-            is_time,
-        }))
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        // A hint: rows as wide as their columns.
-        0
-    }
-}
-
 impl<'a> Values<'a> for std::slice::IterMut<'a, Value> {
     type Cell = &'a mut Value;
-    const MOVES: bool = true;
     #[inline]
     fn next(&mut self) -> Option<&'a mut Value> {
         Iterator::next(self)
@@ -253,25 +155,11 @@ impl<'a> Values<'a> for std::slice::IterMut<'a, Value> {
     }
 }
 
+/// A row: a map of its columns and tags by name, or the sequence of its
+/// values.
 struct RowDe<'a, I> {
     meta: &'a SeriesMeta,
     values: I,
-    /// `ignores_unknown::<T>`, for the layout.
-    probe: fn() -> bool,
-    /// Whether structs may be mapped by position (see `layout`).
-    positional: bool,
-}
-
-impl<'a, I> RowDe<'a, I> {
-    #[inline]
-    fn new(meta: &'a SeriesMeta, values: I, probe: fn() -> bool, positional: bool) -> Self {
-        RowDe {
-            meta,
-            values,
-            probe,
-            positional,
-        }
-    }
 }
 
 impl<'de, I: Values<'de>> Deserializer<'de> for RowDe<'de, I> {
@@ -328,160 +216,9 @@ impl<'de, I: Values<'de>> Deserializer<'de> for RowDe<'de, I> {
         visitor.visit_unit()
     }
 
-    fn deserialize_struct<V: Visitor<'de>>(
-        mut self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        let layout = match self.positional {
-            true => self.meta.layouts().get(self.meta, fields, self.probe),
-            false => None,
-        };
-        // Moving strings out is for confirmed layouts and whole rows: such
-        // a row is not given back to mapping by name.
-        let movable = |l: &Layout| l.verified() && self.values.len() >= self.meta.columns().len();
-        let Some(layout) = layout.filter(|l| !I::MOVES || movable(l)) else {
-            return self.deserialize_any(visitor);
-        };
-        let mut seq = RowFields {
-            meta: self.meta,
-            values: &mut self.values,
-            sources: layout.sources(),
-            parks: layout.parks(),
-            // Most layouts keep nothing aside: no array to clear per row.
-            parked: (layout.parks() != 0).then(Parked::default),
-            asked: 0,
-            column: 0,
-        };
-        // `out` is returned whole, not rebuilt from `Ok(v)`: moving a large
-        // `T` out and back costs a store-forwarding stall per row.
-        let out = visitor.visit_seq(&mut seq);
-        let asked = seq.asked;
-        let verified = layout.verified();
-        match &out {
-            Ok(_) if asked == layout.sources().len() => {
-                layout.verify();
-                return out;
-            }
-            // An error in a confirmed layout: a bad cell. Mapping by name
-            // says which one it finds first, unless strings were moved out.
-            Err(_) if verified && I::MOVES => return out,
-            Err(_) if verified => return Err(DecodeError::redo()),
-            // `visit_seq` read fewer fields than listed (aliases: a shifted
-            // field may also fail) or more, or cannot read a sequence at
-            // all; or the first row is bad, which mapping by name tells.
-            _ => layout.switch_off(),
-        }
-        if I::MOVES {
-            // Unreachable for derived types (a confirmed layout reads every
-            // field), and strings may be gone: no second try.
-            return Err(DecodeError::new(format!(
-                "the type read {asked} of the {} fields it lists",
-                layout.sources().len()
-            )));
-        }
-        Err(DecodeError::redo())
-    }
-
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct map enum identifier
-    }
-}
-
-/// A row as the sequence of a struct's fields, in the order of its layout.
-struct RowFields<'r, 'a, I: Values<'a>> {
-    meta: &'a SeriesMeta,
-    values: &'r mut I,
-    sources: &'a [Source],
-    /// See [`Layout::parks`].
-    parks: u64,
-    /// The cells kept aside, by column.
-    parked: Option<Parked<I::Cell>>,
-    /// Elements asked for.
-    asked: usize,
-    /// The column `values` is at.
-    column: usize,
-}
-
-/// Says which column `e` is about.
-fn column_error(e: DecodeError, meta: &SeriesMeta, column: usize) -> DecodeError {
-    match meta.columns().get(column) {
-        Some(name) => e.context(format_args!("column `{name}`")),
-        None => e,
-    }
-}
-
-/// Cells kept aside for fields declared after a later column's.
-struct Parked<C>([Option<C>; PARKING]);
-
-impl<C> Default for Parked<C> {
-    #[inline]
-    fn default() -> Self {
-        Parked(std::array::from_fn(|_| None))
-    }
-}
-
-impl<'de, I: Values<'de>> SeqAccess<'de> for RowFields<'_, 'de, I> {
-    type Error = DecodeError;
-
-    #[inline]
-    fn next_element_seed<S: DeserializeSeed<'de>>(
-        &mut self,
-        seed: S,
-    ) -> Result<Option<S::Value>, DecodeError> {
-        let source = self.sources.get(self.asked).copied();
-        self.asked += 1;
-        match source {
-            Some(Source::Column(c)) if c < self.column => {
-                let parked = self.parked.as_mut().and_then(|p| p.0.get_mut(c));
-                let Some(value) = parked.and_then(Option::take) else {
-                    return Err(DecodeError::redo());
-                };
-                let is_time = Some(c) == self.meta.time_index();
-                seed.deserialize(ValueDe { value, is_time })
-                    .map(Some)
-                    .map_err(|e| column_error(e, self.meta, c))
-            }
-            Some(Source::Column(c)) => {
-                while self.column < c {
-                    if self.column < PARKING && self.parks >> self.column & 1 == 1 {
-                        let (Some(cell), Some(slot)) = (
-                            self.values.next(),
-                            self.parked.as_mut().and_then(|p| p.0.get_mut(self.column)),
-                        ) else {
-                            return Err(DecodeError::redo());
-                        };
-                        *slot = Some(cell);
-                    } else if !self.values.skip() {
-                        return Err(DecodeError::redo());
-                    }
-                    self.column += 1;
-                }
-                let is_time = Some(c) == self.meta.time_index();
-                // A row shorter than its columns: mapping by name says
-                // which field is missing.
-                let Some(out) = self.values.element(seed, is_time) else {
-                    return Err(DecodeError::redo());
-                };
-                self.column += 1;
-                out.map(Some).map_err(|e| column_error(e, self.meta, c))
-            }
-            Some(Source::Tag(t)) => {
-                let Some((key, value)) = self.meta.tags().get(t) else {
-                    return Err(DecodeError::redo());
-                };
-                seed.deserialize(TagDe(value))
-                    .map(Some)
-                    .map_err(|e| e.context(format_args!("tag `{key}`")))
-            }
-            None => Ok(None),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.sources.len().saturating_sub(self.asked))
+        bytes byte_buf unit unit_struct map struct enum identifier
     }
 }
 
@@ -584,9 +321,8 @@ impl<'de, I: Values<'de>> SeqAccess<'de> for RowSeq<'de, I> {
     }
 }
 
-/// One value: shared (`&Value`: strings are borrowed), owned (`&mut
-/// Value`: strings are moved out) or just scanned ([`Scanned`]: strings
-/// still in the document).
+/// One value: shared (`&Value`: strings are borrowed) or owned (`&mut
+/// Value`: strings are moved out).
 trait Cell<'de>: Sized {
     /// What the value is (strings without their text, which is read only
     /// when needed).
@@ -689,46 +425,6 @@ impl<'de> Cell<'de> for &'de mut Value {
     ) -> Result<V::Value, DecodeError> {
         let s: StringDeserializer<DecodeError> =
             self.take_string().unwrap_or_default().into_deserializer();
-        s.deserialize_enum(name, variants, visitor)
-    }
-}
-
-impl<'de> Cell<'de> for Scanned<'_> {
-    #[inline]
-    fn kind(&self) -> Kind {
-        match self {
-            Scanned::Str(_) => Kind::Str,
-            Scanned::Other(v) => Kind::of(v),
-        }
-    }
-
-    fn text(&self) -> &str {
-        match self {
-            Scanned::Str(s) => s,
-            Scanned::Other(_) => "",
-        }
-    }
-
-    #[inline]
-    fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self {
-            Scanned::Str(Cow::Borrowed(s)) => visitor.visit_str(s),
-            Scanned::Str(Cow::Owned(s)) => visitor.visit_string(s),
-            Scanned::Other(_) => Err(DecodeError::new("not a string")),
-        }
-    }
-
-    fn string_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        let s = match self {
-            Scanned::Str(s) => s.into_owned(),
-            Scanned::Other(_) => String::new(),
-        };
-        let s: StringDeserializer<DecodeError> = s.into_deserializer();
         s.deserialize_enum(name, variants, visitor)
     }
 }
@@ -844,133 +540,6 @@ impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
     forward_to_deserialize_any! {
         bool i8 i16 i32 u8 u16 u32 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
-    }
-}
-
-/// `ScanDe` methods that scan the cell whole and leave it to [`ValueDe`].
-macro_rules! via_value {
-    ($($method:ident)*) => {
-        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-            self.value()?.$method(visitor)
-        })*
-    };
-}
-
-/// Deserializer of the next cell of a row being scanned: numbers and
-/// strings go straight from the document to the visitor when the target
-/// asks for them, anything else through [`ValueDe`], which it agrees with.
-struct ScanDe<'r, 's, 'a> {
-    cells: &'r mut RowCells<'s, 'a>,
-    /// The `time` column, for [`ValueDe`] (RFC 3339 strings into integers).
-    is_time: bool,
-}
-
-impl<'a> ScanDe<'_, '_, 'a> {
-    /// The cell scanned whole, for [`ValueDe`].
-    #[inline]
-    fn value(self) -> Result<ValueDe<Scanned<'a>>, DecodeError> {
-        match self.cells.next_cell() {
-            Some(value) => Ok(ValueDe {
-                value,
-                is_time: self.is_time,
-            }),
-            None => Err(DecodeError::new("malformed row")),
-        }
-    }
-
-    /// The cell as a number, if it is one.
-    #[inline(always)]
-    fn number(&mut self) -> Option<Result<Num, DecodeError>> {
-        if !matches!(self.cells.peek(), Some(b'-' | b'0'..=b'9')) {
-            return None;
-        }
-        Some(
-            self.cells
-                .next_number()
-                .ok_or_else(|| DecodeError::new("malformed number")),
-        )
-    }
-}
-
-impl<'de> Deserializer<'de> for ScanDe<'_, '_, '_> {
-    type Error = DecodeError;
-
-    #[inline]
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.value()?.deserialize_any(visitor)
-    }
-
-    #[inline]
-    fn deserialize_f64<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.number() {
-            Some(Ok(Num::Float(f))) => visitor.visit_f64(f),
-            Some(Ok(Num::Int(i))) => visitor.visit_f64(i as f64),
-            Some(Ok(Num::UInt(u))) => visitor.visit_f64(u as f64),
-            Some(Err(e)) => Err(e),
-            None => self.value()?.deserialize_f64(visitor),
-        }
-    }
-
-    #[inline]
-    fn deserialize_i64<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.number() {
-            Some(Ok(Num::Int(i))) => visitor.visit_i64(i),
-            Some(Ok(Num::UInt(u))) => visitor.visit_u64(u),
-            Some(Ok(Num::Float(f))) => visitor.visit_f64(f),
-            Some(Err(e)) => Err(e),
-            None => self.value()?.deserialize_i64(visitor),
-        }
-    }
-
-    #[inline]
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        if self.cells.peek() != Some(b'"') {
-            return self.value()?.deserialize_string(visitor);
-        }
-        match self.cells.next_string() {
-            Some(Cow::Borrowed(s)) => visitor.visit_str(s),
-            Some(Cow::Owned(s)) => visitor.visit_string(s),
-            None => Err(DecodeError::new("malformed string")),
-        }
-    }
-
-    #[inline]
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.deserialize_string(visitor)
-    }
-
-    #[inline]
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        if self.cells.peek() == Some(b'n') {
-            return self.value()?.deserialize_option(visitor);
-        }
-        visitor.visit_some(self)
-    }
-
-    via_value! {
-        deserialize_f32 deserialize_i128 deserialize_u64 deserialize_u128 deserialize_ignored_any
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        self.value()?.deserialize_newtype_struct(name, visitor)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        self.value()?.deserialize_enum(name, variants, visitor)
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 u8 u16 u32 char bytes byte_buf unit unit_struct seq tuple
-        tuple_struct map struct identifier
     }
 }
 

@@ -11,25 +11,18 @@
 //! is escaped), so each line is one document. At [`Decoder::finish`] the bytes
 //! after the last `\n` form a final document.
 //!
-//! Indented documents (`pretty=true`, which the client never asks for) are
-//! still understood: when a line is a cut-short document, the decoder
-//! switches to following brackets and quotes until the value closes.
+//! Indented documents (`pretty=true`) are not read: the client never asks
+//! for them, and each of their lines is an invalid document.
 //!
 //! The buffer holds the unread part of what was fed: with `next_event` (or
 //! `next_chunk`) drained after each `feed`, memory stays bounded by the
 //! largest document, whatever the body size.
 
-use std::any::Any;
 use std::collections::VecDeque;
-use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
-
-use super::de;
 use super::row::{SeriesChunk, SeriesMeta, SeriesRows};
-use super::scan::{self, RowCells, TypedRows};
 use super::wire::{self, Settings, WireDoc, WireSeries};
 use super::{DecodeError, Row, TimeFormat, Value};
 
@@ -81,12 +74,15 @@ impl DecodeOptions {
     }
 }
 
-/// What a response says, one row at a time: from [`Decoder::next_event`].
+/// What a response says, in order: a row (a [`Row`] from
+/// [`Decoder::next_event`], a typed row, or the rows of a series), or what
+/// became of a statement. The one item type from the decoder to the streams.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum Event {
-    /// One row of a series.
-    Row(Row),
+pub enum Event<T = Row> {
+    /// One row of a series (or, from the series-level readers, the rows of
+    /// one series object).
+    Row(T),
     /// A statement failed on the server (HTTP status still 200). Can follow
     /// rows of the same statement when a chunked query is killed mid-stream
     /// (timeout, `max-select-point`, `KILL QUERY`). No `StatementEnd` follows.
@@ -122,15 +118,43 @@ pub enum Event {
     },
 }
 
-/// What [`Decoder::next_event_as`] yields: a row mapped onto `T`, or any
-/// other [`Event`] (never [`Event::Row`]).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum EventAs<T> {
-    /// One row of a series, as a `T`.
-    Row(T),
-    /// A statement end, error or message, or a query error.
-    Other(Event),
+impl<T> Event<T> {
+    /// The event, unless it is a row (given back as `Err`).
+    pub(crate) fn other<U>(self) -> Result<Event<U>, T> {
+        Ok(match self {
+            Event::Row(t) => return Err(t),
+            Event::StatementError {
+                statement_id,
+                message,
+            } => Event::StatementError {
+                statement_id,
+                message,
+            },
+            Event::StatementEnd { statement_id } => Event::StatementEnd { statement_id },
+            Event::Message {
+                statement_id,
+                level,
+                text,
+            } => Event::Message {
+                statement_id,
+                level,
+                text,
+            },
+            Event::QueryError { message } => Event::QueryError { message },
+        })
+    }
+
+    /// The same event, its row made into a `U` by `f`.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Event<U> {
+        self.other().unwrap_or_else(|t| Event::Row(f(t)))
+    }
+}
+
+impl<T> Event<Result<T, DecodeError>> {
+    /// A row that could not be mapped onto `T` as the error.
+    pub(crate) fn transpose(self) -> Result<Event<T>, DecodeError> {
+        self.other().or_else(|row| row.map(Event::Row))
+    }
 }
 
 /// What a response says, one series object at a time, as the server sent
@@ -216,78 +240,17 @@ pub struct Decoder {
     options: DecodeOptions,
     splitter: Splitter,
     state: State,
-    /// Rows of the series chunk being handed out by `next_event`, and
-    /// whether that chunk was partial.
-    rows: Option<(SeriesRows, bool)>,
-    /// Documents are parsed for [`Decoder::next_event_as`]: strings kept
-    /// on the heap ([`Settings::heap_strings`]) when the serde path parses.
-    typed: bool,
-    /// Rows already mapped by [`Decoder::next_event_as`], of the documents
-    /// parsed so far: a `VecDeque<Result<T, DecodeError>>`.
-    mapped: Option<Box<dyn MappedRows>>,
-    /// The series whose mapped rows are being handed out.
-    mapped_series: Option<MappedSeries>,
-}
-
-/// A queued element: a [`Chunk`], series kept in the flat form or already
-/// mapped.
-#[derive(Debug)]
-enum Item {
-    Series {
-        rows: SeriesRows,
-        partial: bool,
-    },
-    /// `rows` rows waiting in [`Decoder::mapped`].
-    Mapped(MappedSeries),
-    Other(Chunk),
-}
-
-/// Mapped rows of one series chunk.
-#[derive(Debug)]
-struct MappedSeries {
-    meta: Arc<SeriesMeta>,
-    rows: usize,
-    next_row: u64,
-}
-
-/// The queue of rows mapped onto some `T`, its type erased so that the
-/// decoder need not be generic.
-trait MappedRows: Send {
-    fn is_empty(&self) -> bool;
-    /// Drops the first `n` rows.
-    fn discard(&mut self, n: usize);
-    fn as_any(&self) -> &dyn Any;
-    fn as_any_mut(&mut self) -> &mut dyn Any;
-}
-
-impl<T: Send + 'static> MappedRows for VecDeque<Result<T, DecodeError>> {
-    fn is_empty(&self) -> bool {
-        VecDeque::is_empty(self)
-    }
-
-    fn discard(&mut self, n: usize) {
-        self.drain(..n.min(self.len()));
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-}
-
-impl fmt::Debug for dyn MappedRows {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("MappedRows")
-    }
+    /// The series whose rows are being handed out one by one.
+    rows: Option<SeriesRows>,
+    /// Strings are parsed onto the heap ([`Settings::heap_strings`]): for
+    /// typed rows that move them into `String` fields.
+    heap_strings: bool,
 }
 
 /// What survives from one document to the next.
 #[derive(Debug)]
 struct State {
-    queue: VecDeque<Item>,
+    queue: VecDeque<Event<SeriesRows>>,
     last_meta: Option<Arc<SeriesMeta>>,
     /// The last series chunk was `partial`: the next may continue it.
     last_partial: bool,
@@ -330,9 +293,7 @@ impl Decoder {
                 last_statement: None,
             },
             rows: None,
-            typed: false,
-            mapped: None,
-            mapped_series: None,
+            heap_strings: false,
         }
     }
 
@@ -364,15 +325,14 @@ impl Decoder {
         self.splitter.finished
             && self.splitter.start == self.splitter.buf.len()
             && self.state.queue.is_empty()
-            && self.rows.as_ref().map_or(true, |(r, _)| r.len() == 0)
-            && self.mapped_series.as_ref().map_or(true, |m| m.rows == 0)
+            && self.rows.as_ref().map_or(true, |r| r.len() == 0)
             && !(self.options.chunked && self.state.open_statement.is_some())
     }
 
     /// The rows of the series chunk `next_event` is handing out, not yet
     /// handed out.
     pub(crate) fn current_rows(&self) -> Option<&SeriesRows> {
-        self.rows.as_ref().map(|(rows, _)| rows)
+        self.rows.as_ref()
     }
 
     /// Bytes fed but not yet consumed (the start of a document).
@@ -389,42 +349,13 @@ impl Decoder {
     /// too large, or cut short at the end of the body; decoding resumes at
     /// the next document.
     pub fn next_event(&mut self) -> Option<Result<Event, DecodeError>> {
-        self.typed = false;
-        if let Some(e) = self.skip_mapped_series() {
-            return Some(Err(e));
-        }
-        loop {
-            if let Some((rows, _)) = &mut self.rows {
-                if let Some(row) = rows.next() {
-                    return Some(Ok(Event::Row(row)));
-                }
-                if let Some((rows, _)) = self.rows.take() {
-                    rows.recycle(&mut self.state.spare);
-                }
-            }
-            let chunk = match self.pull(&mut Flat) {
-                Some(Ok(Item::Series { rows, partial })) => {
-                    self.rows = Some((rows, partial));
-                    continue;
-                }
-                Some(Ok(Item::Mapped(series))) => return Some(Err(self.skip_mapped(series))),
-                Some(Ok(Item::Other(chunk))) => chunk,
-                Some(Err(e)) => return Some(Err(e)),
-                None => return None,
-            };
-            return Some(Ok(match other_event(chunk) {
-                Ok(event) => event,
-                Err(series) => {
-                    self.rows = Some((series.rows(), false));
-                    continue;
-                }
-            }));
-        }
+        self.heap_strings = false;
+        self.next_row(&mut SeriesRows::next)
     }
 
     /// Like [`Decoder::next_event`], but each row is given to `f` as
     /// `(meta, values, index)` instead of being built into a [`Row`]: the
-    /// path of [`FromRow`](super::FromRow) types.
+    /// path of typed rows. `f` may move values out.
     ///
     /// `heap_strings`: strings are parsed onto the heap, so that moving one
     /// into a `String` costs no copy (for types that read strings; the others
@@ -433,185 +364,34 @@ impl Decoder {
         &mut self,
         heap_strings: bool,
         f: &mut impl FnMut(&Arc<SeriesMeta>, &mut [Value], u64) -> R,
-    ) -> Option<Result<EventAs<R>, DecodeError>> {
-        self.typed = heap_strings;
-        if let Some(e) = self.skip_mapped_series() {
-            return Some(Err(e));
-        }
-        loop {
-            if let Some((rows, _)) = &mut self.rows {
-                if let Some(out) = rows.next_with(f) {
-                    return Some(Ok(EventAs::Row(out)));
-                }
-                if let Some((rows, _)) = self.rows.take() {
-                    rows.recycle(&mut self.state.spare);
-                }
-            }
-            let chunk = match self.pull(&mut Flat) {
-                Some(Ok(Item::Series { rows, partial })) => {
-                    self.rows = Some((rows, partial));
-                    continue;
-                }
-                Some(Ok(Item::Mapped(series))) => return Some(Err(self.skip_mapped(series))),
-                Some(Ok(Item::Other(chunk))) => chunk,
-                Some(Err(e)) => return Some(Err(e)),
-                None => return None,
-            };
-            return Some(Ok(match other_event(chunk) {
-                Ok(event) => EventAs::Other(event),
-                Err(series) => {
-                    self.rows = Some((series.rows(), false));
-                    continue;
-                }
-            }));
-        }
+    ) -> Option<Result<Event<R>, DecodeError>> {
+        self.heap_strings = heap_strings;
+        self.next_row(&mut |rows: &mut SeriesRows| rows.next_with(f))
     }
 
-    /// Drops the mapped rows left of the current series (the caller went
-    /// from [`Decoder::next_event_as`] to another way of reading), saying
-    /// so.
-    fn skip_mapped_series(&mut self) -> Option<DecodeError> {
-        let series = self.mapped_series.take()?;
-        (series.rows > 0).then(|| self.skip_mapped(series))
-    }
-
-    /// Drops the rows of a mapped series, with the error that says so.
-    fn skip_mapped(&mut self, series: MappedSeries) -> DecodeError {
-        if let Some(mapped) = &mut self.mapped {
-            mapped.discard(series.rows);
-        }
-        let e = DecodeError::new(format!(
-            "{} rows skipped: they were mapped onto another type by next_event_as",
-            series.rows
-        ));
-        de::row_error(e, &series.meta, series.next_row)
-    }
-}
-
-/// The event of a chunk, unless it is a series.
-fn other_event(chunk: Chunk) -> Result<Event, SeriesChunk> {
-    Ok(match chunk {
-        Chunk::Series(series) => return Err(series),
-        Chunk::StatementError {
-            statement_id,
-            message,
-        } => Event::StatementError {
-            statement_id,
-            message,
-        },
-        Chunk::StatementEnd { statement_id } => Event::StatementEnd { statement_id },
-        Chunk::Message {
-            statement_id,
-            level,
-            text,
-        } => Event::Message {
-            statement_id,
-            level,
-            text,
-        },
-        Chunk::QueryError { message } => Event::QueryError { message },
-    })
-}
-
-impl Decoder {
-    /// Like [`Decoder::next_event`], but each row comes mapped onto `T` by
-    /// name, as [`Row::into_deserialize`] would map it, without building the
-    /// [`Row`]: the path of [`Client::query_as`](crate::Client::query_as).
-    ///
-    /// Rows are mapped while the document holding them is scanned, straight
-    /// from its bytes (no [`Value`] in between), and wait in the decoder
-    /// until asked for. So switching within a document to `next_event`,
-    /// `next_chunk` or another `T` cannot give the rows already mapped:
-    /// they are skipped, and one `Err` says how many.
-    ///
-    /// # Errors
-    ///
-    /// As [`Decoder::next_event`], and a row that does not fit `T` (as
-    /// [`Row::into_deserialize`]); decoding goes on with the next row.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use influx_stream::__private::{Decoder, DecodeOptions, EventAs};
-    ///
-    /// #[derive(serde::Deserialize)]
-    /// struct Cpu { time: i64, usage: f64 }
-    ///
-    /// let mut decoder = Decoder::new(DecodeOptions::new());
-    /// decoder.feed(b"{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\
-    ///     \"columns\":[\"time\",\"usage\"],\"values\":[[1,2],[3,4.5]]}]}]}\n");
-    /// decoder.finish();
-    /// let mut usage = Vec::new();
-    /// while let Some(event) = decoder.next_event_as::<Cpu>() {
-    ///     if let EventAs::Row(cpu) = event? {
-    ///         usage.push(cpu.usage);
-    ///     }
-    /// }
-    /// assert_eq!(usage, [2.0, 4.5]);
-    /// # Ok::<(), influx_stream::query::DecodeError>(())
-    /// ```
-    pub fn next_event_as<T: DeserializeOwned + Send + 'static>(
+    /// The next row taken from the series at hand by `take`, or the next
+    /// other event.
+    #[inline]
+    fn next_row<R>(
         &mut self,
-    ) -> Option<Result<EventAs<T>, DecodeError>> {
-        self.typed = true;
+        take: &mut impl FnMut(&mut SeriesRows) -> Option<R>,
+    ) -> Option<Result<Event<R>, DecodeError>> {
         loop {
-            // Rows of a document the scanner left to serde.
-            if let Some((rows, _)) = &mut self.rows {
-                if let Some(row) = rows.next_as::<T>() {
-                    return Some(row.map(EventAs::Row));
+            if let Some(rows) = &mut self.rows {
+                if let Some(row) = take(rows) {
+                    return Some(Ok(Event::Row(row)));
                 }
-                if let Some((rows, _)) = self.rows.take() {
+                if let Some(rows) = self.rows.take() {
                     rows.recycle(&mut self.state.spare);
                 }
             }
-            if let Some(series) = &mut self.mapped_series {
-                if series.rows > 0 {
-                    let Some(queue) = self.mapped.as_mut().and_then(mapped_queue::<T>) else {
-                        // Mapped onto another type by an earlier call.
-                        return self.skip_mapped_series().map(Err);
-                    };
-                    series.rows -= 1;
-                    let index = series.next_row;
-                    series.next_row += 1;
-                    return Some(match queue.pop_front() {
-                        Some(Ok(row)) => Ok(EventAs::Row(row)),
-                        Some(Err(e)) => Err(de::row_error(e, &series.meta, index)),
-                        None => Err(DecodeError::new("mapped row missing")),
-                    });
-                }
-                self.mapped_series = None;
-            }
-            let mut mapped = self.mapped.take().filter(|q| {
-                // A queue of another type is replaced once its rows are
-                // skipped (with an error, see `skip_mapped`).
-                !q.is_empty() || q.as_any().is::<VecDeque<Result<T, DecodeError>>>()
-            });
-            let queue =
-                mapped.get_or_insert_with(|| Box::new(VecDeque::<Result<T, DecodeError>>::new()));
-            let item = match mapped_queue::<T>(queue) {
-                Some(queue) => self.pull(&mut Mapped(queue)),
-                None => self.pull(&mut Flat),
-            };
-            self.mapped = mapped;
-            let chunk = match item? {
-                Ok(Item::Series { rows, partial }) => {
-                    self.rows = Some((rows, partial));
-                    continue;
-                }
-                Ok(Item::Mapped(series)) => {
-                    self.mapped_series = Some(series);
-                    continue;
-                }
-                Ok(Item::Other(chunk)) => chunk,
+            match self.pull()? {
+                Ok(event) => match event.other() {
+                    Ok(other) => return Some(Ok(other)),
+                    Err(rows) => self.rows = Some(rows),
+                },
                 Err(e) => return Some(Err(e)),
-            };
-            return Some(Ok(match other_event(chunk) {
-                Ok(event) => EventAs::Other(event),
-                Err(series) => {
-                    self.rows = Some((series.rows(), false));
-                    continue;
-                }
-            }));
+            }
         }
     }
 
@@ -623,58 +403,52 @@ impl Decoder {
     ///
     /// As [`Decoder::next_event`].
     pub fn next_chunk(&mut self) -> Option<Result<Chunk, DecodeError>> {
-        self.typed = false;
-        if let Some(e) = self.skip_mapped_series() {
-            return Some(Err(e));
-        }
-        if let Some((rows, partial)) = self.rows.take() {
-            if rows.len() > 0 {
-                let chunk = rows.into_chunk(partial, &mut self.state.spare);
-                return Some(Ok(Chunk::Series(chunk)));
-            }
-            rows.recycle(&mut self.state.spare);
-        }
-        Some(match self.pull(&mut Flat)? {
-            Ok(Item::Series { rows, partial }) => Ok(Chunk::Series(
-                rows.into_chunk(partial, &mut self.state.spare),
-            )),
-            Ok(Item::Mapped(series)) => Err(self.skip_mapped(series)),
-            Ok(Item::Other(chunk)) => Ok(chunk),
-            Err(e) => Err(e),
-        })
+        let event = match self.next_series()? {
+            Ok(event) => event.map(|rows| rows.into_chunk(&mut self.state.spare)),
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Ok(match event {
+            Event::Row(series) => Chunk::Series(series),
+            Event::StatementError {
+                statement_id,
+                message,
+            } => Chunk::StatementError {
+                statement_id,
+                message,
+            },
+            Event::StatementEnd { statement_id } => Chunk::StatementEnd { statement_id },
+            Event::Message {
+                statement_id,
+                level,
+                text,
+            } => Chunk::Message {
+                statement_id,
+                level,
+                text,
+            },
+            Event::QueryError { message } => Chunk::QueryError { message },
+        }))
     }
 
     /// Like [`Decoder::next_chunk`], but a series chunk comes as the rows
     /// the decoder parsed, in one vector: no vector per row (the path of
-    /// `query_arrow`).
-    #[cfg_attr(not(feature = "arrow"), allow(dead_code))]
-    pub(crate) fn next_series(&mut self) -> Option<Result<EventAs<SeriesRows>, DecodeError>> {
-        self.typed = false;
-        if let Some(e) = self.skip_mapped_series() {
-            return Some(Err(e));
-        }
-        if let Some((rows, _)) = self.rows.take() {
+    /// `query_chunks` and `query_arrow`).
+    pub(crate) fn next_series(&mut self) -> Option<Result<Event<SeriesRows>, DecodeError>> {
+        self.heap_strings = false;
+        if let Some(rows) = self.rows.take() {
             if rows.len() > 0 {
-                return Some(Ok(EventAs::Row(rows)));
+                return Some(Ok(Event::Row(rows)));
             }
             rows.recycle(&mut self.state.spare);
         }
-        Some(match self.pull(&mut Flat)? {
-            Ok(Item::Series { rows, .. }) => Ok(EventAs::Row(rows)),
-            Ok(Item::Mapped(series)) => Err(self.skip_mapped(series)),
-            Ok(Item::Other(chunk)) => Ok(match other_event(chunk) {
-                Ok(event) => EventAs::Other(event),
-                Err(series) => EventAs::Row(series.rows()),
-            }),
-            Err(e) => Err(e),
-        })
+        self.pull()
     }
 
-    /// The next queued chunk, parsing documents with `parser` as needed.
-    fn pull(&mut self, parser: &mut impl ParseDoc) -> Option<Result<Item, DecodeError>> {
+    /// The next queued event, parsing documents as needed.
+    fn pull(&mut self) -> Option<Result<Event<SeriesRows>, DecodeError>> {
         loop {
-            if let Some(chunk) = self.state.queue.pop_front() {
-                return Some(Ok(chunk));
+            if let Some(event) = self.state.queue.pop_front() {
+                return Some(Ok(event));
             }
             let doc = match self.splitter.next_doc(self.options.max_document_bytes) {
                 Some(Ok(doc)) => doc,
@@ -685,22 +459,17 @@ impl Decoder {
                 None => return None,
             };
             self.state.documents += 1;
-            let bytes = &self.splitter.buf[doc.range.clone()];
+            let (range, last) = doc;
+            let bytes = &self.splitter.buf[range];
             let settings = Settings {
                 time_mult: self.options.time_format.nanos_per_unit(),
                 rows_hint: self.state.rows_hint,
-                heap_strings: self.typed,
+                heap_strings: self.heap_strings,
             };
-            match parser.parse(bytes, settings, &mut self.state) {
+            match wire::parse_doc(bytes, settings, &mut self.state.spare) {
                 Ok(parsed) => self.state.push_doc(parsed),
-                Err(e) if e.is_eof() && !doc.multi_line && !doc.last => {
-                    // A line that is only the start of a document: indented
-                    // JSON. Follow brackets from the line's start instead.
-                    self.state.documents -= 1;
-                    self.splitter.rewind_multi_line(doc.range.start);
-                }
                 Err(e) => {
-                    let what = if e.is_eof() {
+                    let what = if e.is_eof() && last {
                         format!(
                             "document {} cut short at the end of the body",
                             self.state.documents
@@ -711,108 +480,6 @@ impl Decoder {
                     return Some(Err(DecodeError::json(what, e)));
                 }
             }
-        }
-    }
-}
-
-/// How [`Decoder::pull`] parses a document.
-trait ParseDoc {
-    fn parse<'b>(
-        &mut self,
-        bytes: &'b [u8],
-        settings: Settings,
-        state: &mut State,
-    ) -> Result<WireDoc<'b>, serde_json::Error>;
-}
-
-/// Rows into [`Value`]s.
-struct Flat;
-
-impl ParseDoc for Flat {
-    fn parse<'b>(
-        &mut self,
-        bytes: &'b [u8],
-        settings: Settings,
-        state: &mut State,
-    ) -> Result<WireDoc<'b>, serde_json::Error> {
-        wire::parse_doc(bytes, settings, &mut state.spare)
-    }
-}
-
-/// Rows mapped onto `T` as they are scanned, into the queue; documents
-/// the scanner leaves to serde are parsed into [`Value`]s.
-struct Mapped<'q, T>(&'q mut VecDeque<Result<T, DecodeError>>);
-
-impl<T: DeserializeOwned + Send + 'static> ParseDoc for Mapped<'_, T> {
-    fn parse<'b>(
-        &mut self,
-        bytes: &'b [u8],
-        settings: Settings,
-        state: &mut State,
-    ) -> Result<WireDoc<'b>, serde_json::Error> {
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            let queue = &mut *self.0;
-            let before = queue.len();
-            let mut sink = MapRows {
-                queue: &mut *queue,
-                last_meta: state.last_meta.clone(),
-                rows: 0,
-            };
-            if let Some(doc) = scan::doc_typed(text, settings, &mut sink) {
-                return Ok(doc);
-            }
-            queue.truncate(before);
-        }
-        wire::parse_doc_serde(bytes, settings)
-    }
-}
-
-/// The queue of rows mapped onto `T`, when that is the type of the queue.
-fn mapped_queue<T: Send + 'static>(
-    mapped: &mut Box<dyn MappedRows>,
-) -> Option<&mut VecDeque<Result<T, DecodeError>>> {
-    mapped.as_any_mut().downcast_mut()
-}
-
-/// Maps rows onto `T` for [`scan::doc_typed`].
-struct MapRows<'q, T> {
-    queue: &'q mut VecDeque<Result<T, DecodeError>>,
-    /// The series of the previous series chunk, kept when the next one is
-    /// the same series.
-    last_meta: Option<Arc<SeriesMeta>>,
-    /// Rows of the current series.
-    rows: usize,
-}
-
-impl<'a, T: DeserializeOwned> TypedRows<'a> for MapRows<'_, T> {
-    fn begin(&mut self, statement_id: Option<u64>, series: &WireSeries<'a>) -> Option<()> {
-        let statement_id = statement_id?;
-        let same = self.last_meta.as_ref().is_some_and(|m| {
-            m.same_as(
-                statement_id,
-                series.name.as_ref(),
-                &series.tags,
-                &series.columns,
-            )
-        });
-        if !same {
-            self.last_meta = Some(Arc::new(new_meta(statement_id, series)));
-        }
-        self.rows = 0;
-        Some(())
-    }
-
-    #[inline]
-    fn row(&mut self, cells: &mut RowCells<'_, 'a>) {
-        if let Some(meta) = &self.last_meta {
-            self.queue.push_back(de::from_cells(meta, cells));
-            self.rows += 1;
-        }
-    }
-
-    fn end(&mut self, series: &mut WireSeries<'a>) {
-        if let Some(meta) = &self.last_meta {
-            series.typed = Some((Arc::clone(meta), self.rows));
         }
     }
 }
@@ -851,9 +518,9 @@ impl State {
     fn push_doc(&mut self, doc: WireDoc<'_>) {
         if let Some(message) = doc.error {
             self.open_statement = None;
-            self.queue.push_back(Item::Other(Chunk::QueryError {
+            self.queue.push_back(Event::QueryError {
                 message: message.into_owned(),
-            }));
+            });
         }
         for result in doc.results {
             let mut statement_id = result.statement_id;
@@ -874,25 +541,6 @@ impl State {
             self.open_statement =
                 (result.partial && result.error.is_none()).then_some(statement_id);
             for series in result.series {
-                if let Some((meta, rows)) = series.typed {
-                    if !self
-                        .last_meta
-                        .as_ref()
-                        .is_some_and(|m| Arc::ptr_eq(m, &meta))
-                    {
-                        self.last_partial = false;
-                        self.last_meta = Some(Arc::clone(&meta));
-                    }
-                    let next_row = if self.last_partial { self.next_row } else { 0 };
-                    self.next_row = next_row + rows as u64;
-                    self.last_partial = series.partial;
-                    self.queue.push_back(Item::Mapped(MappedSeries {
-                        meta,
-                        rows,
-                        next_row,
-                    }));
-                    continue;
-                }
                 let meta = match &self.last_meta {
                     Some(m)
                         if m.same_as(
@@ -916,38 +564,30 @@ impl State {
                 self.next_row = first_row + n as u64;
                 self.last_partial = series.partial;
                 self.rows_hint = self.rows_hint.max(n).min(1 << 16);
-                self.queue.push_back(Item::Series {
-                    rows: SeriesRows::from_flat(meta, series.values, first_row),
-                    partial: series.partial,
-                });
+                self.queue.push_back(Event::Row(SeriesRows::from_flat(
+                    meta,
+                    series.values,
+                    first_row,
+                    series.partial,
+                )));
             }
             for m in result.messages {
-                self.queue.push_back(Item::Other(Chunk::Message {
+                self.queue.push_back(Event::Message {
                     statement_id,
                     level: m.level.map(wire::Str::into_owned).unwrap_or_default(),
                     text: m.text.map(wire::Str::into_owned).unwrap_or_default(),
-                }));
+                });
             }
             if let Some(message) = result.error {
-                self.queue.push_back(Item::Other(Chunk::StatementError {
+                self.queue.push_back(Event::StatementError {
                     statement_id,
                     message: message.into_owned(),
-                }));
+                });
             } else if !result.partial {
-                self.queue
-                    .push_back(Item::Other(Chunk::StatementEnd { statement_id }));
+                self.queue.push_back(Event::StatementEnd { statement_id });
             }
         }
     }
-}
-
-/// A document found in the buffer.
-struct Doc {
-    range: Range<usize>,
-    /// Found by following brackets (indented JSON).
-    multi_line: bool,
-    /// The unterminated tail at the end of the body.
-    last: bool,
 }
 
 /// Cuts the buffered bytes into documents.
@@ -959,8 +599,6 @@ struct Splitter {
     /// `buf[start..scan]` was searched already.
     scan: usize,
     finished: bool,
-    /// Following brackets for an indented document.
-    multi_line: Option<Brackets>,
     /// Skipping an oversized document up to the next `\n`.
     discarding: bool,
 }
@@ -981,131 +619,41 @@ impl Splitter {
         self.buf.extend_from_slice(bytes);
     }
 
-    fn rewind_multi_line(&mut self, start: usize) {
-        self.start = start;
-        self.scan = start;
-        self.multi_line = Some(Brackets::default());
-    }
-
-    fn next_doc(&mut self, max: Option<usize>) -> Option<Result<Doc, DecodeError>> {
+    /// The next document's bytes in `buf`, and whether they are the
+    /// unterminated tail of the body.
+    fn next_doc(
+        &mut self,
+        max: Option<usize>,
+    ) -> Option<Result<(Range<usize>, bool), DecodeError>> {
+        let too_long = |max| DecodeError::new(format!("document longer than {max} bytes"));
         loop {
             let len = self.buf.len();
-            if self.discarding {
-                match memchr::memchr(b'\n', &self.buf[self.scan..]) {
-                    Some(off) => {
-                        self.discarding = false;
-                        self.start = self.scan + off + 1;
-                        self.scan = self.start;
-                        continue;
-                    }
-                    None => {
-                        self.start = len;
-                        self.scan = len;
-                        return None;
-                    }
-                }
-            }
-            let found = match &mut self.multi_line {
-                Some(brackets) => brackets.find_end(&self.buf[self.scan..]).map(|off| {
-                    self.multi_line = None;
-                    (self.scan + off + 1, self.scan + off + 1, true)
-                }),
-                None => memchr::memchr(b'\n', &self.buf[self.scan..])
-                    .map(|off| (self.scan + off, self.scan + off + 1, false)),
-            };
-            let (end, next, multi_line) = match found {
-                Some(f) => f,
+            let newline = memchr::memchr(b'\n', &self.buf[self.scan..]).map(|off| self.scan + off);
+            let range = match newline {
+                Some(end) => self.start..end,
+                None if self.finished && !self.discarding => self.start..len,
                 None => {
                     self.scan = len;
-                    if self.finished {
-                        if self.start == len {
-                            return None;
-                        }
-                        let range = self.start..len;
+                    let over = max.filter(|&m| !self.discarding && len - self.start > m);
+                    if self.discarding || over.is_some() {
+                        self.discarding = true;
                         self.start = len;
-                        if is_blank(&self.buf[range.clone()]) {
-                            return None;
-                        }
-                        let multi_line = self.multi_line.take().is_some();
-                        return Some(Ok(Doc {
-                            range,
-                            multi_line,
-                            last: true,
-                        }));
                     }
-                    if let Some(max) = max {
-                        if len - self.start > max {
-                            self.discarding = self.multi_line.take().is_none();
-                            self.start = len;
-                            return Some(Err(DecodeError::new(format!(
-                                "document longer than {max} bytes"
-                            ))));
-                        }
-                    }
-                    return None;
+                    return over.map(|m| Err(too_long(m)));
                 }
             };
-            let range = self.start..end;
-            self.start = next;
-            self.scan = next;
-            if is_blank(&self.buf[range.clone()]) {
+            self.start = newline.map_or(len, |end| end + 1);
+            self.scan = self.start;
+            if std::mem::take(&mut self.discarding) || is_blank(&self.buf[range.clone()]) {
+                // A blank or skipped tail: nothing more until more bytes.
+                newline?;
                 continue;
             }
-            if let Some(max) = max {
-                if range.len() > max {
-                    return Some(Err(DecodeError::new(format!(
-                        "document longer than {max} bytes"
-                    ))));
-                }
+            if let Some(max) = max.filter(|&m| range.len() > m) {
+                return Some(Err(too_long(max)));
             }
-            return Some(Ok(Doc {
-                range,
-                multi_line,
-                last: false,
-            }));
+            return Some(Ok((range, newline.is_none())));
         }
-    }
-}
-
-/// Follows JSON brackets and strings to find where a value ends.
-#[derive(Debug, Default)]
-struct Brackets {
-    depth: u32,
-    opened: bool,
-    in_string: bool,
-    escaped: bool,
-}
-
-impl Brackets {
-    /// The offset of the byte closing the outermost bracket, if in `bytes`.
-    fn find_end(&mut self, bytes: &[u8]) -> Option<usize> {
-        for (i, &b) in bytes.iter().enumerate() {
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
-                continue;
-            }
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => {
-                    self.depth += 1;
-                    self.opened = true;
-                }
-                b'}' | b']' => {
-                    self.depth = self.depth.saturating_sub(1);
-                    if self.depth == 0 && self.opened {
-                        return Some(i);
-                    }
-                }
-                _ => {}
-            }
-        }
-        None
     }
 }
 
@@ -1163,7 +711,7 @@ mod tests {
         );
         assert!(d.next_event().is_none(), "the error comes once");
 
-        // The same statement's end clears it; typed and chunk readers too.
+        // The same statement's end clears it; the chunk reader too.
         let end = "{\"results\":[{\"statement_id\":3,\"series\":[{\"name\":\"m\",\
             \"columns\":[\"time\",\"v\"],\"values\":[[3,4]]}]}]}\n";
         let mut d = Decoder::new(DecodeOptions::new().chunked(true));
@@ -1180,16 +728,6 @@ mod tests {
             errors += usize::from(c.is_err());
         }
         assert_eq!(errors, 1);
-        #[derive(serde::Deserialize, Debug)]
-        struct M {
-            #[allow(dead_code)]
-            v: f64,
-        }
-        let mut d = Decoder::new(DecodeOptions::new().chunked(true));
-        d.feed(partial.as_bytes());
-        d.finish();
-        let out: Vec<_> = std::iter::from_fn(|| d.next_event_as::<M>()).collect();
-        assert!(matches!(out[..], [Ok(EventAs::Row(_)), Err(_)]), "{out:?}");
 
         // Without `chunked`, a partial result at the end is whole: influxd
         // marks a non-chunked answer cut by `max-row-limit` so.
@@ -1247,22 +785,6 @@ mod tests {
         d.feed(b"\n");
         let e = d.next_event().unwrap().unwrap_err();
         assert_eq!(e.to_string(), "document longer than 40 bytes");
-    }
-
-    #[test]
-    fn indented_documents() {
-        let doc = "{\n  \"results\": [\n    {\n      \"statement_id\": 0,\n      \"series\": [{\"name\":\"a\\\"}]\\n\",\"columns\":[\"x\"],\"values\":[[1]]}]\n    }\n  ]\n}\n";
-        let body = format!("{doc}{doc}");
-        let mut d = Decoder::default();
-        d.feed(body.as_bytes());
-        d.finish();
-        let out = drain(&mut d);
-        assert_eq!(out.len(), 4, "{out:?}");
-        let Ok(Event::Row(row)) = &out[2] else {
-            panic!("{out:?}")
-        };
-        assert_eq!(row.series_name(), Some("a\"}]\n"));
-        assert_eq!(row.values(), &[Value::Integer(1)]);
     }
 
     #[test]

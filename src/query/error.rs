@@ -18,9 +18,6 @@ pub struct DecodeError {
 struct Inner {
     message: String,
     source: Option<serde_json::Error>,
-    /// Internal: positional mapping gave up on this row, which is mapped
-    /// again by name (see `layout`). Never reaches users.
-    redo: bool,
 }
 
 impl DecodeError {
@@ -30,7 +27,6 @@ impl DecodeError {
             inner: Box::new(Inner {
                 message: message.into(),
                 source: None,
-                redo: false,
             }),
         }
     }
@@ -41,22 +37,8 @@ impl DecodeError {
             inner: Box::new(Inner {
                 message: format!("{context}: {err}"),
                 source: Some(err),
-                redo: false,
             }),
         }
-    }
-
-    /// The row must be mapped again by name: positional mapping does not
-    /// fit it (see `layout`).
-    pub(crate) fn redo() -> Self {
-        let mut e = DecodeError::new("row to be mapped by name");
-        e.inner.redo = true;
-        e
-    }
-
-    /// Whether this is [`DecodeError::redo`].
-    pub(crate) fn is_redo(&self) -> bool {
-        self.inner.redo
     }
 
     /// Prefixes the message with `context` (`"{context}: {message}"`).

@@ -226,17 +226,13 @@ impl BenchRows {
     pub fn next<T: FromRow>(
         &mut self,
         decoder: &mut super::Decoder,
-    ) -> Option<Result<super::EventAs<T>, DecodeError>> {
+    ) -> Option<Result<super::Event<T>, DecodeError>> {
         let state = &mut self.0;
         decoder
             .next_event_with(T::READS_STRINGS, &mut |meta, values, index| {
                 state.map::<T>(meta, values, index)
             })
-            .map(|r| match r {
-                Ok(super::EventAs::Row(row)) => row.map(super::EventAs::Row),
-                Ok(super::EventAs::Other(e)) => Ok(super::EventAs::Other(e)),
-                Err(e) => Err(e),
-            })
+            .map(|r| r.and_then(super::Event::transpose))
     }
 }
 

@@ -23,12 +23,11 @@
 //! fields of your types accept it either way.
 #![deny(missing_docs, missing_debug_implementations)]
 
-mod de;
+pub(crate) mod de;
 pub(crate) mod decode;
 mod error;
 pub(crate) mod from_row;
 pub(crate) mod jsonl;
-mod layout;
 pub(crate) mod row;
 mod scan;
 pub(crate) mod stream;
@@ -40,7 +39,7 @@ mod tests;
 
 pub use de::deserialize_row;
 pub use decode::Chunk;
-pub(crate) use decode::{DecodeOptions, Decoder, Event, EventAs};
+pub(crate) use decode::{DecodeOptions, Decoder, Event};
 pub use error::DecodeError;
 pub(crate) use from_row::{FromRow, Resolved};
 pub use from_row::{FromRowField, FromValue, RowValues};

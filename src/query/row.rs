@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::layout::Layouts;
 use super::wire::{FlatRows, Str};
 use super::{de, DecodeError, Value};
 
@@ -26,8 +25,6 @@ pub struct SeriesMeta {
     time_index: Option<usize>,
     /// Whether some tag key is also a column name (the column wins).
     tag_shadowed: bool,
-    /// How structs line up with the columns (a cache, not compared).
-    layouts: Layouts,
 }
 
 impl std::fmt::Debug for SeriesMeta {
@@ -61,7 +58,6 @@ impl SeriesMeta {
             columns,
             time_index,
             tag_shadowed,
-            layouts: Layouts::default(),
         }
     }
 
@@ -110,12 +106,6 @@ impl SeriesMeta {
     #[inline]
     pub fn time_index(&self) -> Option<usize> {
         self.time_index
-    }
-
-    /// The positional layouts of the types rows were mapped onto.
-    #[inline]
-    pub(crate) fn layouts(&self) -> &Layouts {
-        &self.layouts
     }
 
     /// Whether statement, name, tags and columns equal the given wire data.
@@ -359,6 +349,7 @@ impl SeriesChunk {
             meta: self.meta,
             source: Source::Nested(self.values.into_iter()),
             next_index: self.first_row,
+            partial: self.partial,
         }
     }
 }
@@ -370,6 +361,8 @@ pub struct SeriesRows {
     meta: Arc<SeriesMeta>,
     source: Source,
     next_index: u64,
+    /// The series goes on in the next chunk.
+    partial: bool,
 }
 
 #[derive(Debug)]
@@ -421,7 +414,12 @@ impl SeriesRows {
         &self.meta
     }
 
-    pub(crate) fn from_flat(meta: Arc<SeriesMeta>, flat: FlatRows, first_row: u64) -> Self {
+    pub(crate) fn from_flat(
+        meta: Arc<SeriesMeta>,
+        flat: FlatRows,
+        first_row: u64,
+        partial: bool,
+    ) -> Self {
         SeriesRows {
             meta,
             source: Source::Flat {
@@ -432,13 +430,15 @@ impl SeriesRows {
                 lens: flat.lens.map(Vec::into_iter),
             },
             next_index: first_row,
+            partial,
         }
     }
 
     /// The rows not yielded yet, as a chunk; the flat vector, emptied, goes
     /// to `spare`.
-    pub(crate) fn into_chunk(mut self, partial: bool, spare: &mut Vec<Value>) -> SeriesChunk {
+    pub(crate) fn into_chunk(mut self, spare: &mut Vec<Value>) -> SeriesChunk {
         let first_row = self.next_index;
+        let partial = self.partial;
         let meta = Arc::clone(&self.meta);
         let values = self.by_ref().map(Row::into_values).collect();
         self.recycle(spare);
@@ -489,29 +489,6 @@ impl Source {
         let end = start.saturating_add(n).min(values.len());
         *pos = end;
         values.get_mut(start..end)
-    }
-}
-
-impl SeriesRows {
-    /// The next row mapped onto `T` (as [`Row::into_deserialize`]), straight
-    /// from the values: no per-row vector, no `Arc` clone.
-    #[inline]
-    pub(crate) fn next_as<T: serde::de::DeserializeOwned>(
-        &mut self,
-    ) -> Option<Result<T, DecodeError>> {
-        let index = self.next_index;
-        let out = match &mut self.source {
-            Source::Nested(rows) => {
-                let mut values = rows.next()?;
-                de::from_row_owned(&self.meta, &mut values, index)
-            }
-            Source::Flat { .. } => {
-                let row = self.source.next_flat()?;
-                de::from_row_owned(&self.meta, row, index)
-            }
-        };
-        self.next_index += 1;
-        Some(out)
     }
 }
 

@@ -1,76 +1,33 @@
-//! The fast path of [`wire::parse_doc`](super::wire::parse_doc): a
+//! The parser of [`wire::parse_doc`](super::wire::parse_doc): a
 //! hand-written scanner over the bytes of one document, plain loops and no
-//! serde, producing the same [`WireDoc`] as the serde seeds in `wire.rs`.
+//! serde, producing a [`WireDoc`].
 //!
-//! It understands exactly the shapes InfluxDB 1.x sends and gives up
-//! (`None`) on anything else: a syntax error, an unknown key, a number out
-//! of range, a lone surrogate, `values` before `columns`. The caller then
-//! parses the document again with serde_json, which gives the same result
-//! for anything this scanner accepts, and the error (message, position,
-//! `is_eof`) for anything malformed. So this module only has to be right
-//! when it answers `Some`: it must accept no document serde_json refuses,
-//! and give the same values for the ones it accepts.
+//! It reads the shapes InfluxDB 1.x sends (keys it does not know are
+//! skipped, `values` may come before `columns`) and says `None` for
+//! anything else: malformed JSON, another shape, a number out of range, a
+//! lone surrogate. The caller then asks serde_json where the JSON is
+//! malformed. So it must accept no document serde_json refuses, and read
+//! what it accepts as serde_json reads it (the tests below hold it to
+//! `serde_json::Value` on captures, mutations and edge cases).
 //!
-//! Numbers follow serde_json's rules (see `ValueSeed` in `wire.rs`): an
-//! integer literal is `i64` when it fits, `u64` above `i64::MAX`, `f64`
-//! past `u64::MAX`, and `-0` is `f64`; anything with a fraction or an
-//! exponent is `f64`, correctly rounded (`str::parse`, or an exact
-//! `m / 10^e` when both fit), and out of range (infinite) is an error.
+//! Numbers follow serde_json's rules: an integer literal is `i64` when it
+//! fits, `u64` above `i64::MAX`, `f64` past `u64::MAX`, and `-0` is `f64`;
+//! anything with a fraction or an exponent is `f64`, correctly rounded
+//! (`str::parse`, or an exact `m / 10^e` when both fit), and out of range
+//! (infinite) is an error.
 
 use std::borrow::Cow;
 
 use super::wire::{FlatRows, Settings, Str, WireDoc, WireMessage, WireResult, WireSeries};
 use super::{Text, Value};
 
-/// Scans one document; `None` when the serde path must decide.
+/// Scans one document; `None` when it is malformed or not a query response.
 /// `spare` is an empty vector whose memory the first series' values reuse.
 pub(crate) fn doc<'a>(
     text: &'a str,
     settings: Settings,
     spare: &mut Vec<Value>,
 ) -> Option<WireDoc<'a>> {
-    scan_doc(text, settings, &mut Rows::Flat(spare))
-}
-
-/// Scans one document whose rows go to `typed` instead of
-/// [`WireSeries::values`]; `None` when the serde path must decide (rows
-/// already given to `typed` are then to be forgotten).
-pub(crate) fn doc_typed<'a>(
-    text: &'a str,
-    settings: Settings,
-    typed: &mut dyn TypedRows<'a>,
-) -> Option<WireDoc<'a>> {
-    // Short strings stay inline in their `Value`, which lives only while
-    // the row is mapped: no allocation for an ignored column.
-    let settings = Settings {
-        heap_strings: false,
-        ..settings
-    };
-    scan_doc(text, settings, &mut Rows::Typed(typed))
-}
-
-/// Where the rows of a series go.
-enum Rows<'s, 'a> {
-    /// Into [`WireSeries::values`], starting from this spare vector.
-    Flat(&'s mut Vec<Value>),
-    /// Mapped one by one as they are scanned.
-    Typed(&'s mut dyn TypedRows<'a>),
-}
-
-/// Takes the rows of each series straight from the scanner
-/// ([`doc_typed`]), with no [`Value`] vector in between.
-pub(crate) trait TypedRows<'a> {
-    /// The `"values"` of `series` (whose name, tags and columns came
-    /// before) are next. `None` gives up the document: the statement id
-    /// is not known yet, for instance.
-    fn begin(&mut self, statement_id: Option<u64>, series: &WireSeries<'a>) -> Option<()>;
-    /// One row, read from `cells`.
-    fn row(&mut self, cells: &mut RowCells<'_, 'a>);
-    /// The series' rows are over; records them in `series`.
-    fn end(&mut self, series: &mut WireSeries<'a>);
-}
-
-fn scan_doc<'a>(text: &'a str, settings: Settings, rows: &mut Rows<'_, 'a>) -> Option<WireDoc<'a>> {
     let mut s = Scanner {
         text,
         b: text.as_bytes(),
@@ -89,7 +46,7 @@ fn scan_doc<'a>(text: &'a str, settings: Settings, rows: &mut Rows<'_, 'a>) -> O
                     s.open(b'[')?;
                     if !s.close_or_first(b']')? {
                         loop {
-                            let r = s.result(settings, rows)?;
+                            let r = s.result(settings, spare)?;
                             doc.results.push(r);
                             if !s.next_or_close(b']')? {
                                 break;
@@ -98,7 +55,7 @@ fn scan_doc<'a>(text: &'a str, settings: Settings, rows: &mut Rows<'_, 'a>) -> O
                     }
                 }
                 "error" => doc.error = s.opt_str()?,
-                _ => return None,
+                _ => s.skip_value(0)?,
             }
             if !s.next_or_close(b'}')? {
                 break;
@@ -111,13 +68,13 @@ fn scan_doc<'a>(text: &'a str, settings: Settings, rows: &mut Rows<'_, 'a>) -> O
 
 /// A number as serde_json classifies it (see the module docs).
 #[derive(Clone, Copy)]
-pub(crate) enum Num {
+enum Num {
     Int(i64),
     UInt(u64),
     Float(f64),
 }
 
-pub(crate) struct Scanner<'a> {
+struct Scanner<'a> {
     text: &'a str,
     b: &'a [u8],
     i: usize,
@@ -175,7 +132,8 @@ fn div_pow10(m: u64, k: u64) -> Option<f64> {
     let n = u128::from(m) << (64 + lz);
     let d = u128::from(d);
     let q = n / d;
-    let r = n % d;
+    // Not `n % d`: a second 128-bit division (a library call) per float.
+    let r = n - q * d;
     // `q >= 2^127 / 2^63 = 2^64`: at least 65 bits.
     let bits = 128 - q.leading_zeros();
     let shift = bits - 54;
@@ -603,8 +561,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// One result object.
-    fn result(&mut self, settings: Settings, rows: &mut Rows<'_, 'a>) -> Option<WireResult<'a>> {
-        let mut statement_id = None;
+    fn result(&mut self, settings: Settings, spare: &mut Vec<Value>) -> Option<WireResult<'a>> {
         let mut r = WireResult::default();
         self.open(b'{')?;
         if self.close_or_first(b'}')? {
@@ -615,7 +572,6 @@ impl<'a> Scanner<'a> {
             match key.as_str() {
                 "statement_id" => {
                     r.statement_id = self.u64()?;
-                    statement_id = Some(r.statement_id);
                 }
                 "series" => {
                     // Not `null`, as `results`.
@@ -623,7 +579,7 @@ impl<'a> Scanner<'a> {
                     self.open(b'[')?;
                     if !self.close_or_first(b']')? {
                         loop {
-                            let s = self.series(settings, statement_id, rows)?;
+                            let s = self.series(settings, spare)?;
                             r.series.push(s);
                             if !self.next_or_close(b']')? {
                                 break;
@@ -648,7 +604,7 @@ impl<'a> Scanner<'a> {
                 }
                 "error" => r.error = self.opt_str()?,
                 "partial" => r.partial = self.opt_bool()?,
-                _ => return None,
+                _ => self.skip_value(0)?,
             }
             if !self.next_or_close(b'}')? {
                 return Some(r);
@@ -665,20 +621,12 @@ impl<'a> Scanner<'a> {
         if self.close_or_first(b'}')? {
             return Some(m);
         }
-        // A derived `Deserialize`: a repeated field is an error there.
-        let (mut level, mut text) = (false, false);
         loop {
             let key = self.key()?;
             match key.as_str() {
-                "level" if !level => {
-                    level = true;
-                    m.level = self.opt_str()?;
-                }
-                "text" if !text => {
-                    text = true;
-                    m.text = self.opt_str()?;
-                }
-                _ => return None,
+                "level" => m.level = self.opt_str()?,
+                "text" => m.text = self.opt_str()?,
+                _ => self.skip_value(0)?,
             }
             if !self.next_or_close(b'}')? {
                 return Some(m);
@@ -686,13 +634,10 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn series(
-        &mut self,
-        settings: Settings,
-        statement_id: Option<u64>,
-        rows: &mut Rows<'_, 'a>,
-    ) -> Option<WireSeries<'a>> {
+    fn series(&mut self, settings: Settings, spare: &mut Vec<Value>) -> Option<WireSeries<'a>> {
         let mut s = WireSeries::default();
+        // `values` came before `columns`: the time column is scaled after.
+        let mut late_time = false;
         self.open(b'{')?;
         if self.close_or_first(b'}')? {
             return Some(s);
@@ -732,37 +677,78 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 "values" => {
-                    // As the serde path: the time column is known only if
-                    // `columns` came first; otherwise let serde fix it up.
                     let time = match settings.time_mult {
                         Some(mult) if !s.columns.is_empty() => s
                             .columns
                             .iter()
                             .position(|c| c.as_str() == "time")
                             .map(|i| (i, mult)),
-                        Some(_) => return None,
+                        Some(_) => {
+                            late_time = true;
+                            None
+                        }
                         None => None,
                     };
-                    match rows {
-                        Rows::Flat(spare) => {
-                            s.values =
-                                self.rows(spare, s.columns.len(), time, settings.rows_hint)?;
-                        }
-                        Rows::Typed(typed) => {
-                            typed.begin(statement_id, &s)?;
-                            self.typed_rows(*typed, time)?;
-                            typed.end(&mut s);
-                        }
-                    }
+                    s.values = self.rows(spare, s.columns.len(), time, settings.rows_hint)?;
                 }
                 "partial" => s.partial = self.opt_bool()?,
-                _ => return None,
+                _ => self.skip_value(0)?,
             }
             if !self.next_or_close(b'}')? {
                 break;
             }
         }
+        let time = s.columns.iter().position(|c| c.as_str() == "time");
+        if let (true, Some(t), Some(mult)) = (late_time, time, settings.time_mult) {
+            let mut start = 0;
+            for r in 0..s.values.rows {
+                let len = match &s.values.lens {
+                    Some(lens) => *lens.get(r)?,
+                    None => s.values.width,
+                };
+                if t < len {
+                    let v = s.values.values.get_mut(start + t)?;
+                    match *v {
+                        Value::Integer(i) => *v = Value::Time(i.checked_mul(mult)?),
+                        Value::UInteger(_) => return None,
+                        _ => {}
+                    }
+                }
+                start += len;
+            }
+        }
         Some(s)
+    }
+
+    /// Skips one value of any kind (a key the scanner does not know), at
+    /// most as deep as serde_json's recursion limit lets it read.
+    fn skip_value(&mut self, depth: u32) -> Option<()> {
+        if depth >= 127 {
+            return None;
+        }
+        let (open, close) = match self.next_byte()? {
+            b'"' => return self.string().map(drop),
+            b'-' | b'0'..=b'9' => return self.number().map(drop),
+            b't' => return self.literal(b"true"),
+            b'f' => return self.literal(b"false"),
+            b'n' => return self.literal(b"null"),
+            b'[' => (b'[', b']'),
+            b'{' => (b'{', b'}'),
+            _ => return None,
+        };
+        self.open(open)?;
+        if self.close_or_first(close)? {
+            return Some(());
+        }
+        loop {
+            if open == b'{' {
+                self.key()?;
+            }
+            self.skip_value(depth + 1)?;
+            if !self.next_or_close(close)? {
+                return Some(());
+            }
+        }
     }
 
     /// `"values"`: `null` or an array of rows.
@@ -813,102 +799,50 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The rows of a series for [`TypedRows`]: `null` or an array of rows.
-    fn typed_rows(
-        &mut self,
-        typed: &mut dyn TypedRows<'a>,
-        time: Option<(usize, i64)>,
-    ) -> Option<()> {
-        if self.null()? {
-            return Some(());
-        }
-        let (time_idx, mult) = time.unwrap_or((usize::MAX, 1));
-        self.open(b'[')?;
-        if self.close_or_first(b']')? {
-            return Some(());
-        }
-        loop {
-            self.open(b'[')?;
-            let open = !self.close_or_first(b']')?;
-            let state = if open { Cells::Open } else { Cells::Done };
-            let start = (self.i, state);
-            let mut cells = RowCells {
-                s: self,
-                col: 0,
-                time_idx,
-                mult,
-                state,
-                start,
-            };
-            typed.row(&mut cells);
-            cells.finish()?;
-            if !self.next_or_close(b']')? {
-                return Some(());
-            }
-        }
-    }
-
-    /// One cell, a string left where it is in the document.
-    #[inline(always)]
-    fn cell(&mut self, time: Option<i64>) -> Option<Scanned<'a>> {
-        if self.next_byte()? == b'"' {
-            return self.string().map(Scanned::Str);
-        }
-        let mut slot = Value::Null;
-        self.put_value(&mut slot, time)?;
-        Some(Scanned::Other(slot))
-    }
-
-    /// One cell pushed onto `out`.
+    /// One cell, `null`, a boolean, a number or a string, pushed onto
+    /// `out` (built in place: a `Value` returned through the stack costs
+    /// more than scanning it). Integers become [`Value::Time`] scaled by
+    /// `time` when it is set.
     #[inline]
     fn push_value(&mut self, out: &mut Vec<Value>, time: Option<i64>) -> Option<()> {
-        self.put_value(out, time)
-    }
-
-    /// One cell, `null`, a boolean, a number or a string, put into `out`
-    /// (built in place: a `Value` returned through the stack costs more
-    /// than scanning it). Integers become [`Value::Time`] scaled by `time`
-    /// when it is set.
-    #[inline]
-    fn put_value(&mut self, out: &mut impl PutValue, time: Option<i64>) -> Option<()> {
         match self.next_byte()? {
             b'"' => {
                 let start = self.i + 1;
                 match self.string()? {
                     Cow::Borrowed(s) if self.heap_strings => {
-                        out.put(Value::String(Text::boxed(Box::from(s))));
+                        out.push(Value::String(Text::boxed(Box::from(s))));
                     }
                     Cow::Borrowed(s) => {
                         let t = match Text::inline_from(self.text, start, s.len()) {
                             Some(t) => t,
                             None => Text::new(s),
                         };
-                        out.put(Value::String(t));
+                        out.push(Value::String(t));
                     }
                     Cow::Owned(s) if self.heap_strings => {
-                        out.put(Value::String(Text::boxed(s.into_boxed_str())));
+                        out.push(Value::String(Text::boxed(s.into_boxed_str())));
                     }
-                    Cow::Owned(s) => out.put(Value::String(Text::from(s))),
+                    Cow::Owned(s) => out.push(Value::String(Text::from(s))),
                 }
             }
             b'-' | b'0'..=b'9' => match (self.number()?, time) {
-                (Num::Int(i), None) => out.put(Value::Integer(i)),
-                (Num::Int(i), Some(mult)) => out.put(Value::Time(i.checked_mul(mult)?)),
-                (Num::UInt(u), None) => out.put(Value::UInteger(u)),
+                (Num::Int(i), None) => out.push(Value::Integer(i)),
+                (Num::Int(i), Some(mult)) => out.push(Value::Time(i.checked_mul(mult)?)),
+                (Num::UInt(u), None) => out.push(Value::UInteger(u)),
                 (Num::UInt(_), Some(_)) => return None,
-                (Num::Float(f), _) => out.put(Value::Float(f)),
+                (Num::Float(f), _) => out.push(Value::Float(f)),
             },
             b't' => {
                 self.literal(b"true")?;
-                out.put(Value::Bool(true));
+                out.push(Value::Bool(true));
             }
             b'f' => {
                 self.literal(b"false")?;
-                out.put(Value::Bool(false));
+                out.push(Value::Bool(false));
             }
             b'n' => {
                 self.literal(b"null")?;
-                out.put(Value::Null);
+                out.push(Value::Null);
             }
             _ => return None,
         }
@@ -916,140 +850,10 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Where [`Scanner::put_value`] puts a value.
-trait PutValue {
-    fn put(&mut self, v: Value);
-}
-
-impl PutValue for Vec<Value> {
-    #[inline(always)]
-    fn put(&mut self, v: Value) {
-        self.push(v);
-    }
-}
-
-impl PutValue for Value {
-    #[inline(always)]
-    fn put(&mut self, v: Value) {
-        *self = v;
-    }
-}
-
-/// A cell as [`RowCells`] gives it.
-pub(crate) enum Scanned<'a> {
-    /// A string, borrowed from the document unless it has escapes.
-    Str(Cow<'a, str>),
-    /// Anything else (never [`Value::String`]).
-    Other(Value),
-}
-
-/// Where [`RowCells`] is in its row.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Cells {
-    Open,
-    Done,
-    /// The scanner gave up: the document goes to the serde path.
-    Failed,
-}
-
-/// The cells of one row, scanned as they are asked for (see
-/// [`TypedRows::row`]). What is not asked for is scanned and dropped when
-/// the row is done.
-pub(crate) struct RowCells<'s, 'a> {
-    s: &'s mut Scanner<'a>,
-    col: usize,
-    time_idx: usize,
-    mult: i64,
-    state: Cells,
-    /// Where the row's first cell is, and the state there.
-    start: (usize, Cells),
-}
-
-impl<'a> RowCells<'_, 'a> {
-    /// The next cell, `None` at the end of the row (or when the scanner
-    /// gave up, which [`RowCells::finish`] then reports).
-    #[inline(always)]
-    pub(crate) fn next_cell(&mut self) -> Option<Scanned<'a>> {
-        if self.state != Cells::Open {
-            return None;
-        }
-        let time = (self.col == self.time_idx).then_some(self.mult);
-        let value = self.s.cell(time);
-        self.end_cell(value.is_some());
-        value.filter(|_| self.state != Cells::Failed)
-    }
-
-    /// Whether a cell follows.
-    #[inline(always)]
-    pub(crate) fn has_cell(&self) -> bool {
-        self.state == Cells::Open
-    }
-
-    /// The first byte of the next cell (after whitespace), if there is one.
-    #[inline(always)]
-    pub(crate) fn peek(&mut self) -> Option<u8> {
-        if self.state != Cells::Open {
-            return None;
-        }
-        self.s.next_byte()
-    }
-
-    /// The next cell as a number (an integer in the time column scaled to
-    /// nanoseconds, as [`Scanner::put_value`] does): the caller has peeked
-    /// `-` or a digit. `None` if the scanner gave up.
-    #[inline(always)]
-    pub(crate) fn next_number(&mut self) -> Option<Num> {
-        let n = match self.s.number() {
-            Some(Num::Int(i)) if self.col == self.time_idx => {
-                i.checked_mul(self.mult).map(Num::Int)
-            }
-            Some(Num::UInt(_)) if self.col == self.time_idx => None,
-            n => n,
-        };
-        self.end_cell(n.is_some());
-        n.filter(|_| self.state != Cells::Failed)
-    }
-
-    /// The next cell as a string: the caller has peeked `"`. `None` if the
-    /// scanner gave up.
-    #[inline(always)]
-    pub(crate) fn next_string(&mut self) -> Option<Cow<'a, str>> {
-        let s = self.s.string();
-        self.end_cell(s.is_some());
-        s.filter(|_| self.state != Cells::Failed)
-    }
-
-    /// After a cell scanned (`ok`) or not: its separator.
-    #[inline(always)]
-    fn end_cell(&mut self, ok: bool) {
-        match (ok, ok.then(|| self.s.next_or_close(b']')).flatten()) {
-            (true, Some(more)) => {
-                self.col += 1;
-                if !more {
-                    self.state = Cells::Done;
-                }
-            }
-            _ => self.state = Cells::Failed,
-        }
-    }
-
-    /// Back to the first cell, to read the row again.
-    pub(crate) fn rewind(&mut self) {
-        (self.s.i, self.state) = self.start;
-        self.col = 0;
-    }
-
-    /// Scans the rest of the row; `None` if the scanner gave up.
-    fn finish(&mut self) -> Option<()> {
-        while self.next_cell().is_some() {}
-        (self.state == Cells::Done).then_some(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::wire::{parse_doc, parse_doc_serde};
+    use crate::query::wire::parse_doc;
 
     #[test]
     fn div_pow10_is_exact() {
@@ -1104,22 +908,116 @@ mod tests {
         }
     }
 
-    /// Whenever the scanner answers, serde_json answers the same; returns
-    /// whether the scanner answered.
+    /// Whenever the scanner answers, serde_json reads the document (into a
+    /// `serde_json::Value`) to the same statements, series and values;
+    /// returns whether the scanner answered.
     #[track_caller]
     fn same(doc: &[u8], time_mult: Option<i64>) -> bool {
-        let st = settings(time_mult);
         let fast = std::str::from_utf8(doc)
             .ok()
-            .and_then(|t| super::doc(t, st, &mut Vec::new()));
-        let slow = parse_doc_serde(doc, st);
+            .and_then(|t| super::doc(t, settings(time_mult), &mut Vec::new()));
         let Some(fast) = fast else { return false };
         let text = String::from_utf8_lossy(doc);
-        match slow {
-            Ok(slow) => assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text}"),
+        match serde_json::from_slice::<serde_json::Value>(doc) {
+            Ok(slow) => assert_eq!(render(&fast), reference(&slow, time_mult), "{text}"),
             Err(e) => panic!("scanner accepted what serde_json refuses ({e}): {text}"),
         }
         true
+    }
+
+    /// A document as lines: statements, messages, series and cells.
+    fn render(doc: &WireDoc<'_>) -> Vec<String> {
+        let s = |v: &Option<Str<'_>>| format!("{:?}", v.as_ref().map(Str::as_str));
+        let mut out = vec![format!("error {}", s(&doc.error))];
+        for r in &doc.results {
+            let head = format!("result {} {} {}", r.statement_id, s(&r.error), r.partial);
+            out.push(head);
+            out.extend(
+                r.messages
+                    .iter()
+                    .map(|m| format!("msg {} {}", s(&m.level), s(&m.text))),
+            );
+            for series in &r.series {
+                // serde_json's maps keep the last of repeated keys, sorted.
+                let tags: std::collections::BTreeMap<_, _> = series
+                    .tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let columns: Vec<_> = series.columns.iter().map(Str::as_str).collect();
+                let name = s(&series.name);
+                out.push(format!(
+                    "series {name} {tags:?} {columns:?} {}",
+                    series.partial
+                ));
+                out.extend(series.values.clone().into_nested().iter().map(|row| {
+                    let cells: Vec<String> = row
+                        .iter()
+                        .map(|v| match v {
+                            Value::Float(f) => format!("f{:x}", f.to_bits()),
+                            Value::Time(t) => format!("Integer({t})"),
+                            other => format!("{other:?}"),
+                        })
+                        .collect();
+                    cells.join(",")
+                }));
+            }
+        }
+        out
+    }
+
+    /// What [`render`] gives for the document serde_json read as `v`.
+    fn reference(v: &serde_json::Value, time_mult: Option<i64>) -> Vec<String> {
+        use serde_json::Value as J;
+        let s = |v: &J| format!("{:?}", v.as_str());
+        let list = |v: &J| v.as_array().cloned().unwrap_or_default();
+        let mut out = vec![format!("error {}", s(&v["error"]))];
+        for r in list(&v["results"]) {
+            let id = r["statement_id"].as_u64().unwrap_or(0);
+            let partial = r["partial"].as_bool().unwrap_or(false);
+            out.push(format!("result {id} {} {partial}", s(&r["error"])));
+            for m in list(&r["messages"]) {
+                out.push(format!("msg {} {}", s(&m["level"]), s(&m["text"])));
+            }
+            for series in list(&r["series"]) {
+                let tags: std::collections::BTreeMap<_, _> = series["tags"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default()))
+                    .collect();
+                let columns: Vec<_> = list(&series["columns"])
+                    .iter()
+                    .map(|c| c.as_str().unwrap_or_default().to_owned())
+                    .collect();
+                let time = columns.iter().position(|c| c == "time");
+                let partial = series["partial"].as_bool().unwrap_or(false);
+                let name = s(&series["name"]);
+                out.push(format!("series {name} {tags:?} {columns:?} {partial}"));
+                for row in list(&series["values"]) {
+                    let cells: Vec<String> = list(&row)
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| match c {
+                            J::Null => "Null".to_owned(),
+                            J::Bool(b) => format!("Bool({b})"),
+                            J::String(t) => format!("String({t:?})"),
+                            J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                                (Some(x), _, _) => match time_mult.filter(|_| time == Some(i)) {
+                                    Some(m) => format!("Integer({})", x * m),
+                                    None => format!("Integer({x})"),
+                                },
+                                (None, Some(u), _) => format!("UInteger({u})"),
+                                (_, _, f) => format!("f{:x}", f.unwrap_or(f64::NAN).to_bits()),
+                            },
+                            other => format!("{other}"),
+                        })
+                        .collect();
+                    out.push(cells.join(","));
+                }
+            }
+        }
+        out
     }
 
     fn series_doc(values: &str) -> String {

@@ -19,7 +19,7 @@ use crate::influxql::{Query, QueryEndpoint, Selects};
 use crate::point::Precision;
 use crate::query::jsonl::JsonlDecoder;
 use crate::query::{
-    Chunk, DecodeError, DecodeOptions, Decoder, Event, EventAs, FromRow, Resolved, Row, SeriesMeta,
+    de, Chunk, DecodeError, DecodeOptions, Decoder, Event, FromRow, Resolved, Row, SeriesMeta,
     SeriesRows, TimeFormat, Value,
 };
 
@@ -218,7 +218,7 @@ trait Pull: Sized + Send + 'static {
     fn pull(
         decoder: &mut Decoder,
         state: &mut Self::State,
-    ) -> Option<Result<Item<Self>, DecodeError>>;
+    ) -> Option<Result<Event<Self>, DecodeError>>;
 
     /// Whether a row of a JSON-lines answer (InfluxDB 3.x) makes an item.
     const READS_JSON_LINES: bool = true;
@@ -319,23 +319,11 @@ impl Typing {
     }
 }
 
-enum Item<T> {
-    Value(T),
-    StatementError { statement_id: u64, message: String },
-    QueryError(String),
-    Skip,
-}
-
 impl Pull for Row {
     type State = ();
 
-    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Item<Row>, DecodeError>> {
-        decoder.next_event().map(|r| {
-            r.map(|ev| match ev {
-                Event::Row(row) => Item::Value(row),
-                other => other_item(other),
-            })
-        })
+    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Event<Row>, DecodeError>> {
+        decoder.next_event()
     }
 
     fn from_row(row: Row, _: &mut ()) -> Result<Self, DecodeError> {
@@ -366,19 +354,18 @@ impl Pull for Row {
     }
 }
 
-/// Rows mapped onto `T` by the decoder (for [`Client::query_as`]).
+/// Rows mapped onto a `serde::Deserialize` type by name (for
+/// [`Client::query_as`]), straight from the decoded values.
 struct As<T>(T);
 
 impl<T: DeserializeOwned + Send + 'static> Pull for As<T> {
     type State = ();
 
-    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Item<As<T>>, DecodeError>> {
-        decoder.next_event_as::<T>().map(|r| {
-            r.map(|ev| match ev {
-                EventAs::Row(t) => Item::Value(As(t)),
-                EventAs::Other(other) => other_item(other),
-            })
-        })
+    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Event<As<T>>, DecodeError>> {
+        let event = decoder.next_event_with(true, &mut |meta, values, index| {
+            de::from_row_owned(meta, values, index)
+        });
+        event.map(|r| r.and_then(Event::transpose).map(|e| e.map(As)))
     }
 
     fn from_row(row: Row, _: &mut ()) -> Result<Self, DecodeError> {
@@ -396,15 +383,11 @@ impl<T: FromRow + Send + 'static> Pull for Rows<T> {
     fn pull(
         decoder: &mut Decoder,
         state: &mut Resolved,
-    ) -> Option<Result<Item<Rows<T>>, DecodeError>> {
+    ) -> Option<Result<Event<Rows<T>>, DecodeError>> {
         let event = decoder.next_event_with(T::READS_STRINGS, &mut |meta, values, index| {
             state.map::<T>(meta, values, index)
         });
-        Some(match event? {
-            Ok(EventAs::Row(Ok(t))) => Ok(Item::Value(Rows(t))),
-            Ok(EventAs::Row(Err(e))) | Err(e) => Err(e),
-            Ok(EventAs::Other(other)) => Ok(other_item(other)),
-        })
+        event.map(|r| r.and_then(Event::transpose).map(|e| e.map(Rows)))
     }
 
     fn from_row(mut row: Row, state: &mut Resolved) -> Result<Self, DecodeError> {
@@ -414,37 +397,14 @@ impl<T: FromRow + Send + 'static> Pull for Rows<T> {
     }
 }
 
-/// What the stream does with an event that is not a row.
-fn other_item<T>(event: Event) -> Item<T> {
-    match event {
-        Event::StatementError {
-            statement_id,
-            message,
-        } => Item::StatementError {
-            statement_id,
-            message,
-        },
-        Event::QueryError { message } => Item::QueryError(message),
-        Event::Message {
-            statement_id,
-            level,
-            text,
-        } => {
-            tracing::warn!(statement_id, %level, %text, "message from InfluxDB");
-            Item::Skip
-        }
-        _ => Item::Skip,
-    }
-}
-
 impl Pull for Chunk {
     type State = ();
 
-    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Item<Chunk>, DecodeError>> {
+    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Event<Chunk>, DecodeError>> {
         decoder.next_chunk().map(|r| {
             r.map(|c| match c {
-                Chunk::QueryError { message } => Item::QueryError(message),
-                other => Item::Value(other),
+                Chunk::QueryError { message } => Event::QueryError { message },
+                other => Event::Row(other),
             })
         })
     }
@@ -490,13 +450,10 @@ pub(crate) struct FlatChunk(pub(crate) SeriesRows);
 impl Pull for FlatChunk {
     type State = ();
 
-    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Item<FlatChunk>, DecodeError>> {
-        decoder.next_series().map(|r| {
-            r.map(|ev| match ev {
-                EventAs::Row(rows) => Item::Value(FlatChunk(rows)),
-                EventAs::Other(other) => other_item(other),
-            })
-        })
+    fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Event<FlatChunk>, DecodeError>> {
+        decoder
+            .next_series()
+            .map(|r| r.map(|event| event.map(FlatChunk)))
     }
 
     const READS_JSON_LINES: bool = false;
@@ -551,7 +508,7 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             // Give out everything decoded so far before reading more.
             while let Some(item) = T::pull(&mut decoder, &mut state) {
                 match item {
-                    Ok(Item::Value(mut v)) => {
+                    Ok(Event::Row(mut v)) => {
                         if let Some(typing) = &mut typing {
                             if let Some(meta) = typing.changed(&v) {
                                 match typing.known(&meta).await {
@@ -568,14 +525,17 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
                         }
                         yield Ok(v)
                     }
-                    Ok(Item::StatementError { statement_id, message }) => {
+                    Ok(Event::StatementError { statement_id, message }) => {
                         yield Err(error::query(statement_id, &message));
                     }
-                    Ok(Item::QueryError(message)) => {
+                    Ok(Event::QueryError { message }) => {
                         yield Err(Error::new(Kind::Query).with_message(message));
                         return;
                     }
-                    Ok(Item::Skip) => {}
+                    Ok(Event::Message { statement_id, level, text }) => {
+                        tracing::warn!(statement_id, %level, %text, "message from InfluxDB");
+                    }
+                    Ok(_) => {}
                     Err(e) => yield Err(decode_error(e)),
                 }
             }
@@ -775,7 +735,7 @@ impl Client {
     ///
     /// For your own structs, derive [`FromRow`](crate::FromRow) and use
     /// [`Client::query_rows`]: checked at compile time, nothing tried at run
-    /// time, and at least as fast. This method is for types that already
+    /// time, and faster. This method is for types that already
     /// implement `Deserialize` and are not yours to derive for, or that
     /// need serde's attributes.
     ///
@@ -798,11 +758,9 @@ impl Client {
     /// A missing column or a wrong type is an `Err` item naming the column
     /// and the row.
     ///
-    /// Fastest when every field names a column or tag: rows are then handed
-    /// over by position, with no name matched per cell, and faster still
-    /// with the column fields declared in column order (`time`, then as
-    /// selected; alphabetical for `SELECT *`); see
-    /// [`deserialize_row`](crate::query::deserialize_row).
+    /// Fields are matched by name in every row (serde's derived code
+    /// compares each key); [`Client::query_rows`] matches names once per
+    /// series and is faster.
     pub fn query_as<T: DeserializeOwned + Send + 'static>(
         &self,
         query: impl Into<Query>,
