@@ -971,6 +971,70 @@ fn copy_into_victoria_metrics_with(write_api: &[&str]) {
     );
 }
 
+/// A row the destination's encoder refuses (a string field, which
+/// VictoriaMetrics would store as 0) is named with its measurement and
+/// time, counted, and kept in --failed; the other rows are written.
+#[test]
+fn copy_names_the_rows_the_destination_would_alter() {
+    let src = Influxd::shared();
+    let db = new_db(src, "copyvmstr");
+    let t0: i64 = 1_700_000_000_000_000_000;
+    src.raw_write(
+        &db,
+        &format!(
+            "cpu,host=a usage=1.5 {t0}\ncpu,host=a usage=2.5,note=\"busy\" {}\ncpu,host=b usage=3.5 {}\n",
+            t0 + 1,
+            t0 + 2
+        ),
+    )
+    .expect("seed");
+    let vm = victoria::Victoria::start().expect("victoria-metrics starts");
+    let dir = tmp_dir("copyvmstr");
+    let failed = dir.join("failed.lp");
+    let failed_arg = failed.display().to_string();
+    let out = run(
+        copy_cmd(
+            src,
+            &db,
+            &vm.url(),
+            &["--to-server", "victoriametrics", "--to-database", "t"],
+            &[
+                "--start",
+                &t0.to_string(),
+                "--end",
+                &(t0 + HOUR).to_string(),
+                "--failed",
+                &failed_arg,
+            ],
+        ),
+        b"",
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("read 3 = written 2 + failed 1 in 1 window(s), "),
+        "{stdout}"
+    );
+    let dead = std::fs::read_to_string(&failed).expect("failed file");
+    let prefix = format!("# cpu at {}: ", t0 + 1);
+    assert!(
+        dead.starts_with(&prefix) && dead.contains("\"note\"") && dead.lines().count() == 1,
+        "{dead}"
+    );
+    assert!(stderr.contains(&prefix[2..]), "{stderr}");
+    let mut held: Vec<(String, Vec<f64>)> = vm
+        .export("{db=\"t\"}")
+        .expect("export")
+        .into_iter()
+        .map(|s| (s.metric.get("host").cloned().unwrap_or_default(), s.values))
+        .collect();
+    held.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        held,
+        vec![("a".to_owned(), vec![1.5]), ("b".to_owned(), vec![3.5])]
+    );
+}
+
 /// What `seed_copy_source` wrote, as the 2.x/3.x stand-in stores it:
 /// measurement, tags, typed fields and time.
 fn seeded_points() -> Vec<protocol::Stored> {
