@@ -10,10 +10,12 @@
 //!
 //! - the ceiling: the library's `Writer` fed the same points from memory,
 //!   batches of `--batch-points`, one request in flight;
-//! - the tool: `influx-stream copy` of the whole range, same batch size.
+//! - the tool: `influx-stream copy` of the whole range, same batch size;
+//! - then the source's side alone: the same window queries streamed and
+//!   dropped, the other bound copy cannot beat.
 //!
-//! It prints each round's times and the ratio copy rate / ceiling rate,
-//! then the median ratio. Settings from the environment:
+//! It prints each round's times, the ratio copy rate / ceiling rate and
+//! copy rate / source-alone rate, then the median of the first. Settings from the environment:
 //! `COPY_BENCH_POINTS` (default 1,000,000), `COPY_BENCH_ROUNDS` (5),
 //! `COPY_BENCH_WINDOW` (`1d`), `COPY_BENCH_BATCH` (5000),
 //! `COPY_BENCH_CORES` (`0,1`: the source's core and the destination's),
@@ -34,7 +36,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use futures::{stream, StreamExt};
-use influx_stream::{Client, Error, Point, WriteOptions};
+use influx_stream::{Client, Error, Point, Query, WriteOptions};
 use influxd::Influxd;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -66,6 +68,42 @@ fn count(server: &Influxd, db: &str) -> Result<u64, String> {
     doc["results"][0]["series"][0]["values"][0][1]
         .as_u64()
         .ok_or_else(|| format!("no count in {body}"))
+}
+
+/// The source's side alone: the queries copy sends, window by window, each
+/// streamed and dropped. Copy cannot beat this either. Returns the wall
+/// time and the rows read.
+async fn read_alone(
+    url: &str,
+    n: u64,
+    window: &str,
+) -> Result<(f64, u64), Box<dyn std::error::Error>> {
+    let (num, unit) = window.split_at(window.len().saturating_sub(1));
+    let unit_ns: i64 = match unit {
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        "d" => 86_400_000_000_000,
+        _ => return Err(format!("COPY_BENCH_WINDOW {window:?}: a number and s, m, h or d").into()),
+    };
+    let window_ns = num.parse::<i64>()? * unit_ns;
+    let client = Client::builder(url).database("src").build()?;
+    let end = workload::T0_NS + n as i64 * workload::STEP_NS;
+    let t = Instant::now();
+    let mut rows = 0u64;
+    let mut from = workload::T0_NS;
+    while from < end {
+        let to = (from + window_ns).min(end);
+        let mut stream = client.query(Query::new(format!(
+            "SELECT * FROM \"src\"..\"cpu\" WHERE time >= {from} AND time < {to} GROUP BY *"
+        )));
+        while let Some(row) = stream.next().await {
+            row?;
+            rows += 1;
+        }
+        from = to;
+    }
+    Ok((t.elapsed().as_secs_f64(), rows))
 }
 
 /// The ceiling: the Writer fed from memory, as `bench_baselines writer`.
@@ -171,17 +209,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 );
             }
         }
+        let (alone, rows) = rt.block_on(read_alone(&src.url(), n, &window))?;
+        if rows != n {
+            return Err(format!("round {round}: the source read {rows} of {n} rows").into());
+        }
         let mut line = format!(
-            "round {round}: ceiling {ceiling:.2} s ({:.0} points/s)",
+            "round {round}: source read alone {alone:.2} s, ceiling {ceiling:.2} s ({:.0} points/s)",
             n as f64 / ceiling
         );
         for (i, (name, _)) in bins.iter().enumerate() {
             let ratio = ceiling / times[i];
             ratios[i].push(ratio);
             line.push_str(&format!(
-                ", {name} {:.2} s = {:.1}%",
+                ", {name} {:.2} s = {:.1}% (of the source alone: {:.1}%)",
                 times[i],
-                ratio * 100.0
+                ratio * 100.0,
+                alone / times[i] * 100.0
             ));
         }
         println!("{line}");
