@@ -2,7 +2,7 @@
 //! window and hands the rows over a bounded channel. The destination's
 //! acknowledgement of a window (the flush that lets the state file move on)
 //! then no longer holds up the source: the next window's query is already
-//! running and its first points are waiting when the flush returns.
+//! running and its first rows are waiting when the flush returns.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
