@@ -213,7 +213,9 @@ impl<'a> ParseLines<'a> {
 /// newline inside a string field does not end a line. Each line comes out
 /// as read (give it to a [`Writer`](crate::Writer), which checks it, or to
 /// [`parse_lines`]); blank lines are passed over. A line longer than the
-/// limit is an error, not a growing buffer.
+/// limit is an error ([`Error::is_line_too_long`]), not a growing buffer;
+/// a line that is not UTF-8 is an error ([`Error::is_not_utf8`]) after
+/// which decoding may go on with the next line.
 ///
 /// ```no_run
 /// use futures::StreamExt;
