@@ -878,6 +878,81 @@ fn copy_to_an_unreachable_destination_stops_without_moving_the_state() {
     assert_eq!(saved["written"], 0);
 }
 
+/// A window the source refuses to read (here past its max-select-series,
+/// a real server's limit) stops the copy at that window with the source's
+/// reason: the windows before it are written and recorded, nothing after,
+/// though the reading runs ahead of the writing.
+#[test]
+fn a_window_the_source_refuses_stops_the_copy_there() {
+    // tsi1 keeps an index per shard, so the limit counts a window's series.
+    let src = Influxd::start_with(&[
+        ("INFLUXDB_COORDINATOR_MAX_SELECT_SERIES", "1"),
+        ("INFLUXDB_DATA_INDEX_VERSION", "tsi1"),
+    ])
+    .expect("influxd with max-select-series 1");
+    let db = new_db(&src, "copylimit");
+    // Shard groups of the default policy are 7 days from 0001-01-01, so
+    // in epoch days they start at 4, 11, 18, ...: the windows below match
+    // them. The first holds one series, the second two.
+    let day = 24 * HOUR;
+    src.raw_write(
+        &db,
+        &format!(
+            "cpu,host=a v=1 {}\ncpu,host=a v=2 {}\ncpu,host=b v=3 {}\n",
+            4 * day + HOUR,
+            11 * day + HOUR,
+            11 * day + 2 * HOUR
+        ),
+    )
+    .expect("seed");
+    let dest = new_db(&src, "copylimitdst");
+    let dir = tmp_dir("copylimit");
+    let state = dir.join("state.json");
+    let state_arg = state.display().to_string();
+    let out = run(
+        copy_cmd(
+            &src,
+            &db,
+            &src.url(),
+            &["--to-database", &dest, "--start", &(4 * day).to_string()],
+            &[
+                "--end",
+                &(25 * day).to_string(),
+                "--window",
+                "7d",
+                "--state",
+                &state_arg,
+            ],
+        ),
+        b"",
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("read 1 = written 1 + failed 0 in 1 window(s), "),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("stopped at 1970-01-12T00:00:00Z; run again with --resume to go on"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.starts_with("influx-stream: reading cpu: ")
+            && stderr.contains("max-select-series limit exceeded"),
+        "{stderr}"
+    );
+    let saved: J =
+        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    assert_eq!(
+        (saved["next"].clone(), saved["written"].clone()),
+        ((11 * day).into(), 1.into())
+    );
+    assert_eq!(
+        serde_json::to_string(&rows(&src, &dest, "SELECT v FROM cpu")).expect("json"),
+        format!("[[{},1]]", 4 * day + HOUR)
+    );
+}
+
 /// VictoriaMetrics as a copy destination: every value arrives, under
 /// VictoriaMetrics' names (`measurement_field`, the database as `db`).
 #[test]
