@@ -45,7 +45,8 @@ struct Inner {
 }
 
 /// The server's message, classified: the only signal InfluxDB gives for
-/// these is its text, so it is read in one place, here.
+/// these is its text, so it is read in one place, here. The last two are
+/// the input problems of `LineProtocolCodec`, set where it finds them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reason {
     Other,
@@ -58,6 +59,8 @@ enum Reason {
     NotExecuted,
     FieldTypeConflict,
     UnsignedRefused,
+    LineTooLong,
+    NotUtf8,
 }
 
 impl Reason {
@@ -333,6 +336,23 @@ impl Error {
         )
     }
 
+    /// True when a [`LineProtocolCodec`](crate::LineProtocolCodec) met a
+    /// line longer than its limit (an [`is_encode`](Self::is_encode) error).
+    /// What the codec had buffered of the line may or may not have been
+    /// consumed, depending on where reads ended: treat the input as
+    /// unreadable from there on.
+    pub fn is_line_too_long(&self) -> bool {
+        self.inner.reason == Reason::LineTooLong
+    }
+
+    /// True when a [`LineProtocolCodec`](crate::LineProtocolCodec) cut a
+    /// line that is not UTF-8 (an [`is_encode`](Self::is_encode) error). The
+    /// line and its newline were consumed: decoding may go on with the
+    /// next one.
+    pub fn is_not_utf8(&self) -> bool {
+        self.inner.reason == Reason::NotUtf8
+    }
+
     /// True when the database (or 2.x bucket) named by the request does
     /// not exist.
     pub fn is_database_not_found(&self) -> bool {
@@ -421,7 +441,8 @@ impl Error {
                 Reason::NotExecuted => Some("InfluxDB runs no statement after one that fails: fix or remove the failing statement"),
                 Reason::FieldTypeConflict => Some("a field must keep one type per shard: send it with the type it already has (e.g. 1.0 for a float, 1i for an integer)"),
                 Reason::UnsignedRefused => Some("InfluxDB 1.x before 1.8 has no unsigned fields: enable ClientBuilder::unsigned_as_integer"),
-                Reason::Other => None,
+                // Set only on the codec's encode errors, never here.
+                Reason::Other | Reason::LineTooLong | Reason::NotUtf8 => None,
             },
             _ => None,
         }
@@ -554,6 +575,22 @@ pub(crate) fn builder(message: impl Into<String>) -> Error {
 
 pub(crate) fn encode(message: impl Into<String>) -> Error {
     Error::new(Kind::Encode).with_message(message)
+}
+
+/// `LineProtocolCodec`'s error for a line longer than `max` bytes.
+pub(crate) fn line_too_long(max: usize) -> Error {
+    let mut e = encode(format!(
+        "a line of line protocol is longer than {max} bytes"
+    ));
+    e.inner.reason = Reason::LineTooLong;
+    e
+}
+
+/// `LineProtocolCodec`'s error for a line that is not UTF-8.
+pub(crate) fn not_utf8() -> Error {
+    let mut e = encode("a line of line protocol is not UTF-8");
+    e.inner.reason = Reason::NotUtf8;
+    e
 }
 
 pub(crate) fn decode(message: impl Into<String>) -> Error {

@@ -213,7 +213,9 @@ impl<'a> ParseLines<'a> {
 /// newline inside a string field does not end a line. Each line comes out
 /// as read (give it to a [`Writer`](crate::Writer), which checks it, or to
 /// [`parse_lines`]); blank lines are passed over. A line longer than the
-/// limit is an error, not a growing buffer.
+/// limit is an error ([`Error::is_line_too_long`]), not a growing buffer;
+/// a line that is not UTF-8 is an error ([`Error::is_not_utf8`]) after
+/// which decoding may go on with the next line.
 ///
 /// ```no_run
 /// use futures::StreamExt;
@@ -247,10 +249,7 @@ impl LineProtocolCodec {
             let end = line_end(buf);
             if end == buf.len() && !at_eof {
                 if buf.len() > self.max_line {
-                    return Err(error::encode(format!(
-                        "a line of line protocol is longer than {} bytes",
-                        self.max_line
-                    )));
+                    return Err(error::line_too_long(self.max_line));
                 }
                 return Ok(None);
             }
@@ -260,13 +259,9 @@ impl LineProtocolCodec {
                 let _ = buf.split_to(1);
             }
             if line.len() > self.max_line {
-                return Err(error::encode(format!(
-                    "a line of line protocol is longer than {} bytes",
-                    self.max_line
-                )));
+                return Err(error::line_too_long(self.max_line));
             }
-            let text = String::from_utf8(line.to_vec())
-                .map_err(|_| error::encode("a line of line protocol is not UTF-8"))?;
+            let text = String::from_utf8(line.to_vec()).map_err(|_| error::not_utf8())?;
             if !text.trim().is_empty() {
                 return Ok(Some(text));
             }
@@ -1712,7 +1707,23 @@ mod tests {
         );
         assert_eq!(&buf[..], b"m v=2");
         buf.extend_from_slice(&[b'x'; 100]);
-        assert!(codec.decode(&mut buf).is_err());
+        let e = codec.decode(&mut buf).err();
+        assert!(
+            e.as_ref()
+                .is_some_and(|e| e.is_line_too_long() && e.is_encode() && !e.is_not_utf8()),
+            "{e:?}"
+        );
+        // Not UTF-8: the line and its newline are consumed, the next one
+        // is still there to read.
+        buf.clear();
+        buf.extend_from_slice(b"m s=\"\xff\" 1\nm v=1 2\n");
+        let e = codec.decode(&mut buf).err();
+        assert!(
+            e.as_ref()
+                .is_some_and(|e| e.is_not_utf8() && e.is_encode() && !e.is_line_too_long()),
+            "{e:?}"
+        );
+        assert_eq!(codec.decode(&mut buf)?.as_deref(), Some("m v=1 2"));
         Ok(())
     }
 

@@ -439,10 +439,7 @@ impl NumberedLp {
                 // Too long: fatal whether or not the codec had the whole
                 // line (and so consumed it) or only its first part, so the
                 // outcome does not depend on where reads happened to end.
-                // The codec's error has no kind for it: its text is all
-                // there is to tell it from "not UTF-8" (a typed error in
-                // the library would be better).
-                Err(e) if e.to_string().contains(TOO_LONG) => {
+                Err(e) if e.is_line_too_long() => {
                     return Err(too_long(self.line + 1, self.max_line))
                 }
                 // The codec consumed the line and its newline before
@@ -450,7 +447,7 @@ impl NumberedLp {
                 // A line that spans newlines inside a quoted string counts
                 // as one here: the codec's error does not say how many it
                 // consumed.
-                Err(e) if buf.len() < before => {
+                Err(e) if e.is_not_utf8() && buf.len() < before => {
                     self.line += 1;
                     return Ok(Some(Record {
                         line: self.line,
@@ -467,9 +464,6 @@ impl NumberedLp {
         }
     }
 }
-
-/// The start of the library codec's error for a line over its limit.
-const TOO_LONG: &str = "a line of line protocol is longer than";
 
 /// The error for a line over --max-line-bytes, in every format.
 fn too_long(line: u64, max: usize) -> CliError {

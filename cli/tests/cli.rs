@@ -7,6 +7,10 @@
 mod influxd;
 #[path = "../../tests/support/pki.rs"]
 mod pki;
+// The library's tests build it for Rust 1.80, before `Option::is_none_or`.
+#[allow(clippy::unnecessary_map_or)]
+#[path = "../../tests/support/protocol.rs"]
+mod protocol;
 #[path = "../../tests/support/victoria.rs"]
 mod victoria;
 
@@ -874,10 +878,96 @@ fn copy_to_an_unreachable_destination_stops_without_moving_the_state() {
     assert_eq!(saved["written"], 0);
 }
 
+/// A window the source refuses to read (here past its max-select-series,
+/// a real server's limit) stops the copy at that window with the source's
+/// reason: the windows before it are written and recorded, nothing after,
+/// though the reading runs ahead of the writing.
+#[test]
+fn a_window_the_source_refuses_stops_the_copy_there() {
+    // tsi1 keeps an index per shard, so the limit counts a window's series.
+    let src = Influxd::start_with(&[
+        ("INFLUXDB_COORDINATOR_MAX_SELECT_SERIES", "1"),
+        ("INFLUXDB_DATA_INDEX_VERSION", "tsi1"),
+    ])
+    .expect("influxd with max-select-series 1");
+    let db = new_db(&src, "copylimit");
+    // Shard groups of the default policy are 7 days from 0001-01-01, so
+    // in epoch days they start at 4, 11, 18, ...: the windows below match
+    // them. The first holds one series, the second two.
+    let day = 24 * HOUR;
+    src.raw_write(
+        &db,
+        &format!(
+            "cpu,host=a v=1 {}\ncpu,host=a v=2 {}\ncpu,host=b v=3 {}\n",
+            4 * day + HOUR,
+            11 * day + HOUR,
+            11 * day + 2 * HOUR
+        ),
+    )
+    .expect("seed");
+    let dest = new_db(&src, "copylimitdst");
+    let dir = tmp_dir("copylimit");
+    let state = dir.join("state.json");
+    let state_arg = state.display().to_string();
+    let out = run(
+        copy_cmd(
+            &src,
+            &db,
+            &src.url(),
+            &["--to-database", &dest, "--start", &(4 * day).to_string()],
+            &[
+                "--end",
+                &(25 * day).to_string(),
+                "--window",
+                "7d",
+                "--state",
+                &state_arg,
+            ],
+        ),
+        b"",
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("read 1 = written 1 + failed 0 in 1 window(s), "),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("stopped at 1970-01-12T00:00:00Z; run again with --resume to go on"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.starts_with("influx-stream: reading cpu: ")
+            && stderr.contains("max-select-series limit exceeded"),
+        "{stderr}"
+    );
+    let saved: J =
+        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    assert_eq!(
+        (saved["next"].clone(), saved["written"].clone()),
+        ((11 * day).into(), 1.into())
+    );
+    assert_eq!(
+        serde_json::to_string(&rows(&src, &dest, "SELECT v FROM cpu")).expect("json"),
+        format!("[[{},1]]", 4 * day + HOUR)
+    );
+}
+
 /// VictoriaMetrics as a copy destination: every value arrives, under
 /// VictoriaMetrics' names (`measurement_field`, the database as `db`).
 #[test]
 fn copy_into_victoria_metrics() {
+    copy_into_victoria_metrics_with(&[]);
+}
+
+/// The same through its `/api/v2/write` (VictoriaMetrics 1.79 takes it and
+/// ignores the organisation; the library names the database in `db`).
+#[test]
+fn copy_into_victoria_metrics_over_api_v2_write() {
+    copy_into_victoria_metrics_with(&["--to-write-api", "v2", "--to-org", "any-org"]);
+}
+
+fn copy_into_victoria_metrics_with(write_api: &[&str]) {
     let src = Influxd::shared();
     let db = new_db(src, "copyvm");
     let t0: i64 = 1_700_000_000_000_000_000;
@@ -893,17 +983,19 @@ fn copy_into_victoria_metrics() {
     }
     src.raw_write(&db, &seed).expect("seed");
     let vm = victoria::Victoria::start().expect("victoria-metrics starts");
+    let mut to = vec![
+        "--to-server",
+        "victoriametrics",
+        "--to-database",
+        "telemetry",
+    ];
+    to.extend_from_slice(write_api);
     let out = run(
         copy_cmd(
             src,
             &db,
             &vm.url(),
-            &[
-                "--to-server",
-                "victoriametrics",
-                "--to-database",
-                "telemetry",
-            ],
+            &to,
             &[
                 "--start",
                 &t0.to_string(),
@@ -950,6 +1042,234 @@ fn copy_into_victoria_metrics() {
             expect("cpu_count{host=b}", &odd, |i| i as f64),
             expect("cpu_usage{host=a}", &even, |i| i as f64 + 0.25),
             expect("cpu_usage{host=b}", &odd, |i| i as f64 + 0.25),
+        ]
+    );
+}
+
+/// A row the destination's encoder refuses (a string field, which
+/// VictoriaMetrics would store as 0) is named with its measurement and
+/// time, counted, and kept in --failed; the other rows are written.
+#[test]
+fn copy_names_the_rows_the_destination_would_alter() {
+    let src = Influxd::shared();
+    let db = new_db(src, "copyvmstr");
+    let t0: i64 = 1_700_000_000_000_000_000;
+    src.raw_write(
+        &db,
+        &format!(
+            "cpu,host=a usage=1.5 {t0}\ncpu,host=a usage=2.5,note=\"busy\" {}\ncpu,host=b usage=3.5 {}\n",
+            t0 + 1,
+            t0 + 2
+        ),
+    )
+    .expect("seed");
+    let vm = victoria::Victoria::start().expect("victoria-metrics starts");
+    let dir = tmp_dir("copyvmstr");
+    let failed = dir.join("failed.lp");
+    let failed_arg = failed.display().to_string();
+    let out = run(
+        copy_cmd(
+            src,
+            &db,
+            &vm.url(),
+            &["--to-server", "victoriametrics", "--to-database", "t"],
+            &[
+                "--start",
+                &t0.to_string(),
+                "--end",
+                &(t0 + HOUR).to_string(),
+                "--failed",
+                &failed_arg,
+            ],
+        ),
+        b"",
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("read 3 = written 2 + failed 1 in 1 window(s), "),
+        "{stdout}"
+    );
+    let dead = std::fs::read_to_string(&failed).expect("failed file");
+    let prefix = format!("# cpu at {}: ", t0 + 1);
+    assert!(
+        dead.starts_with(&prefix) && dead.contains("\"note\"") && dead.lines().count() == 1,
+        "{dead}"
+    );
+    assert!(stderr.contains(&prefix[2..]), "{stderr}");
+    let mut held: Vec<(String, Vec<f64>)> = vm
+        .export("{db=\"t\"}")
+        .expect("export")
+        .into_iter()
+        .map(|s| (s.metric.get("host").cloned().unwrap_or_default(), s.values))
+        .collect();
+    held.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        held,
+        vec![("a".to_owned(), vec![1.5]), ("b".to_owned(), vec![3.5])]
+    );
+}
+
+/// What `seed_copy_source` wrote, as the 2.x/3.x stand-in stores it:
+/// measurement, tags, typed fields and time.
+fn seeded_points() -> Vec<protocol::Stored> {
+    use protocol::{Field, Stored};
+    let tags = |kv: &[(&str, &str)]| {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for i in 0..18i64 {
+        let time_ns = i * HOUR / 6;
+        let usage = if i % 3 == 0 {
+            (i / 3) as f64
+        } else {
+            i as f64 + 0.5
+        };
+        out.push(Stored {
+            measurement: "cpu".into(),
+            tags: if i % 2 == 0 {
+                tags(&[("host", "a"), ("region", "eu")])
+            } else {
+                tags(&[("host", "b")])
+            },
+            fields: [
+                ("usage".to_owned(), Field::Float(usage)),
+                ("count".to_owned(), Field::Integer(i)),
+                ("ok".to_owned(), Field::Bool(i % 2 == 0)),
+                ("note".to_owned(), Field::String(format!("n {i}"))),
+            ]
+            .into_iter()
+            .collect(),
+            time_ns,
+        });
+        out.push(Stored {
+            measurement: "mem".into(),
+            tags: tags(&[("host", "a")]),
+            fields: [("free".to_owned(), Field::Integer(100 - i))]
+                .into_iter()
+                .collect(),
+            time_ns,
+        });
+    }
+    out
+}
+
+fn sorted(mut points: Vec<protocol::Stored>) -> Vec<protocol::Stored> {
+    points.sort_by(|a, b| {
+        (&a.measurement, &a.tags, a.time_ns).cmp(&(&b.measurement, &b.tags, b.time_ns))
+    });
+    points
+}
+
+/// Copies the seeded source into the 2.x or 3.x stand-in with `to` (the
+/// write API flags) and checks the summary; the server is handed back so
+/// the caller reads what it holds.
+fn copy_into_stand_in(
+    flavor: protocol::Flavor,
+    buckets: &[&str],
+    to: &[&str],
+) -> (tokio::runtime::Runtime, protocol::ProtocolServer) {
+    let src = Influxd::shared();
+    let db = seed_copy_source(src);
+    let rt = tokio::runtime::Runtime::new().expect("a Tokio runtime");
+    let server = rt
+        .block_on(protocol::ProtocolServer::start(
+            flavor, "s3cret", "acme", buckets,
+        ))
+        .expect("the stand-in starts");
+    let mut cmd = copy_cmd(
+        src,
+        &db,
+        &server.url(),
+        to,
+        &[
+            "--start",
+            "0",
+            "--end",
+            &(3 * HOUR).to_string(),
+            "--window",
+            "1h",
+        ],
+    );
+    cmd.env("INFLUX_TO_TOKEN", "s3cret");
+    let out = run(cmd, b"");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("read 36 = written 36 + failed 0 in 3 window(s), "),
+        "{stdout}"
+    );
+    (rt, server)
+}
+
+/// Into InfluxDB 2.x through `/api/v2/write` (the stand-in written from
+/// its API reference): every point with its tags, field types and time.
+#[test]
+fn copy_into_2x_over_api_v2_write() {
+    let (_rt, server) = copy_into_stand_in(
+        protocol::Flavor::V2,
+        &["metrics"],
+        &[
+            "--to-write-api",
+            "v2",
+            "--to-org",
+            "acme",
+            "--to-database",
+            "metrics",
+        ],
+    );
+    assert_eq!(sorted(server.points("metrics")), sorted(seeded_points()));
+    let writes: Vec<_> = server
+        .requests()
+        .into_iter()
+        .map(|r| (r.path.clone(), r.auth_scheme.clone(), r.param("precision")))
+        .collect();
+    // One batch per window: three windows.
+    assert_eq!(
+        writes,
+        vec![
+            (
+                "/api/v2/write".to_owned(),
+                Some("Token".to_owned()),
+                Some("ns".to_owned())
+            );
+            3
+        ]
+    );
+}
+
+/// Into InfluxDB 3.x through `/api/v3/write_lp` with a Bearer token.
+#[test]
+fn copy_into_3x_over_api_v3_write() {
+    let (_rt, server) = copy_into_stand_in(
+        protocol::Flavor::V3,
+        &[],
+        &[
+            "--to-write-api",
+            "v3",
+            "--to-token-scheme",
+            "bearer",
+            "--to-database",
+            "sensors",
+        ],
+    );
+    assert_eq!(sorted(server.points("sensors")), sorted(seeded_points()));
+    let writes: Vec<_> = server
+        .requests()
+        .into_iter()
+        .map(|r| (r.path.clone(), r.auth_scheme.clone(), r.param("db")))
+        .collect();
+    assert_eq!(
+        writes,
+        vec![
+            (
+                "/api/v3/write_lp".to_owned(),
+                Some("Bearer".to_owned()),
+                Some("sensors".to_owned())
+            );
+            3
         ]
     );
 }

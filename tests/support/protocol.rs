@@ -27,7 +27,10 @@ use hyper::{Request, Response};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/protocol/");
+// Read at compile time relative to this file, so the stand-in works from
+// any crate of the workspace that includes it (the CLI's tests do).
+const V3_401: &[u8] = include_bytes!("../data/protocol/v3-write-401.json");
+const V3_PING: &[u8] = include_bytes!("../data/protocol/v3-ping.json");
 
 /// Which server the stand-in plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,10 +202,6 @@ impl ProtocolServer {
     }
 }
 
-fn sample(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{DATA}{name}")).unwrap_or_else(|e| panic!("sample {name}: {e}"))
-}
-
 fn answer(status: u16, body: impl Into<Bytes>, headers: &[(&str, &str)]) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() =
@@ -311,11 +310,11 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
         ),
         (Flavor::V3, "/ping") => {
             if !token_ok(&["Bearer", "Token"]) {
-                return answer(401, sample("v3-write-401.json"), &[]);
+                return answer(401, V3_401, &[]);
             }
             answer(
                 200,
-                sample("v3-ping.json"),
+                V3_PING,
                 &[
                     ("content-type", "application/json"),
                     ("x-influxdb-version", "3.10.1"),
@@ -386,7 +385,7 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
         }
         (Flavor::V3, "/api/v3/write_lp") => {
             if !token_ok(&["Bearer", "Token"]) {
-                return answer(401, sample("v3-write-401.json"), &[]);
+                return answer(401, V3_401, &[]);
             }
             if let Some(r) = fault(&mut st) {
                 return r;
@@ -442,7 +441,7 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
         }
         (Flavor::V3, path @ ("/api/v3/query_sql" | "/api/v3/query_influxql")) => {
             if !token_ok(&["Bearer", "Token"]) {
-                return answer(401, sample("v3-write-401.json"), &[]);
+                return answer(401, V3_401, &[]);
             }
             #[derive(serde::Deserialize)]
             struct Body {

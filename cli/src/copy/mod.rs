@@ -2,7 +2,12 @@
 //! a time: a streamed query per window and measurement feeds the
 //! destination's `Writer`; once the window is flushed its counts are
 //! checked (read = written + failed) and the state file moves past it, so
-//! an interrupted copy resumes at the first unfinished window.
+//! an interrupted copy resumes at the first unfinished window. The reading
+//! runs ahead in its own task ([`read`]), so the source is already
+//! answering the next window while the destination acknowledges this one.
+
+mod read;
+mod row_point;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,16 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use futures::StreamExt;
-use influx_stream::{
-    quote_ident, FailedBatch, FieldType, FieldValue, Point, Query, RetryPolicy, Row, Value,
-    WriteOptions,
-};
+use influx_stream::{FailedBatch, FieldType, RetryPolicy, WriteOptions};
 use serde_json::json;
 
 use crate::conn::{seconds, ApiVersion, ConnArgs, Role, Secret, ServerKind, TokenScheme};
 use crate::error::CliError;
 use crate::progress::{Counts, Mode, Progress};
+use row_point::{ColumnTypes, RowPoint};
 
 /// Arguments of `copy`. The source is the global connection (--url, -d,
 /// --rp and their environment variables); the destination has `--to-`
@@ -360,77 +362,72 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     let at_start = (state.read, state.written, state.failed);
     let mut error: Option<String> = None;
 
-    while state.next < state.end {
-        let from = state.next;
-        let to = from.saturating_add(state.window_ns).min(state.end);
-        let before = writer.stats();
-        let read_before = counts.read.load(Relaxed);
-        let refused_before = counts.input_failed.load(Relaxed);
-        let mut window_error = None;
-        'measurements: for m in &state.measurements {
-            let from_clause = match &conn.retention_policy {
-                Some(rp) => format!(
-                    "{}.{}.{}",
-                    quote_ident(&src_db),
-                    quote_ident(rp),
-                    quote_ident(m)
-                ),
-                None => format!("{}..{}", quote_ident(&src_db), quote_ident(m)),
-            };
-            let q = Query::new(format!(
-                "SELECT * FROM {from_clause} WHERE time >= {from} AND time < {to} GROUP BY *"
-            ));
-            let mut rows = source.query(q);
-            let no_types = HashMap::new();
-            let field_types = types.get(m).unwrap_or(&no_types);
-            while let Some(row) = rows.next().await {
-                let row = match row {
-                    Ok(r) => r,
-                    Err(e) => {
-                        window_error = Some(format!("reading {m}: {e}"));
-                        break 'measurements;
-                    }
-                };
-                counts.read.fetch_add(1, Relaxed);
-                match point_of(&row, field_types) {
-                    Ok(p) => {
-                        if let Err(e) = writer.send(&p).await {
-                            if e.is_encode() {
-                                counts.input_failed.fetch_add(1, Relaxed);
-                                let msg = format!(
-                                    "{m} at {}: {}",
-                                    row.time().unwrap_or(0),
-                                    crate::write::one_line(&e.to_string())
-                                );
-                                progress.println(&msg);
-                                crate::write::lock(&failed).write(&format!("# {msg}\n"));
-                            } else {
-                                window_error = Some(format!("writing: {e}"));
-                                break 'measurements;
+    // The next window is read while the destination acknowledges this
+    // one; about two batches wait between the two halves.
+    let (mut reads, reader) = read::spawn(
+        read::Source {
+            client: source.clone(),
+            database: src_db.clone(),
+            retention_policy: conn.retention_policy.clone(),
+            measurements: state.measurements.clone(),
+        },
+        state.next,
+        state.end,
+        state.window_ns,
+        args.batch_points.saturating_mul(2).clamp(1_000, 50_000),
+        counts.clone(),
+    );
+    // Counts of the window being written: the writer's stats when it
+    // began, and the rows refused on this side of the destination.
+    let mut before = writer.stats();
+    let mut refused = 0u64;
+    let no_types = HashMap::new();
+    let mut column_types = ColumnTypes::default();
+    'windows: while let Some(item) = reads.recv().await {
+        let (from, to, read) = match item {
+            read::Read::Rows(rows) => {
+                for row in &rows {
+                    let declared = row
+                        .series_name()
+                        .and_then(|m| types.get(m))
+                        .unwrap_or(&no_types);
+                    let refused_why = match RowPoint::new(row, declared, &mut column_types) {
+                        Ok(p) => match writer.send(&p).await {
+                            Ok(()) => continue,
+                            Err(e) if e.is_encode() => crate::write::one_line(&e.to_string()),
+                            Err(e) => {
+                                error = Some(format!("writing: {e}"));
+                                break 'windows;
                             }
-                        }
-                    }
-                    Err(e) => {
-                        counts.input_failed.fetch_add(1, Relaxed);
-                        let msg = format!("{m} at {}: {e}", row.time().unwrap_or(0));
-                        progress.println(&msg);
-                        crate::write::lock(&failed).write(&format!("# {msg}\n"));
-                    }
+                        },
+                        Err(why) => why,
+                    };
+                    refused += 1;
+                    counts.input_failed.fetch_add(1, Relaxed);
+                    let msg = format!(
+                        "{} at {}: {refused_why}",
+                        row.series_name().unwrap_or_default(),
+                        row.time().unwrap_or(0)
+                    );
+                    progress.println(&msg);
+                    crate::write::lock(&failed).write(&format!("# {msg}\n"));
                 }
+                continue;
             }
-        }
+            read::Read::Failed(e) => {
+                error = Some(e);
+                break;
+            }
+            read::Read::End { from, to, rows } => (from, to, rows),
+        };
         // Failed batches are counted in the stats and kept by the
         // dead-letter callback; the flush makes the counts final.
         let flushed = writer.flush().await;
         let after = writer.stats();
-        let read = counts.read.load(Relaxed) - read_before;
         let written = after.points_written - before.points_written;
-        let failed_server = after.points_failed - before.points_failed;
-        let failed_here = failed_server + (counts.input_failed.load(Relaxed) - refused_before);
-        if let Some(e) = window_error {
-            error = Some(e);
-            break;
-        }
+        let failed_here = after.points_failed - before.points_failed + refused;
+        before = after;
+        refused = 0;
         if let Err(e) = &flushed {
             if crate::write::every_batch_would_fail(e) {
                 error = Some(format!("the destination could not be written to: {e}"));
@@ -465,6 +462,13 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
             }
             state.save(path)?;
         }
+    }
+    // Whatever stopped the loop, the reader stops with it.
+    drop(reads);
+    reader.abort();
+    if error.is_none() && state.next < state.end {
+        // The reader ends early only by failing, which it reports.
+        error = Some("the source's reader stopped early (please report this)".to_owned());
     }
     let _ = writer.close().await;
     progress.finish().await;
@@ -507,46 +511,6 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// A row of `SELECT * ... GROUP BY *` as the point it was written as.
-fn point_of(row: &Row, types: &HashMap<String, FieldType>) -> Result<Point, String> {
-    let name = row.series_name().ok_or("a row without a series name")?;
-    let mut p = Point::new(name);
-    for (k, v) in row.tags() {
-        if !v.is_empty() {
-            p = p.tag(k, v);
-        }
-    }
-    let time_index = row.meta().time_index();
-    let mut fields = 0;
-    for (i, (col, v)) in row.columns().iter().zip(row.values()).enumerate() {
-        if Some(i) == time_index || v.is_null() {
-            continue;
-        }
-        let value = match types.get(col) {
-            Some(FieldType::Float) => v.as_f64().map(FieldValue::Float),
-            Some(FieldType::Integer) => v.as_i64().map(FieldValue::Integer),
-            Some(FieldType::Unsigned) => v.as_u64().map(FieldValue::UInteger),
-            Some(FieldType::Boolean) => v.as_bool().map(FieldValue::Boolean),
-            Some(FieldType::String) => v.as_str().map(|s| FieldValue::String(s.to_owned())),
-            _ => match v {
-                Value::Bool(b) => Some(FieldValue::Boolean(*b)),
-                Value::Integer(i) => Some(FieldValue::Float(*i as f64)),
-                Value::Float(f) => Some(FieldValue::Float(*f)),
-                Value::String(s) => Some(FieldValue::String(s.as_str().to_owned())),
-                _ => None,
-            },
-        }
-        .ok_or_else(|| format!("field {col:?}: {v} does not fit its declared type"))?;
-        p = p.field(col, value);
-        fields += 1;
-    }
-    if fields == 0 {
-        return Err("a row without fields".to_owned());
-    }
-    let t = row.time().ok_or("a row without a time")?;
-    Ok(p.timestamp(t))
 }
 
 #[cfg(test)]

@@ -1,0 +1,245 @@
+//! `influx-stream copy` against the destination's ingest ceiling.
+//!
+//! Two influxd (the repository's harness, benches/WORKLOAD.md settings),
+//! each pinned to a core of its own (`taskset -a -p -c`, started with
+//! `GOMAXPROCS=1`), so the source answering queries and the destination
+//! ingesting do not take turns on the same cores; the client processes are
+//! not pinned. The source is loaded once with the standard workload. Each
+//! round measures, in alternating order, into a fresh destination database
+//! that is checked (exact count) and dropped afterwards:
+//!
+//! - the ceiling: the library's `Writer` fed the same points from memory,
+//!   batches of `--batch-points`, one request in flight;
+//! - the tool: `influx-stream copy` of the whole range, same batch size;
+//! - then the source's side alone: the same window queries streamed and
+//!   dropped, the other bound copy cannot beat.
+//!
+//! It prints each round's times, the ratio copy rate / ceiling rate and
+//! copy rate / source-alone rate, then the median of the first. Settings from the environment:
+//! `COPY_BENCH_POINTS` (default 1,000,000), `COPY_BENCH_ROUNDS` (5),
+//! `COPY_BENCH_WINDOW` (`1d`), `COPY_BENCH_BATCH` (5000),
+//! `COPY_BENCH_CORES` (`0,1`: the source's core and the destination's),
+//! `COPY_BENCH_BEFORE` (the path of another `influx-stream` build: each
+//! round then also runs its copy, for a before/after comparison in the
+//! same rounds).
+//!
+//! ```text
+//! cargo bench -p influx-stream-cli --bench copy
+//! ```
+
+#[path = "../../tests/support/influxd.rs"]
+mod influxd;
+#[path = "../../tests/support/workload.rs"]
+mod workload;
+
+use std::process::Command;
+use std::time::Instant;
+
+use futures::{stream, StreamExt};
+use influx_stream::{Client, Error, Point, Query, WriteOptions};
+use influxd::Influxd;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A server limited to one core: one Go thread running Go code at a time,
+/// every thread of the process (and those it starts later) on `core`.
+fn pinned_influxd(core: &str) -> Result<Influxd, String> {
+    let server = Influxd::start_with(&[("GOMAXPROCS", "1")])?;
+    let pid = server.pid().ok_or("influxd has no pid")?;
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", core, &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("taskset: {e}"))?;
+    if !status.success() {
+        return Err(format!("taskset -a -p -c {core} {pid}: {status}"));
+    }
+    Ok(server)
+}
+
+fn count(server: &Influxd, db: &str) -> Result<u64, String> {
+    let body = server.raw_query_in(db, "SELECT count(usage_user) FROM cpu")?;
+    let doc: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+    doc["results"][0]["series"][0]["values"][0][1]
+        .as_u64()
+        .ok_or_else(|| format!("no count in {body}"))
+}
+
+/// The source's side alone: the queries copy sends, window by window, each
+/// streamed and dropped. Copy cannot beat this either. Returns the wall
+/// time and the rows read.
+async fn read_alone(
+    url: &str,
+    n: u64,
+    window: &str,
+) -> Result<(f64, u64), Box<dyn std::error::Error>> {
+    let (num, unit) = window.split_at(window.len().saturating_sub(1));
+    let unit_ns: i64 = match unit {
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        "d" => 86_400_000_000_000,
+        _ => return Err(format!("COPY_BENCH_WINDOW {window:?}: a number and s, m, h or d").into()),
+    };
+    let window_ns = num.parse::<i64>()? * unit_ns;
+    let client = Client::builder(url).database("src").build()?;
+    let end = workload::T0_NS + n as i64 * workload::STEP_NS;
+    let t = Instant::now();
+    let mut rows = 0u64;
+    let mut from = workload::T0_NS;
+    while from < end {
+        let to = (from + window_ns).min(end);
+        let mut stream = client.query(Query::new(format!(
+            "SELECT * FROM \"src\"..\"cpu\" WHERE time >= {from} AND time < {to} GROUP BY *"
+        )));
+        while let Some(row) = stream.next().await {
+            row?;
+            rows += 1;
+        }
+        from = to;
+    }
+    Ok((t.elapsed().as_secs_f64(), rows))
+}
+
+/// The ceiling: the Writer fed from memory, as `bench_baselines writer`.
+async fn writer_from_memory(
+    url: &str,
+    db: &str,
+    points: &[Point],
+    batch: usize,
+) -> Result<f64, Error> {
+    let client = Client::builder(url).database(db).build()?;
+    let writer = client.writer(WriteOptions::new().max_points(batch))?;
+    let t = Instant::now();
+    stream::iter(points.iter().map(Ok::<_, Error>))
+        .forward(writer)
+        .await?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// One run of `bin copy` over the whole range: its wall time.
+fn copy(
+    bin: &str,
+    src: &Influxd,
+    dest: &Influxd,
+    db: &str,
+    n: u64,
+    window: &str,
+    batch: usize,
+) -> Result<f64, String> {
+    let end = workload::T0_NS + n as i64 * workload::STEP_NS;
+    let mut cmd = Command::new(bin);
+    cmd.args(["--url", &src.url(), "-d", "src", "copy", "--no-progress"])
+        .args(["--to-url", &dest.url(), "--to-database", db])
+        .args([
+            "--start",
+            &workload::T0_NS.to_string(),
+            "--end",
+            &end.to_string(),
+        ])
+        .args(["--window", window, "--batch-points", &batch.to_string()]);
+    let t = Instant::now();
+    let out = cmd.output().map_err(|e| format!("influx-stream: {e}"))?;
+    let secs = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!(
+            "copy failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(secs)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let n: u64 = env_or("COPY_BENCH_POINTS", workload::POINTS);
+    let rounds: usize = env_or("COPY_BENCH_ROUNDS", 5);
+    let window: String = env_or("COPY_BENCH_WINDOW", "1d".to_owned());
+    let batch: usize = env_or("COPY_BENCH_BATCH", 5_000);
+    let cores: String = env_or("COPY_BENCH_CORES", "0,1".to_owned());
+    let (src_core, dest_core) = cores
+        .split_once(',')
+        .ok_or("COPY_BENCH_CORES: two cores, as 0,1")?;
+
+    let rt = tokio::runtime::Runtime::new()?;
+    let src = pinned_influxd(src_core)?;
+    let dest = pinned_influxd(dest_core)?;
+    let points: Vec<Point> = (0..n).map(workload::narrow_point).collect();
+    src.raw_query("CREATE DATABASE src")?;
+    rt.block_on(writer_from_memory(&src.url(), "src", &points, 5_000))?;
+    if count(&src, "src")? != n {
+        return Err("the source does not hold every point".into());
+    }
+    println!(
+        "copy bench: {n} points, window {window}, batches of {batch}, source on core {src_core}, destination on core {dest_core}"
+    );
+
+    let before: Option<String> = std::env::var("COPY_BENCH_BEFORE").ok();
+    let mut bins = vec![("copy", env!("CARGO_BIN_EXE_influx-stream").to_owned())];
+    if let Some(b) = before {
+        bins.push(("before", b));
+    }
+    // Per binary, its ratios to the ceiling of the same round.
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); bins.len()];
+    let cases = bins.len() + 1;
+    for round in 0..rounds {
+        let mut ceiling = 0.0;
+        let mut times = vec![0.0; bins.len()];
+        // Rotate which goes first, so a drift in the machine's load does
+        // not favour one case.
+        for step in 0..cases {
+            let case = (round + step) % cases;
+            let db = format!("dest_{round}_{step}");
+            dest.raw_query(&format!("CREATE DATABASE {db}"))?;
+            if case == 0 {
+                ceiling = rt.block_on(writer_from_memory(&dest.url(), &db, &points, batch))?;
+            } else {
+                times[case - 1] = copy(&bins[case - 1].1, &src, &dest, &db, n, &window, batch)?;
+            }
+            let held = count(&dest, &db)?;
+            dest.raw_query(&format!("DROP DATABASE {db}"))?;
+            if held != n {
+                return Err(
+                    format!("round {round}: the destination holds {held} of {n} points").into(),
+                );
+            }
+        }
+        let (alone, rows) = rt.block_on(read_alone(&src.url(), n, &window))?;
+        if rows != n {
+            return Err(format!("round {round}: the source read {rows} of {n} rows").into());
+        }
+        let mut line = format!(
+            "round {round}: source read alone {alone:.2} s, ceiling {ceiling:.2} s ({:.0} points/s)",
+            n as f64 / ceiling
+        );
+        for (i, (name, _)) in bins.iter().enumerate() {
+            let ratio = ceiling / times[i];
+            ratios[i].push(ratio);
+            line.push_str(&format!(
+                ", {name} {:.2} s = {:.1}% (of the source alone: {:.1}%)",
+                times[i],
+                ratio * 100.0,
+                alone / times[i] * 100.0
+            ));
+        }
+        println!("{line}");
+    }
+    for (i, (name, _)) in bins.iter().enumerate() {
+        let r = &mut ratios[i];
+        r.sort_by(f64::total_cmp);
+        if let Some(median) = r.get(r.len() / 2) {
+            println!(
+                "{name}: median over {rounds} rounds {:.1}% of the ceiling (min {:.1}%, max {:.1}%)",
+                median * 100.0,
+                r[0] * 100.0,
+                r[r.len() - 1] * 100.0
+            );
+        }
+    }
+    Ok(())
+}
