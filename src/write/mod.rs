@@ -208,6 +208,8 @@ impl Writer {
         let state = self.shared.lock();
         let mut stats = self.shared.counters.snapshot();
         stats.points_accepted += state.current.points;
+        stats.batches_queued = state.sealed.len() as u64;
+        stats.batches_in_flight = state.in_flight as u64;
         stats
     }
 

@@ -22,6 +22,11 @@ pub struct WriteStats {
     pub splits: u64,
     /// Body bytes sent (before compression), retries included.
     pub bytes_sent: u64,
+    /// Full batches waiting in memory for a request slot (with a spool: for
+    /// the spool) at the time of the snapshot.
+    pub batches_queued: u64,
+    /// Requests running at the time of the snapshot.
+    pub batches_in_flight: u64,
     /// Bytes in the spool's segment files (0 without a spool).
     pub spool_bytes: u64,
     /// Batches in the spool not yet acknowledged or failed for good.
@@ -71,6 +76,8 @@ impl Counters {
             retries: self.retries.load(Relaxed),
             splits: self.splits.load(Relaxed),
             bytes_sent: self.bytes_sent.load(Relaxed),
+            batches_queued: 0,
+            batches_in_flight: 0,
             spool_bytes: self.spool_bytes.get().map_or(0, |b| b.load(Relaxed)),
             spool_batches: self.spool_batches.load(Relaxed),
             spool_replayed_batches: self.spool_replayed_batches.load(Relaxed),

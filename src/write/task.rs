@@ -246,6 +246,15 @@ pub(crate) async fn run_spooled(end: EndGuard, spool: Spool) {
                     }
                 }
                 if blocked != state.spool_full {
+                    if blocked {
+                        tracing::debug!(
+                            bytes,
+                            limit,
+                            "influx-stream spool: full; producers wait (or are refused) until the server acknowledges batches"
+                        );
+                    } else {
+                        tracing::debug!("influx-stream spool: room again");
+                    }
                     state.spool_full = blocked;
                     // Producers waiting for room learn that the spool is
                     // full (under SpoolFull::Error they get the error).
@@ -403,6 +412,14 @@ pub(crate) async fn run_spooled(end: EndGuard, spool: Spool) {
                     None => {
                         state.record_failures(failures);
                         state.replay_left = state.replay_left.map(|n| n.saturating_sub(1));
+                        if state.replay_left == Some(0) {
+                            let c = &shared.counters;
+                            tracing::info!(
+                                batches = c.spool_replayed_batches.load(Relaxed),
+                                points = c.spool_replayed_points.load(Relaxed),
+                                "influx-stream spool: every batch an earlier writer left is done (written, or failed and reported)"
+                            );
+                        }
                         state.wake_all();
                     }
                 }
