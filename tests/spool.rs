@@ -17,6 +17,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use influx_stream::{Client, Error, Fsync, Point, RetryPolicy, SpoolFull, WriteOptions};
 use support::influxd::{unique_db, Influxd};
+use support::traces::Traces;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -333,19 +334,35 @@ fn a_full_spool_holds_producers_back_until_the_server_returns() -> TestResult {
     server.raw_query(&format!("CREATE DATABASE {db}"))?;
     server.stop();
     let dir = tempfile::tempdir()?;
+    // The writer's debug event, naming the directory, says the spool is full.
+    let traces = Traces::global();
+    let dir_name = dir.path().display().to_string();
     let rt = runtime()?;
     let taken = rt.block_on(async {
         let client = Client::builder(server.url()).database(&db).build()?;
         let mut writer = client.writer(small_spool(dir.path(), SpoolFull::Backpressure))?;
         let mut taken = 0;
-        // A pending send may only mean the spool thread is busy: wait (a
-        // bounded poll of the counter) until the spool is at its limit.
-        for _ in 0..5_000 {
-            taken += fill(&mut writer, SpoolFull::Backpressure, taken).await?;
-            if writer.stats().spool_bytes + 1024 > 8 * 1024 {
-                break;
+        // A pending send may only mean the spool thread is busy: send until
+        // the writer says the spool is full (bounded: it holds a few
+        // hundred points; a writer that never says so fails the test).
+        let needles = ["spool: full", dir_name.as_str()];
+        let full = tokio::time::timeout(Duration::from_secs(60), traces.wait_for(&needles));
+        tokio::pin!(full);
+        while taken < 100_000 {
+            let next = point(taken);
+            tokio::select! {
+                biased;
+                said = &mut full => {
+                    if said.is_err() {
+                        return Err(format!("the spool never said it was full: {:?}", writer.stats()).into());
+                    }
+                    break;
+                }
+                sent = writer.send(&next) => {
+                    sent?;
+                    taken += 1;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let stats = writer.stats();
         assert!(stats.spool_bytes + 1024 > 8 * 1024, "{stats:?}");
@@ -354,10 +371,11 @@ fn a_full_spool_holds_producers_back_until_the_server_returns() -> TestResult {
         assert_eq!(stats.points_accepted, taken as u64);
         // Held back: nothing more is taken while the server is down...
         assert!(writer.send(&point(taken)).now_or_never().is_none());
-        // ...and memory holds at most the queued batch, the one being
-        // appended and the open one beyond what the spool has.
+        // ...and memory holds at most the queued batch and the open one
+        // beyond what the spool has.
+        assert_eq!(stats.batches_queued, 1, "{stats:?}");
         assert!(
-            stats.points_accepted <= stats.spool_batches * 20 + 3 * 20,
+            stats.points_accepted <= stats.spool_batches * 20 + 2 * 20,
             "{stats:?}"
         );
         server.restart()?;
@@ -373,6 +391,7 @@ fn a_full_spool_holds_producers_back_until_the_server_returns() -> TestResult {
         count_and_sum(&server, &db)?,
         (taken as u64, sum_upto(taken as u64))
     );
+    assert!(traces.count(&["spool: room again", &dir_name]) > 0);
     Ok(())
 }
 

@@ -167,9 +167,9 @@ type Appended = (Result<Vec<Loc>, Error>, Vec<Sealed>, bool);
 pub(crate) async fn run_spooled(end: EndGuard, spool: Spool) {
     let shared = end.0.clone();
     let options = &shared.options;
-    let (fsync, limit) = match &options.spool {
-        Some(s) => (s.fsync, s.max_bytes),
-        None => (Fsync::Never, u64::MAX),
+    let (fsync, limit, spool_dir) = match &options.spool {
+        Some(s) => (s.fsync, s.max_bytes, s.dir.as_path()),
+        None => (Fsync::Never, u64::MAX, std::path::Path::new("")),
     };
     let reader = spool.reader();
     let keep_bodies = options.max_queued_batches + options.max_in_flight;
@@ -248,12 +248,13 @@ pub(crate) async fn run_spooled(end: EndGuard, spool: Spool) {
                 if blocked != state.spool_full {
                     if blocked {
                         tracing::debug!(
+                            dir = %spool_dir.display(),
                             bytes,
                             limit,
                             "influx-stream spool: full; producers wait (or are refused) until the server acknowledges batches"
                         );
                     } else {
-                        tracing::debug!("influx-stream spool: room again");
+                        tracing::debug!(dir = %spool_dir.display(), "influx-stream spool: room again");
                     }
                     state.spool_full = blocked;
                     // Producers waiting for room learn that the spool is
