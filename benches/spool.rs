@@ -103,8 +103,16 @@ const DISCARD_CASES: [(&str, Option<Fsync>, usize); 5] = [
     ("unspooled", None, 2),
     ("spool_fsync_every_batch", Some(Fsync::EveryBatch), 2),
     ("spool_fsync_never", Some(Fsync::Never), 2),
-    ("spool_fsync_every_batch_queue_4", Some(Fsync::EveryBatch), 4),
-    ("spool_fsync_every_batch_queue_8", Some(Fsync::EveryBatch), 8),
+    (
+        "spool_fsync_every_batch_queue_4",
+        Some(Fsync::EveryBatch),
+        4,
+    ),
+    (
+        "spool_fsync_every_batch_queue_8",
+        Some(Fsync::EveryBatch),
+        8,
+    ),
 ];
 
 /// Interleaved rounds of the discard comparison.
