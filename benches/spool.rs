@@ -56,7 +56,7 @@ async fn write_all(
     client: &Client,
     spool: Option<(&std::path::Path, Fsync)>,
     queued: usize,
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     let mut options = WriteOptions::new()
         .max_points(BATCH)
         .max_bytes(64 << 20)
@@ -73,7 +73,7 @@ async fn write_all(
     watcher.drain().await?;
     let s = watcher.stats();
     assert_eq!(s.points_written, workload::POINTS, "{s:?}");
-    Ok(())
+    Ok(s.spool_syncs)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -129,19 +129,21 @@ fn discard(_c: &mut Criterion) {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let _ = rows();
-    // Per case: (points/s, runtime-thread CPU seconds) of each round.
-    let mut runs: [Vec<(f64, f64)>; DISCARD_CASES.len()] = Default::default();
+    // Per case: (points/s, runtime-thread CPU seconds, fsyncs) of each round.
+    let mut runs: [Vec<(f64, f64, f64)>; DISCARD_CASES.len()] = Default::default();
     for _ in 0..ROUNDS {
         for ((_, fsync, queued), runs) in DISCARD_CASES.iter().zip(&mut runs) {
             let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
             let c0 = common::cpu_seconds("thread-self");
             let t = Instant::now();
-            rt.block_on(write_all(&client, fsync.map(|f| (dir.path(), f)), *queued))
+            let syncs = rt
+                .block_on(write_all(&client, fsync.map(|f| (dir.path(), f)), *queued))
                 .unwrap_or_else(|e| panic!("{e}"));
             let el = t.elapsed();
             runs.push((
                 workload::POINTS as f64 / el.as_secs_f64(),
                 common::cpu_seconds("thread-self") - c0,
+                syncs as f64,
             ));
         }
     }
@@ -152,11 +154,13 @@ fn discard(_c: &mut Criterion) {
             .map(|(r, base)| r.0 / base.0)
             .collect();
         eprintln!(
-            "SUMMARY discard {name}: median of {ROUNDS} interleaved rounds: {:.3} M points/s (min {:.3}), {:.0}% of unspooled (median of the rounds' ratios), runtime-thread CPU {:.3} s",
+            "SUMMARY discard {name}: median of {ROUNDS} interleaved rounds: {:.3} M points/s (min {:.3}), {:.0}% of unspooled (median of the rounds' ratios), runtime-thread CPU {:.3} s, {:.0} fsyncs for {} batches",
             median(case.iter().map(|r| r.0).collect()) / 1e6,
             case.iter().map(|r| r.0).fold(f64::INFINITY, f64::min) / 1e6,
             100.0 * median(ratios),
             median(case.iter().map(|r| r.1).collect()),
+            median(case.iter().map(|r| r.2).collect()),
+            workload::POINTS as usize / BATCH,
         );
     }
 }
@@ -192,6 +196,7 @@ fn influxd(c: &mut Criterion) {
                     let c0 = common::cpu_seconds("self");
                     let t = Instant::now();
                     rt.block_on(write_all(&client, fsync.map(|f| (dir.path(), f)), 2))
+                        .map(drop)
                         .unwrap_or_else(|e| panic!("{e}"));
                     let el = t.elapsed();
                     rates.push(workload::POINTS as f64 / el.as_secs_f64());

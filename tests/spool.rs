@@ -108,6 +108,9 @@ fn points_written_during_an_outage_arrive_after_restart() -> TestResult {
         assert_eq!(stats.points_accepted, 10_000);
         assert_eq!(stats.points_written, 0);
         assert_eq!(stats.spool_batches, 10);
+        // One fsync per append, and an append takes every batch sealed
+        // meanwhile: at most one per batch.
+        assert!((1..=10).contains(&stats.spool_syncs), "{stats:?}");
         assert_eq!(stats.points_failed, 0);
         server.restart()?;
         writer.drain().await?;
@@ -585,6 +588,11 @@ fn interval_and_no_fsync_deliver_everything_through_forward() -> TestResult {
             watcher.drain().await?;
             let stats = watcher.stats();
             assert_eq!((stats.points_written, stats.spool_batches), (5_000, 0));
+            // Fsync::Never never fsyncs; an interval's fsyncs are grouped.
+            match fsync {
+                Fsync::Never => assert_eq!(stats.spool_syncs, 0),
+                _ => assert!((1..=10).contains(&stats.spool_syncs), "{stats:?}"),
+            }
             Ok::<_, Box<dyn std::error::Error>>(())
         })?;
         assert_eq!(

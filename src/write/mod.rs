@@ -145,6 +145,7 @@ impl Client {
         match spool {
             Some(spool) => {
                 let _ = shared.counters.spool_bytes.set(spool.bytes.clone());
+                let _ = shared.counters.spool_syncs.set(spool.syncs.clone());
                 runtime.spawn(task::run_spooled(task::EndGuard(shared.clone()), spool));
             }
             None => {
