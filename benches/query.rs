@@ -170,7 +170,7 @@ fn query(c: &mut Criterion) {
     // cycle the client spends is taken from the server. Pinned, each has a
     // core of its own, as when the server runs on another machine: the
     // case the "server is the bottleneck" comparison is about.
-    if pin(&server_pid, 0) && pin("self", 1) {
+    if common::pin(&server_pid, 0) && common::pin("self", 1) {
         summary("server on core 0, client on core 1", &rounds());
     } else {
         eprintln!("SUMMARY pinned: skipped (taskset failed or fewer than 2 cores)");
@@ -187,21 +187,6 @@ fn summary(setup: &str, runs: &[Runs; CASES.len()]) {
             100.0 * (wall / plain - 1.0)
         );
     }
-}
-
-/// Restricts every thread of `pid` (`self` for this process) to `cpu`.
-fn pin(pid: &str, cpu: usize) -> bool {
-    let pid = if pid == "self" {
-        std::process::id().to_string()
-    } else {
-        pid.to_string()
-    };
-    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
-        && std::process::Command::new("taskset")
-            .args(["-a", "-c", "-p", &cpu.to_string(), &pid])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
 }
 
 const CASES: [&str; 4] = ["plain_http_read", "rows", "query_rows", "query_as"];

@@ -1,18 +1,35 @@
 //! What the on-disk spool costs (issue 17): 1,000,000 narrow points
-//! (benches/WORKLOAD.md) into a real influxd in batches of 5,000, one
-//! request in flight, through
+//! (benches/WORKLOAD.md) in batches of 5,000, one request in flight, two
+//! batches queued, through
 //!
 //! - `unspooled`: the Writer as it is without a spool;
-//! - `spool_fsync_every_batch`: with a spool, an fdatasync per append;
+//! - `spool_fsync_every_batch`: with a spool, an fdatasync per append
+//!   (appends group the batches sealed meanwhile);
 //! - `spool_fsync_never`: with a spool, no fsync (the cost of the copy to
 //!   disk and reading nothing back).
 //!
-//! Each run writes into a fresh database (dropped afterwards) and a fresh
-//! spool directory, and ends with `drain()`: every point acknowledged by the
-//! server, so the rates compare delivered points. Printed: points/s and
-//! client CPU seconds (median of the runs), and the spooled/unspooled ratio.
+//! Two servers:
 //!
-//! `cargo bench --bench spool`.
+//! - `influxd`: a real influxd (WORKLOAD.md's settings), a fresh database
+//!   per run (dropped afterwards). Target: spooled at least 90% of
+//!   unspooled.
+//! - `discard`: a server in this process (its own thread) that reads and
+//!   discards bodies, so the client and the spool set the rate. Target:
+//!   at least 2 M points/s with an fsync per batch. Besides the three
+//!   cases, fsync per batch with 4 and 8 batches queued: an append takes
+//!   every batch sealed while the previous append was being fsynced, so
+//!   the queue bounds how many batches share one fsync (group commit).
+//!   The cases run in interleaved rounds (one of each per round) so that
+//!   the machine's drift weighs on all alike.
+//!
+//! Each run uses a fresh spool directory (tempfile: under $TMPDIR, so the
+//! fsync figures are those of that file system) and ends with `drain()`:
+//! every point acknowledged by the server, so the rates compare delivered
+//! points. The client runs on a current-thread runtime (one core), the
+//! spool's I/O thread beside it. Printed (SUMMARY lines): points/s and
+//! client CPU seconds (medians), and the spooled/unspooled ratio.
+//!
+//! `cargo bench --bench spool` (`-- influxd` or `-- discard` for one part).
 
 mod common;
 #[path = "../tests/support/influxd.rs"]
@@ -35,12 +52,16 @@ fn rows() -> &'static [NarrowRow] {
     ROWS.get_or_init(|| (0..workload::POINTS).map(workload::narrow).collect())
 }
 
-async fn write_all(client: &Client, spool: Option<(&std::path::Path, Fsync)>) -> Result<(), Error> {
+async fn write_all(
+    client: &Client,
+    spool: Option<(&std::path::Path, Fsync)>,
+    queued: usize,
+) -> Result<u64, Error> {
     let mut options = WriteOptions::new()
         .max_points(BATCH)
         .max_bytes(64 << 20)
         .max_in_flight(1)
-        .max_queued_batches(2);
+        .max_queued_batches(queued);
     if let Some((dir, fsync)) = spool {
         options = options.spool(dir).spool_fsync(fsync);
     }
@@ -52,7 +73,7 @@ async fn write_all(client: &Client, spool: Option<(&std::path::Path, Fsync)>) ->
     watcher.drain().await?;
     let s = watcher.stats();
     assert_eq!(s.points_written, workload::POINTS, "{s:?}");
-    Ok(())
+    Ok(s.spool_syncs)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -60,7 +81,94 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn spool(c: &mut Criterion) {
+/// Whether the command line's filter (criterion's, if any) asks for `part`.
+fn wanted(part: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| part.contains(f.as_str()))
+}
+
+const CASES: [(&str, Option<Fsync>); 3] = [
+    ("unspooled", None),
+    ("spool_fsync_every_batch", Some(Fsync::EveryBatch)),
+    ("spool_fsync_never", Some(Fsync::Never)),
+];
+
+/// The discard part's cases: (name, fsync, max_queued_batches). An append
+/// takes every batch sealed while the previous one was being fsynced, so
+/// the queue bounds how many batches share an fsync.
+const DISCARD_CASES: [(&str, Option<Fsync>, usize); 5] = [
+    ("unspooled", None, 2),
+    ("spool_fsync_every_batch", Some(Fsync::EveryBatch), 2),
+    ("spool_fsync_never", Some(Fsync::Never), 2),
+    (
+        "spool_fsync_every_batch_queue_4",
+        Some(Fsync::EveryBatch),
+        4,
+    ),
+    (
+        "spool_fsync_every_batch_queue_8",
+        Some(Fsync::EveryBatch),
+        8,
+    ),
+];
+
+/// Interleaved rounds of the discard comparison.
+const ROUNDS: usize = 9;
+
+fn discard(_c: &mut Criterion) {
+    if !wanted("write_spool_discard") {
+        return;
+    }
+    let url = common::discard_server();
+    let rt = common::runtime();
+    let client = Client::builder(&url)
+        .database("bench")
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = rows();
+    // Per case: (points/s, runtime-thread CPU seconds, fsyncs) of each round.
+    let mut runs: [Vec<(f64, f64, f64)>; DISCARD_CASES.len()] = Default::default();
+    for _ in 0..ROUNDS {
+        for ((_, fsync, queued), runs) in DISCARD_CASES.iter().zip(&mut runs) {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let c0 = common::cpu_seconds("thread-self");
+            let t = Instant::now();
+            let syncs = rt
+                .block_on(write_all(&client, fsync.map(|f| (dir.path(), f)), *queued))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let el = t.elapsed();
+            runs.push((
+                workload::POINTS as f64 / el.as_secs_f64(),
+                common::cpu_seconds("thread-self") - c0,
+                syncs as f64,
+            ));
+        }
+    }
+    for ((name, _, _), case) in DISCARD_CASES.iter().zip(&runs) {
+        let ratios = case
+            .iter()
+            .zip(&runs[0])
+            .map(|(r, base)| r.0 / base.0)
+            .collect();
+        eprintln!(
+            "SUMMARY discard {name}: median of {ROUNDS} interleaved rounds: {:.3} M points/s (min {:.3}), {:.0}% of unspooled (median of the rounds' ratios), runtime-thread CPU {:.3} s, {:.0} fsyncs for {} batches",
+            median(case.iter().map(|r| r.0).collect()) / 1e6,
+            case.iter().map(|r| r.0).fold(f64::INFINITY, f64::min) / 1e6,
+            100.0 * median(ratios),
+            median(case.iter().map(|r| r.1).collect()),
+            median(case.iter().map(|r| r.2).collect()),
+            workload::POINTS as usize / BATCH,
+        );
+    }
+}
+
+fn influxd(c: &mut Criterion) {
+    if !wanted("write_spool_influxd") {
+        return;
+    }
     let server = common::start_server();
     let rt = common::runtime();
     let admin = Client::builder(server.url())
@@ -71,13 +179,8 @@ fn spool(c: &mut Criterion) {
     let mut g = c.benchmark_group("write_spool_influxd");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Elements(workload::POINTS));
-    let cases: [(&str, Option<Fsync>); 3] = [
-        ("unspooled", None),
-        ("spool_fsync_every_batch", Some(Fsync::EveryBatch)),
-        ("spool_fsync_never", Some(Fsync::Never)),
-    ];
     let mut base = 0.0;
-    for (name, fsync) in cases {
+    for (name, fsync) in CASES {
         let mut rates = Vec::new();
         let mut cpus = Vec::new();
         g.bench_function(name, |b| {
@@ -92,7 +195,8 @@ fn spool(c: &mut Criterion) {
                     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
                     let c0 = common::cpu_seconds("self");
                     let t = Instant::now();
-                    rt.block_on(write_all(&client, fsync.map(|f| (dir.path(), f))))
+                    rt.block_on(write_all(&client, fsync.map(|f| (dir.path(), f)), 2))
+                        .map(drop)
                         .unwrap_or_else(|e| panic!("{e}"));
                     let el = t.elapsed();
                     rates.push(workload::POINTS as f64 / el.as_secs_f64());
@@ -119,5 +223,5 @@ fn spool(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, spool);
+criterion_group!(benches, influxd, discard);
 criterion_main!(benches);

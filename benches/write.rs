@@ -21,8 +21,6 @@ mod influxd;
 #[path = "../tests/support/workload.rs"]
 mod workload;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,72 +72,6 @@ impl Runs {
 fn rows() -> &'static [NarrowRow] {
     static ROWS: std::sync::OnceLock<Vec<NarrowRow>> = std::sync::OnceLock::new();
     ROWS.get_or_init(|| (0..workload::POINTS).map(workload::narrow).collect())
-}
-
-/// A server that answers every request with 204 after reading its body.
-fn discard_server() -> String {
-    let listener = match TcpListener::bind("127.0.0.1:0") {
-        Ok(l) => l,
-        Err(e) => panic!("cannot bind the discard server: {e}"),
-    };
-    let addr = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            std::thread::spawn(move || serve_discard(conn));
-        }
-    });
-    format!("http://{addr}")
-}
-
-fn serve_discard(mut conn: TcpStream) {
-    let _ = conn.set_nodelay(true);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut have = 0usize;
-    loop {
-        // Read until the end of the head.
-        let head_end = loop {
-            if let Some(p) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") {
-                break p + 4;
-            }
-            match conn.read(&mut buf[have..]) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => have += n,
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-        let len: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        let mut body_have = have - head_end;
-        while body_have < len {
-            match conn.read(&mut buf[..]) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => body_have += n,
-            }
-        }
-        // Keep any bytes of the next request that came with this body.
-        let extra = body_have - len;
-        if extra > 0 {
-            let start = if have - head_end >= len {
-                head_end + len
-            } else {
-                0
-            };
-            buf.copy_within(start..start + extra, 0);
-        }
-        have = extra;
-        if conn
-            .write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
-            .is_err()
-        {
-            return;
-        }
-    }
 }
 
 async fn write_through_writer(client: &Client, in_flight: usize) -> Result<(), Error> {
@@ -235,7 +167,7 @@ fn discard(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    let url = discard_server();
+    let url = common::discard_server();
     let client = Client::builder(&url)
         .database("bench")
         .build()

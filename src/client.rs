@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use crate::connect::Connector;
 use crate::error::{self, Error, Kind};
+use crate::failover::ServerStats;
 use crate::http::{Auth, AuthMethod, BaseUrl, Call, Params, Transport};
 use crate::influxql::Query;
 use crate::line_protocol::{EncodeOptions, LineWriter, Server, StringFields, ToLineProtocol};
@@ -469,6 +470,26 @@ impl Client {
         self.inner.transport.active_base().display()
     }
 
+    /// Each server's counters: requests, failures, points written,
+    /// switches and probes, for the builder's URL and then each
+    /// [failover](ClientBuilder::failover) server. Shared by every clone of
+    /// this client and every writer made from it.
+    ///
+    /// ```
+    /// use influx_stream::Client;
+    ///
+    /// let client = Client::builder("http://influx-a:8086")
+    ///     .failover(["http://influx-b:8086"])
+    ///     .build()?;
+    /// let servers = client.server_stats();
+    /// assert_eq!(servers.len(), 2);
+    /// assert!(servers[0].active && servers[0].requests == 0);
+    /// # Ok::<(), influx_stream::Error>(())
+    /// ```
+    pub fn server_stats(&self) -> Vec<ServerStats> {
+        self.inner.transport.servers.stats()
+    }
+
     /// Starts configuring a client for the server at `url`, e.g.
     /// `http://127.0.0.1:8086`.
     pub fn builder(url: impl Into<String>) -> ClientBuilder {
@@ -564,6 +585,7 @@ impl Client {
                 gzip_body: false,
                 accept_gzip: false,
                 database: None,
+                points: 0,
             })
             .await?;
         if !resp.status().is_success() {
@@ -680,6 +702,7 @@ impl Client {
                 gzip_body: gzipped,
                 accept_gzip: false,
                 database: self.database.as_deref(),
+                points,
             })
             .await?;
         if resp.status().is_success() {
@@ -752,6 +775,7 @@ impl Client {
             gzip_body: false,
             accept_gzip: self.inner.gzip,
             database: db,
+            points: 0,
         })
     }
 
@@ -793,6 +817,7 @@ impl Client {
             gzip_body: false,
             accept_gzip: self.inner.gzip,
             database: Some(db),
+            points: 0,
         })
     }
 

@@ -2,8 +2,7 @@
 //! authentication headers, and turning error responses into [`Error`]s.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::connect::Connector;
 use crate::error::{self, Error, FailedLine, Kind};
+use crate::failover::{Outcome, Servers};
 
 /// Error bodies are short JSON or text; never buffer more than this of one.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -282,64 +282,21 @@ pub(crate) struct Transport {
     client: HyperClient<Connector, Body>,
     /// The first server, the one requests go to while it is healthy.
     pub(crate) base: BaseUrl,
-    /// The servers after it, when the client fails over.
-    failover: Option<Arc<Failover>>,
+    /// It and, when the client fails over, the servers after it.
+    pub(crate) servers: Arc<Servers>,
     pub(crate) auth: Option<Auth>,
     pub(crate) timeout: Option<Duration>,
 }
 
-/// Several servers holding the same data: requests go to one at a time,
-/// the next when it is down, and back to the first once it answers again.
-pub(crate) struct Failover {
-    /// Every server, the first one included.
-    servers: Vec<BaseUrl>,
-    /// The server requests go to now.
-    active: AtomicUsize,
-    /// When a request should try the first server again, while another is
-    /// active: once per `probe_interval`.
-    next_probe: Mutex<Instant>,
-    probe_interval: Duration,
-}
-
-impl Failover {
-    pub(crate) fn new(servers: Vec<BaseUrl>, probe_interval: Duration) -> Self {
-        Failover {
-            servers,
-            active: AtomicUsize::new(0),
-            next_probe: Mutex::new(Instant::now()),
-            probe_interval,
-        }
-    }
-
-    /// Where the next request starts: the active server, or the first one
-    /// when it is due to be tried again.
-    fn first_choice(&self) -> usize {
-        let active = self.active.load(Ordering::Acquire);
-        if active == 0 {
-            return 0;
-        }
-        let mut next = self.next_probe.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if now >= *next {
-            *next = now + self.probe_interval;
-            return 0;
-        }
-        active
-    }
-
-    fn answered(&self, server: usize) {
-        let before = self.active.swap(server, Ordering::AcqRel);
-        if before != server {
-            tracing::warn!(
-                from = %self.servers[before].display(),
-                to = %self.servers[server].display(),
-                "influx-stream: requests now go to another server"
-            );
-            if server != 0 {
-                let mut next = self.next_probe.lock().unwrap_or_else(|e| e.into_inner());
-                *next = Instant::now() + self.probe_interval;
-            }
-        }
+/// How a request ended, for its server's counters.
+fn outcome(result: &Result<Response<Incoming>, Error>, call: &Call<'_>) -> Outcome {
+    match result {
+        Ok(resp) if resp.status().is_success() => Outcome::Success {
+            points: call.points,
+            bytes: call.body.len() as u64,
+        },
+        Ok(resp) if !resp.status().is_server_error() => Outcome::Answered,
+        _ => Outcome::Failed,
     }
 }
 
@@ -371,6 +328,8 @@ pub(crate) struct Call<'a> {
     pub(crate) accept_gzip: bool,
     /// For logs only.
     pub(crate) database: Option<&'a str>,
+    /// Points a write carries (0 for other calls), for the server's counters.
+    pub(crate) points: u64,
 }
 
 impl Transport {
@@ -388,8 +347,8 @@ impl Transport {
             .build(connector);
         Transport {
             client,
+            servers: Arc::new(Servers::new(vec![base.clone()], Duration::MAX)),
             base,
-            failover: None,
             auth,
             timeout,
         }
@@ -397,20 +356,15 @@ impl Transport {
 
     /// Fails over to `others` (in order) when the first server is down.
     pub(crate) fn with_failover(mut self, others: Vec<BaseUrl>, probe_interval: Duration) -> Self {
-        if !others.is_empty() {
-            let mut servers = vec![self.base.clone()];
-            servers.extend(others);
-            self.failover = Some(Arc::new(Failover::new(servers, probe_interval)));
-        }
+        let mut servers = vec![self.base.clone()];
+        servers.extend(others);
+        self.servers = Arc::new(Servers::new(servers, probe_interval));
         self
     }
 
     /// The server requests go to now.
     pub(crate) fn active_base(&self) -> &BaseUrl {
-        match &self.failover {
-            Some(f) => &f.servers[f.active.load(Ordering::Acquire) % f.servers.len()],
-            None => &self.base,
-        }
+        self.servers.base(self.servers.active())
     }
 
     fn build(&self, base: &BaseUrl, call: &Call<'_>) -> Result<Request<Body>, Error> {
@@ -466,21 +420,26 @@ impl Transport {
     /// With failover, a server that cannot be reached, times out or
     /// answers 5xx is passed over for the next one, within this call.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Response<Incoming>, Error> {
-        let Some(failover) = &self.failover else {
-            return self.send_to(&self.base, &call).await;
-        };
-        let n = failover.servers.len();
-        let first = failover.first_choice();
+        let servers = &*self.servers;
+        let n = servers.len();
+        if n == 1 {
+            let result = self.send_to(&self.base, &call).await;
+            servers.record(0, outcome(&result, &call));
+            return result;
+        }
+        let first = servers.first_choice();
         let mut last = None;
         for k in 0..n {
             let server = (first + k) % n;
-            let base = &failover.servers[server];
-            match self.send_to(base, &call).await {
+            let base = servers.base(server);
+            let result = self.send_to(base, &call).await;
+            servers.record(server, outcome(&result, &call));
+            match result {
                 Ok(resp) if resp.status().is_server_error() && k + 1 < n => {
                     tracing::warn!(server = %base.display(), status = resp.status().as_u16(), "influx-stream: server error, trying the next server");
                 }
                 Ok(resp) => {
-                    failover.answered(server);
+                    servers.answered(server);
                     return Ok(resp);
                 }
                 Err(e) if server_down(&e) => {

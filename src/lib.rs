@@ -73,6 +73,7 @@ mod connect;
 mod derive;
 mod early_answer;
 mod error;
+mod failover;
 mod field_types;
 mod http;
 mod influxql;
@@ -89,6 +90,7 @@ mod write_api;
 pub use crate::admin::{FieldType, Privilege, RetentionPolicy, RetentionPolicySpec, User};
 pub use crate::client::{Client, ClientBuilder, Pong};
 pub use crate::error::{Error, FailedLine, Result};
+pub use crate::failover::ServerStats;
 pub use crate::http::AuthMethod;
 pub use crate::influxql::{quote_ident, quote_literal, Query};
 pub use crate::line_protocol::{

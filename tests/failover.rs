@@ -3,16 +3,18 @@
 //! answers, move on when it is stopped, and come back once it answers
 //! again. Replication (ReplicatedWriter): every point on every server, one
 //! of them stopped and restarted mid-stream. Exact counts on each server
-//! afterwards.
+//! afterwards, and the client's per-server counters (requests, failures,
+//! points, switches, probes) agree with them exactly.
 
 mod support;
 
 use std::time::Duration;
 
 use futures::{stream, SinkExt, StreamExt};
-use influx_stream::{Client, Point, ReplicatedWriter, RetryPolicy, WriteOptions};
+use influx_stream::{Client, Point, ReplicatedWriter, RetryPolicy, ServerStats, WriteOptions};
 use support::fault::{Action, FaultServer};
 use support::influxd::{unique_db, Influxd};
+use support::traces::Traces;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -32,17 +34,37 @@ fn count_on(server: &Influxd, db: &str) -> Result<i64, String> {
         .unwrap_or(0))
 }
 
-/// Writes points `range` through a new writer and waits for the server.
+/// Writes points `range` through a new writer and waits for the server:
+/// one request per 1,000 points, one at a time (no batch is cut by time).
 async fn write_range(client: &Client, range: std::ops::Range<i64>) -> TestResult {
-    let mut writer = client.writer(WriteOptions::default().max_points(1_000))?;
+    let mut writer = client.writer(
+        WriteOptions::default()
+            .max_points(1_000)
+            .max_in_flight(1)
+            .flush_interval(Duration::from_secs(3600)),
+    )?;
     let mut points = stream::iter(range.map(point)).map(Ok);
     writer.send_all(&mut points).await?;
     writer.close().await?;
     Ok(())
 }
 
+/// A server's counters as (requests, failures, points written, switches
+/// to it, probes, active).
+fn counts(s: &ServerStats) -> (u64, u64, u64, u64, u64, bool) {
+    (
+        s.requests,
+        s.failures,
+        s.points_written,
+        s.switches_to,
+        s.probes,
+        s.active,
+    )
+}
+
 #[tokio::test]
 async fn writes_and_queries_move_to_the_next_server_and_back() -> TestResult {
+    let traces = Traces::global();
     let mut a = Influxd::start()?;
     let b = Influxd::start()?;
     let db = unique_db("failover");
@@ -59,11 +81,24 @@ async fn writes_and_queries_move_to_the_next_server_and_back() -> TestResult {
 
     write_range(&client, 0..5_000).await?;
     assert_eq!((count_on(&a, &db)?, count_on(&b, &db)?), (5_000, 0));
+    let s = client.server_stats();
+    assert_eq!(
+        (s[0].url.as_str(), s[1].url.as_str()),
+        (&*a.url(), &*b.url())
+    );
+    assert_eq!(counts(&s[0]), (5, 0, 5_000, 0, 0, true));
+    assert_eq!(counts(&s[1]), (0, 0, 0, 0, 0, false));
 
     a.stop();
     write_range(&client, 5_000..12_000).await?;
     assert_eq!(client.active_url(), b.url());
     assert_eq!(count_on(&b, &db)?, 7_000);
+    // Seven batches: each tried the stopped server first (the first
+    // because it was in use, the six others as probes, the interval being
+    // zero) and was written by the second, which took over once.
+    let s = client.server_stats();
+    assert_eq!(counts(&s[0]), (12, 7, 5_000, 0, 6, false));
+    assert_eq!(counts(&s[1]), (7, 0, 7_000, 1, 0, true));
     // Queries follow: the second server's points.
     let rows: Vec<_> = client
         .query("SELECT count(v) FROM m")
@@ -78,11 +113,36 @@ async fn writes_and_queries_move_to_the_next_server_and_back() -> TestResult {
         "{rows:?}"
     );
 
+    // The query took two /query requests (its field-type lookup and the
+    // statement), each probing the stopped server first.
+    let before_restart = client.server_stats();
+    assert_eq!(counts(&before_restart[0]), (14, 9, 5_000, 0, 8, false));
+    assert_eq!(counts(&before_restart[1]), (9, 0, 7_000, 1, 0, true));
+
     a.restart()?;
     write_range(&client, 12_000..15_000).await?;
     assert_eq!(client.active_url(), a.url());
     // Every point on exactly one server: none lost, none twice.
     assert_eq!((count_on(&a, &db)?, count_on(&b, &db)?), (8_000, 7_000));
+    // The first batch probed the restarted server, which took over again.
+    let s = client.server_stats();
+    let (q0, q1) = (&before_restart[0], &before_restart[1]);
+    assert_eq!(
+        counts(&s[0]),
+        (q0.requests + 3, q0.failures, 8_000, 1, q0.probes + 1, true)
+    );
+    assert_eq!(counts(&s[1]), (q1.requests, 0, 7_000, 1, 0, false));
+    // The counters agree with what each server holds.
+    assert_eq!(
+        (s[0].points_written, s[1].points_written),
+        (count_on(&a, &db)? as u64, count_on(&b, &db)? as u64)
+    );
+    // Each switch was reported once, naming both servers.
+    let switch = "requests now go to another server";
+    let (a_url, b_url) = (a.url(), b.url());
+    let to_b = traces.count(&[switch, &format!("from={a_url}"), &format!("to={b_url}")]);
+    let to_a = traces.count(&[switch, &format!("from={b_url}"), &format!("to={a_url}")]);
+    assert_eq!((to_b, to_a), (1, 1));
     Ok(())
 }
 
@@ -102,6 +162,9 @@ async fn a_server_answering_5xx_is_passed_over() -> TestResult {
     // The probe interval (30 s by default) has not passed: the failing
     // server was asked once, by the first batch.
     assert_eq!(failing.request_count(), 1);
+    let s = client.server_stats();
+    assert_eq!(counts(&s[0]), (1, 1, 0, 0, 0, false));
+    assert_eq!(counts(&s[1]), (3, 0, 3_000, 1, 0, true));
     Ok(())
 }
 
@@ -160,6 +223,11 @@ async fn replicas_get_every_point_while_one_is_down_and_back() -> TestResult {
     for p in (5_000..15_000).map(point) {
         replicas.push(&p)?;
     }
+    // Nothing awaited since: the (current-thread) runtime's writer tasks
+    // have not run, so each server's ten batches wait in its own queue.
+    for (server, s) in replicas.stats() {
+        assert_eq!((s.batches_queued, s.batches_in_flight), (10, 0), "{server}");
+    }
     b.restart()?;
     replicas.close().await?;
     assert_eq!((count_on(&a, &db)?, count_on(&b, &db)?), (15_000, 15_000));
@@ -173,5 +241,8 @@ async fn replicas_get_every_point_while_one_is_down_and_back() -> TestResult {
         );
     }
     assert!(stats[1].1.retries > 0, "{stats:?}");
+    for (server, s) in &stats {
+        assert_eq!((s.batches_queued, s.batches_in_flight), (0, 0), "{server}");
+    }
     Ok(())
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use influx_stream::{Client, Error, Fsync, Point, RetryPolicy, SpoolFull, WriteOptions};
 use support::influxd::{unique_db, Influxd};
+use support::traces::Traces;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -107,6 +108,9 @@ fn points_written_during_an_outage_arrive_after_restart() -> TestResult {
         assert_eq!(stats.points_accepted, 10_000);
         assert_eq!(stats.points_written, 0);
         assert_eq!(stats.spool_batches, 10);
+        // One fsync per append, and an append takes every batch sealed
+        // meanwhile: at most one per batch.
+        assert!((1..=10).contains(&stats.spool_syncs), "{stats:?}");
         assert_eq!(stats.points_failed, 0);
         server.restart()?;
         writer.drain().await?;
@@ -333,19 +337,35 @@ fn a_full_spool_holds_producers_back_until_the_server_returns() -> TestResult {
     server.raw_query(&format!("CREATE DATABASE {db}"))?;
     server.stop();
     let dir = tempfile::tempdir()?;
+    // The writer's debug event, naming the directory, says the spool is full.
+    let traces = Traces::global();
+    let dir_name = dir.path().display().to_string();
     let rt = runtime()?;
     let taken = rt.block_on(async {
         let client = Client::builder(server.url()).database(&db).build()?;
         let mut writer = client.writer(small_spool(dir.path(), SpoolFull::Backpressure))?;
         let mut taken = 0;
-        // A pending send may only mean the spool thread is busy: wait (a
-        // bounded poll of the counter) until the spool is at its limit.
-        for _ in 0..5_000 {
-            taken += fill(&mut writer, SpoolFull::Backpressure, taken).await?;
-            if writer.stats().spool_bytes + 1024 > 8 * 1024 {
-                break;
+        // A pending send may only mean the spool thread is busy: send until
+        // the writer says the spool is full (bounded: it holds a few
+        // hundred points; a writer that never says so fails the test).
+        let needles = ["spool: full", dir_name.as_str()];
+        let full = tokio::time::timeout(Duration::from_secs(60), traces.wait_for(&needles));
+        tokio::pin!(full);
+        while taken < 100_000 {
+            let next = point(taken);
+            tokio::select! {
+                biased;
+                said = &mut full => {
+                    if said.is_err() {
+                        return Err(format!("the spool never said it was full: {:?}", writer.stats()).into());
+                    }
+                    break;
+                }
+                sent = writer.send(&next) => {
+                    sent?;
+                    taken += 1;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let stats = writer.stats();
         assert!(stats.spool_bytes + 1024 > 8 * 1024, "{stats:?}");
@@ -354,10 +374,11 @@ fn a_full_spool_holds_producers_back_until_the_server_returns() -> TestResult {
         assert_eq!(stats.points_accepted, taken as u64);
         // Held back: nothing more is taken while the server is down...
         assert!(writer.send(&point(taken)).now_or_never().is_none());
-        // ...and memory holds at most the queued batch, the one being
-        // appended and the open one beyond what the spool has.
+        // ...and memory holds at most the queued batch and the open one
+        // beyond what the spool has.
+        assert_eq!(stats.batches_queued, 1, "{stats:?}");
         assert!(
-            stats.points_accepted <= stats.spool_batches * 20 + 3 * 20,
+            stats.points_accepted <= stats.spool_batches * 20 + 2 * 20,
             "{stats:?}"
         );
         server.restart()?;
@@ -373,6 +394,7 @@ fn a_full_spool_holds_producers_back_until_the_server_returns() -> TestResult {
         count_and_sum(&server, &db)?,
         (taken as u64, sum_upto(taken as u64))
     );
+    assert!(traces.count(&["spool: room again", &dir_name]) > 0);
     Ok(())
 }
 
@@ -566,6 +588,11 @@ fn interval_and_no_fsync_deliver_everything_through_forward() -> TestResult {
             watcher.drain().await?;
             let stats = watcher.stats();
             assert_eq!((stats.points_written, stats.spool_batches), (5_000, 0));
+            // Fsync::Never never fsyncs; an interval's fsyncs are grouped.
+            match fsync {
+                Fsync::Never => assert_eq!(stats.spool_syncs, 0),
+                _ => assert!((1..=10).contains(&stats.spool_syncs), "{stats:?}"),
+            }
             Ok::<_, Box<dyn std::error::Error>>(())
         })?;
         assert_eq!(

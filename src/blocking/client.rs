@@ -306,6 +306,11 @@ impl Client {
         self.inner.active_url()
     }
 
+    /// Each server's counters. See [`crate::Client::server_stats`].
+    pub fn server_stats(&self) -> Vec<crate::ServerStats> {
+        self.inner.server_stats()
+    }
+
     /// The default retention policy, if any.
     pub fn retention_policy(&self) -> Option<&str> {
         self.inner.retention_policy()

@@ -145,6 +145,7 @@ impl Client {
         match spool {
             Some(spool) => {
                 let _ = shared.counters.spool_bytes.set(spool.bytes.clone());
+                let _ = shared.counters.spool_syncs.set(spool.syncs.clone());
                 runtime.spawn(task::run_spooled(task::EndGuard(shared.clone()), spool));
             }
             None => {
@@ -208,6 +209,8 @@ impl Writer {
         let state = self.shared.lock();
         let mut stats = self.shared.counters.snapshot();
         stats.points_accepted += state.current.points;
+        stats.batches_queued = state.sealed.len() as u64;
+        stats.batches_in_flight = state.in_flight as u64;
         stats
     }
 

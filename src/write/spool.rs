@@ -84,6 +84,8 @@ pub(crate) struct Spool {
     /// Bytes in segment files: the thread updates it, the task reads it for
     /// the size limit.
     pub(crate) bytes: Arc<AtomicU64>,
+    /// Segment fsyncs so far (appends grouped under one count once).
+    pub(crate) syncs: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -120,6 +122,7 @@ impl Spool {
         })?;
         let lock = lock_dir(&dir)?;
         let bytes = Arc::new(AtomicU64::new(0));
+        let syncs = Arc::new(AtomicU64::new(0));
         // Small segments free space sooner; one batch per segment at worst.
         let segment_bytes = opts
             .segment_bytes
@@ -135,6 +138,7 @@ impl Spool {
             segments: BTreeMap::new(),
             next_id: 1,
             bytes: bytes.clone(),
+            syncs: syncs.clone(),
             read: None,
         };
         let (tx, rx) = mpsc::channel();
@@ -145,6 +149,7 @@ impl Spool {
         Ok(Spool {
             tx,
             bytes,
+            syncs,
             thread: Some(thread),
         })
     }
@@ -277,6 +282,7 @@ struct Files {
     segments: BTreeMap<u64, Segment>,
     next_id: u64,
     bytes: Arc<AtomicU64>,
+    syncs: Arc<AtomicU64>,
     /// The last segment read from, kept open for the next read.
     read: Option<(u64, File)>,
 }
@@ -435,6 +441,7 @@ impl Files {
         }
         if sync {
             if let Some((id, file, _)) = &self.current {
+                self.syncs.fetch_add(1, Relaxed);
                 file.sync_data().map_err(|e| {
                     io_error(
                         &format!("cannot fsync spool segment {}", self.path(*id).display()),
@@ -451,6 +458,7 @@ impl Files {
     fn roll(&mut self) -> Result<(), Error> {
         if let Some((id, file, _)) = self.current.take() {
             if self.fsync {
+                self.syncs.fetch_add(1, Relaxed);
                 file.sync_data().map_err(|e| {
                     io_error(
                         &format!("cannot fsync spool segment {}", self.path(id).display()),

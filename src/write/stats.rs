@@ -22,10 +22,19 @@ pub struct WriteStats {
     pub splits: u64,
     /// Body bytes sent (before compression), retries included.
     pub bytes_sent: u64,
+    /// Full batches waiting in memory for a request slot (with a spool: for
+    /// the spool) at the time of the snapshot.
+    pub batches_queued: u64,
+    /// Requests running at the time of the snapshot.
+    pub batches_in_flight: u64,
     /// Bytes in the spool's segment files (0 without a spool).
     pub spool_bytes: u64,
     /// Batches in the spool not yet acknowledged or failed for good.
     pub spool_batches: u64,
+    /// fsyncs of the spool's segment files so far (an append fsyncs every
+    /// batch it groups at once, so fewer than the batches spooled under
+    /// load).
+    pub spool_syncs: u64,
     /// Batches an earlier process left in the spool, found at start.
     pub spool_replayed_batches: u64,
     /// Points in those batches.
@@ -54,6 +63,8 @@ pub(crate) struct Counters {
     pub(crate) spool_corrupt_bytes: AtomicU64,
     /// Shared with the spool's I/O thread, which keeps it.
     pub(crate) spool_bytes: std::sync::OnceLock<std::sync::Arc<AtomicU64>>,
+    /// Likewise.
+    pub(crate) spool_syncs: std::sync::OnceLock<std::sync::Arc<AtomicU64>>,
 }
 
 impl Counters {
@@ -71,8 +82,11 @@ impl Counters {
             retries: self.retries.load(Relaxed),
             splits: self.splits.load(Relaxed),
             bytes_sent: self.bytes_sent.load(Relaxed),
+            batches_queued: 0,
+            batches_in_flight: 0,
             spool_bytes: self.spool_bytes.get().map_or(0, |b| b.load(Relaxed)),
             spool_batches: self.spool_batches.load(Relaxed),
+            spool_syncs: self.spool_syncs.get().map_or(0, |b| b.load(Relaxed)),
             spool_replayed_batches: self.spool_replayed_batches.load(Relaxed),
             spool_replayed_points: self.spool_replayed_points.load(Relaxed),
             spool_corrupt_tails: self.spool_corrupt_tails.load(Relaxed),

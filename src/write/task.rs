@@ -167,9 +167,9 @@ type Appended = (Result<Vec<Loc>, Error>, Vec<Sealed>, bool);
 pub(crate) async fn run_spooled(end: EndGuard, spool: Spool) {
     let shared = end.0.clone();
     let options = &shared.options;
-    let (fsync, limit) = match &options.spool {
-        Some(s) => (s.fsync, s.max_bytes),
-        None => (Fsync::Never, u64::MAX),
+    let (fsync, limit, spool_dir) = match &options.spool {
+        Some(s) => (s.fsync, s.max_bytes, s.dir.as_path()),
+        None => (Fsync::Never, u64::MAX, std::path::Path::new("")),
     };
     let reader = spool.reader();
     let keep_bodies = options.max_queued_batches + options.max_in_flight;
@@ -246,6 +246,16 @@ pub(crate) async fn run_spooled(end: EndGuard, spool: Spool) {
                     }
                 }
                 if blocked != state.spool_full {
+                    if blocked {
+                        tracing::debug!(
+                            dir = %spool_dir.display(),
+                            bytes,
+                            limit,
+                            "influx-stream spool: full; producers wait (or are refused) until the server acknowledges batches"
+                        );
+                    } else {
+                        tracing::debug!(dir = %spool_dir.display(), "influx-stream spool: room again");
+                    }
                     state.spool_full = blocked;
                     // Producers waiting for room learn that the spool is
                     // full (under SpoolFull::Error they get the error).
@@ -403,6 +413,14 @@ pub(crate) async fn run_spooled(end: EndGuard, spool: Spool) {
                     None => {
                         state.record_failures(failures);
                         state.replay_left = state.replay_left.map(|n| n.saturating_sub(1));
+                        if state.replay_left == Some(0) {
+                            let c = &shared.counters;
+                            tracing::info!(
+                                batches = c.spool_replayed_batches.load(Relaxed),
+                                points = c.spool_replayed_points.load(Relaxed),
+                                "influx-stream spool: every batch an earlier writer left is done (written, or failed and reported)"
+                            );
+                        }
                         state.wake_all();
                     }
                 }

@@ -6,5 +6,6 @@ pub mod fault;
 pub mod influxd;
 pub mod pki;
 pub mod protocol;
+pub mod traces;
 pub mod victoria;
 pub mod workload;
