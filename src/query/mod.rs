@@ -1,5 +1,5 @@
 //! What query results are made of, beside [`Row`],
-//! [`Value`], [`QueryStream`] and
+//! [`Value`], [`QueryStream`](crate::QueryStream) and
 //! [`FromRow`] at the crate's root.
 //!
 //! # What to use for what
@@ -13,7 +13,7 @@
 //! | columns (Arrow `RecordBatch`es) | `Client::query_arrow` (feature `arrow`) | |
 //! | the whole response as JSON (small results) | [`Client::query_json`](crate::Client::query_json) | |
 //!
-//! Every stream is a [`QueryStream`]; a value that does
+//! Every stream is a [`QueryStream`](crate::QueryStream); a value that does
 //! not fit the type asked for is a [`DecodeError`] inside the item's
 //! [`Error`](crate::Error).
 //!
