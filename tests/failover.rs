@@ -246,3 +246,70 @@ async fn replicas_get_every_point_while_one_is_down_and_back() -> TestResult {
     }
     Ok(())
 }
+
+/// Replication with a spool per server: a stopped server's batches wait on
+/// its own disk while the other server takes every point, then arrive once
+/// it is back.
+#[tokio::test]
+async fn replicas_with_spools_keep_a_stopped_servers_batches_on_its_own_disk() -> TestResult {
+    let a = Influxd::start()?;
+    let mut b = Influxd::start()?;
+    let db = unique_db("replica_spools");
+    let spools = [tempfile::tempdir()?, tempfile::tempdir()?];
+    let mut writers = Vec::new();
+    for (server, spool) in [&a, &b].into_iter().zip(&spools) {
+        server.raw_query(&format!("CREATE DATABASE {db}"))?;
+        let client = Client::builder(server.url()).database(&db).build()?;
+        writers.push(
+            client.writer(
+                WriteOptions::new()
+                    .max_points(1_000)
+                    .spool(spool.path())
+                    .retry(
+                        RetryPolicy::default()
+                            .initial_backoff(Duration::from_millis(5))
+                            .max_backoff(Duration::from_millis(50)),
+                    ),
+            )?,
+        );
+    }
+    let mut on_a = writers[0].clone();
+    let mut replicas = ReplicatedWriter::new(writers)?;
+
+    b.stop();
+    let mut points = stream::iter((0..10_000).map(point)).map(Ok);
+    replicas.send_all(&mut points).await?;
+    // Durable on both disks, though one server is down.
+    replicas.flush().await?;
+    // The running server takes everything meanwhile.
+    on_a.drain().await?;
+    assert_eq!(count_on(&a, &db)?, 10_000);
+    let stats = replicas.stats();
+    assert_eq!(
+        (stats[0].1.points_written, stats[0].1.spool_batches),
+        (10_000, 0)
+    );
+    assert_eq!(
+        (stats[1].1.points_written, stats[1].1.spool_batches),
+        (0, 10)
+    );
+
+    b.restart()?;
+    replicas.drain().await?;
+    on_a.close().await?;
+    replicas.close().await?;
+    assert_eq!((count_on(&a, &db)?, count_on(&b, &db)?), (10_000, 10_000));
+    for (server, s) in replicas.stats() {
+        assert_eq!(
+            (
+                s.points_accepted,
+                s.points_written,
+                s.points_failed,
+                s.spool_batches
+            ),
+            (10_000, 10_000, 0, 0),
+            "{server}"
+        );
+    }
+    Ok(())
+}

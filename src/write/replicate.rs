@@ -113,6 +113,22 @@ impl ReplicatedWriter {
         results.into_iter().collect()
     }
 
+    /// Waits until every server has acknowledged everything given so far,
+    /// spooled batches included (see [`Writer::drain`]): with spools, a
+    /// server that is down is waited for, so put a timeout around it if
+    /// that must not be forever.
+    ///
+    /// # Errors
+    /// As [`ReplicatedWriter::flush`].
+    pub async fn drain(&mut self) -> Result<(), Error> {
+        let results = futures::future::join_all(self.writers.iter_mut().map(|w| async move {
+            let result = w.drain().await;
+            result.map_err(|e| at(w, e))
+        }))
+        .await;
+        results.into_iter().collect()
+    }
+
     /// Flushes, then closes every writer (see [`Writer::close`]).
     ///
     /// # Errors
