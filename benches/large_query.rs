@@ -161,30 +161,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// Restricts every thread of `pid` (`self` for this process) to `cpu`.
-fn pin(pid: &str, cpu: usize) -> bool {
-    let pid = if pid == "self" {
-        std::process::id().to_string()
-    } else {
-        pid.to_string()
-    };
-    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
-        && Command::new("taskset")
-            .args(["-a", "-c", "-p", &cpu.to_string(), &pid])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-}
-
 fn large_query(c: &mut Criterion) {
     // One core for the server, so its runtime runs one scheduler thread.
-    let server = influxd::Influxd::start_with(&[
-        ("INFLUXDB_MONITOR_STORE_ENABLED", "false"),
-        ("INFLUXDB_DATA_QUERY_LOG_ENABLED", "false"),
-        ("INFLUXDB_HTTP_LOG_ENABLED", "false"),
-        ("GOMAXPROCS", "1"),
-    ])
-    .unwrap_or_else(|e| panic!("{e}"));
+    let server = common::start_server_with(&[("GOMAXPROCS", "1")]);
     let rt = common::runtime();
     let client = Client::builder(server.url())
         .database("bench")
@@ -194,7 +173,7 @@ fn large_query(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("{e}"));
     let b = Bench { server, rt, client };
     let pid = b.server.pid().map(|p| p.to_string()).unwrap_or_default();
-    let pinned = pin(&pid, 0) && pin("self", 1);
+    let pinned = common::pin(&pid, 0) && common::pin("self", 1);
     if !pinned {
         eprintln!("SUMMARY large_query: not pinned (taskset failed or fewer than 2 cores)");
     }
