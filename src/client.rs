@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use crate::connect::Connector;
 use crate::error::{self, Error, Kind};
 use crate::failover::ServerStats;
-use crate::http::{Auth, AuthMethod, BaseUrl, Call, Params, Transport};
+use crate::http::{without_credentials, Auth, AuthMethod, BaseUrl, Call, Params, Transport};
 use crate::influxql::Query;
 use crate::line_protocol::{EncodeOptions, LineWriter, Server, StringFields, ToLineProtocol};
 use crate::point::Precision;
@@ -137,8 +137,15 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("url", &self.url)
-            .field("failover", &self.failover)
+            .field("url", &without_credentials(&self.url))
+            .field(
+                "failover",
+                &self
+                    .failover
+                    .iter()
+                    .map(|u| without_credentials(u))
+                    .collect::<Vec<_>>(),
+            )
             .field("database", &self.database)
             .field("retention_policy", &self.retention_policy)
             .field("precision", &self.precision)

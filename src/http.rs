@@ -195,11 +195,25 @@ pub(crate) struct BaseUrl {
     prefix: String,
 }
 
+/// `url` with any `user:password@` before its host shown as `***@`, for
+/// messages and `Debug`: the builder refuses such URLs, but says so.
+pub(crate) fn without_credentials(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_owned(),
+    }
+}
+
 impl BaseUrl {
     pub(crate) fn parse(url: &str) -> Result<Self, Error> {
+        let shown = without_credentials(url);
         let uri: Uri = url.parse().map_err(|e| {
             error::builder(format!(
-                "{url:?} is not a valid URL (expected e.g. http://127.0.0.1:8086)"
+                "{shown:?} is not a valid URL (expected e.g. http://127.0.0.1:8086)"
             ))
             .with_source(e)
         })?;
@@ -208,23 +222,23 @@ impl BaseUrl {
             Some("https") if cfg!(feature = "rustls") => "https",
             Some("https") => {
                 return Err(error::builder(format!(
-                    "{url:?}: https needs the crate feature \"rustls\" (on by default)"
+                    "{shown:?}: https needs the crate feature \"rustls\" (on by default)"
                 )))
             }
             Some(other) => {
                 return Err(error::builder(format!(
-                    "{url:?}: the scheme {other:?} is neither http nor https; use e.g. http://127.0.0.1:8086"
+                    "{shown:?}: the scheme {other:?} is neither http nor https; use e.g. http://127.0.0.1:8086"
                 )))
             }
             None => {
                 return Err(error::builder(format!(
-                    "{url:?} has no scheme; use e.g. http://{url}"
+                    "{shown:?} has no scheme; use e.g. http://{shown}"
                 )))
             }
         };
         let authority = match uri.authority() {
             Some(a) if !a.host().is_empty() => a,
-            _ => return Err(error::builder(format!("{url:?} has no host"))),
+            _ => return Err(error::builder(format!("{shown:?} has no host"))),
         };
         if authority.as_str().contains('@') {
             return Err(error::builder(
@@ -233,7 +247,7 @@ impl BaseUrl {
         }
         if uri.query().is_some() {
             return Err(error::builder(format!(
-                "{url:?}: the base URL must not have a query string"
+                "{shown:?}: the base URL must not have a query string"
             )));
         }
         let prefix = uri.path().trim_end_matches('/').to_owned();

@@ -106,3 +106,40 @@ fn secrets_never_appear_in_debug_errors_or_traces() -> Result<(), Box<dyn std::e
     assert!(shown.contains("[REDACTED]"), "{shown}");
     Ok(())
 }
+
+/// A password written into a URL is refused, and neither the refusal nor
+/// the builder's `Debug` repeats it, whatever else is wrong with the URL.
+#[test]
+fn a_password_in_a_url_is_refused_without_being_repeated() {
+    for url in [
+        format!("http://admin:{SECRET}@127.0.0.1:8086"),
+        format!("https://admin:{SECRET}@127.0.0.1:8086/prefix"),
+        format!("ftp://admin:{SECRET}@127.0.0.1:8086"),
+        format!("admin:{SECRET}@127.0.0.1:8086"),
+        format!("http://admin:{SECRET}@127.0.0.1:8086/?db=x"),
+        format!("http://admin:{SECRET}@/"),
+    ] {
+        let builder = Client::builder(url.as_str()).failover([url.as_str()]);
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains(SECRET), "{debug}");
+        assert!(debug.contains("***@"), "{debug}");
+        match builder.build() {
+            Ok(_) => panic!("{url}: built"),
+            Err(e) => {
+                let shown = format!("{e} / {e:?}");
+                assert!(!shown.contains(SECRET), "{shown}");
+            }
+        }
+        // The same URL as a failover server.
+        match Client::builder("http://127.0.0.1:8086")
+            .failover([url.as_str()])
+            .build()
+        {
+            Ok(_) => panic!("{url}: built as a failover server"),
+            Err(e) => {
+                let shown = format!("{e} / {e:?}");
+                assert!(!shown.contains(SECRET), "{shown}");
+            }
+        }
+    }
+}
