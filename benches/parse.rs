@@ -6,9 +6,10 @@
 //! floats printed as Go does (shortest round trip, `12` for a whole value).
 //!
 //! Cases: `rows` (`Decoder::next_event`), `chunks` (`next_chunk`),
-//! `typed_owned` (`Row::into_deserialize::<Cpu>`: serde, by name, what
-//! `Client::query_as` runs but for the `Row` in between) and
-//! `typed_borrowed` (`Row::deserialize::<CpuRef>`). `from_row` is the
+//! `query_as` (`Client::query_as`'s path: serde, by name, strings decoded
+//! onto the heap and moved into the `String`s), `typed_owned`
+//! (`Row::into_deserialize::<Cpu>`: the same from a `Row`, whose strings
+//! are copied) and `typed_borrowed` (`Row::deserialize::<CpuRef>`). `from_row` is the
 //! workload's struct with `#[derive(FromRow)]`, on the path of
 //! `Client::query_rows`; `from_row_numbers` maps onto the numeric columns
 //! only: the difference is the cost of the four `String`s per row.
@@ -227,6 +228,25 @@ fn from_rows<T: influx_stream::FromRow>(body: &[u8]) -> u64 {
     n
 }
 
+/// The path of `Client::query_as`: serde types taken from the decoder's
+/// values, no `Row` in between.
+fn query_as(body: &[u8]) -> u64 {
+    let mut n = 0;
+    feed_frames(body, |d| {
+        while let Some(e) = influx_stream::__private::bench_as::<Cpu>(d) {
+            match e {
+                Ok(Event::Row(row)) => {
+                    n += 1;
+                    black_box(row);
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    });
+    n
+}
+
 fn from_row(body: &[u8]) -> u64 {
     from_rows::<CpuRow>(body)
 }
@@ -263,9 +283,10 @@ fn bench(c: &mut Criterion) {
         POINTS / CHUNK_SIZE
     );
     type Run = fn(&[u8]) -> u64;
-    let runs: [(&str, Run); 6] = [
+    let runs: [(&str, Run); 7] = [
         ("rows", rows),
         ("chunks", chunks),
+        ("query_as", query_as),
         ("typed_owned", typed_owned),
         ("typed_borrowed", typed_borrowed),
         ("from_row", from_row),

@@ -218,6 +218,7 @@ pub mod __private {
     // benches/parse.rs drives the decoder without HTTP.
     pub use crate::query::decode::{DecodeOptions, Decoder, Event};
     pub use crate::query::from_row::BenchRows;
+    pub use crate::query::stream::bench_as;
 }
 
 /// The README's examples, compiled as doc tests so they stay true.

@@ -373,6 +373,16 @@ impl<T: DeserializeOwned + Send + 'static> Pull for As<T> {
     }
 }
 
+/// The path of [`Client::query_as`] over a bare decoder, for
+/// `benches/parse.rs` to count its instructions (through `__private`; not
+/// public API).
+#[doc(hidden)]
+pub fn bench_as<T: DeserializeOwned + Send + 'static>(
+    decoder: &mut Decoder,
+) -> Option<Result<Event<T>, DecodeError>> {
+    As::<T>::pull(decoder, &mut ()).map(|r| r.map(|e| e.map(|As(t)| t)))
+}
+
 /// Rows mapped onto a [`FromRow`] type (for [`Client::query_rows`]).
 struct Rows<T>(T);
 
