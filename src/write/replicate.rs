@@ -105,12 +105,7 @@ impl ReplicatedWriter {
     /// The first server's failures (by the order of the writers), naming
     /// the server, after waiting for all of them.
     pub async fn flush(&mut self) -> Result<(), Error> {
-        let results = futures::future::join_all(self.writers.iter_mut().map(|w| async move {
-            let result = w.flush().await;
-            result.map_err(|e| at(w, e))
-        }))
-        .await;
-        results.into_iter().collect()
+        self.on_every(Step::Flush).await
     }
 
     /// Waits until every server has acknowledged everything given so far,
@@ -121,12 +116,7 @@ impl ReplicatedWriter {
     /// # Errors
     /// As [`ReplicatedWriter::flush`].
     pub async fn drain(&mut self) -> Result<(), Error> {
-        let results = futures::future::join_all(self.writers.iter_mut().map(|w| async move {
-            let result = w.drain().await;
-            result.map_err(|e| at(w, e))
-        }))
-        .await;
-        results.into_iter().collect()
+        self.on_every(Step::Drain).await
     }
 
     /// Flushes, then closes every writer (see [`Writer::close`]).
@@ -134,8 +124,18 @@ impl ReplicatedWriter {
     /// # Errors
     /// As [`ReplicatedWriter::flush`].
     pub async fn close(&mut self) -> Result<(), Error> {
+        self.on_every(Step::Close).await
+    }
+
+    /// Runs `step` on every writer at once and waits for all of them; then
+    /// the first failure, naming its server.
+    async fn on_every(&mut self, step: Step) -> Result<(), Error> {
         let results = futures::future::join_all(self.writers.iter_mut().map(|w| async move {
-            let result = w.close().await;
+            let result = match step {
+                Step::Flush => w.flush().await,
+                Step::Drain => w.drain().await,
+                Step::Close => w.close().await,
+            };
             result.map_err(|e| at(w, e))
         }))
         .await;
@@ -192,4 +192,12 @@ impl<I: ToLineProtocol> Sink<I> for ReplicatedWriter {
         self.get_mut()
             .poll_all(cx, |w, cx| Sink::<I>::poll_close(Pin::new(w), cx))
     }
+}
+
+/// What [`ReplicatedWriter::on_every`] asks of each writer.
+#[derive(Clone, Copy)]
+enum Step {
+    Flush,
+    Drain,
+    Close,
 }
