@@ -70,6 +70,7 @@ pub mod arrow;
 pub mod blocking;
 mod client;
 mod connect;
+mod decimal;
 mod derive;
 mod early_answer;
 mod error;

@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::decimal::decimal;
 use crate::error::{self, Error};
 use crate::point::{FieldValue, Point};
 
@@ -396,7 +397,9 @@ impl<'a> Parts<'a> for ParsedPoint<'a> {
                 scale,
                 negative,
             } => {
-                let v = decimal(mantissa, scale);
+                let Some(v) = decimal(mantissa, u32::from(scale)) else {
+                    return false;
+                };
                 ParsedValue::Float(if negative { -v } else { v })
             }
             QuickValue::Integer(v) => ParsedValue::Integer(v),
@@ -680,12 +683,6 @@ enum Number {
     UInteger(u64),
 }
 
-/// Powers of ten an f64 holds exactly.
-const EXACT_POWERS: [f64; 20] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19,
-];
-
 /// A number of the plain kinds from `at`: `-?digits(.digits)?` as a float,
 /// `-?digits` then `i`, `digits` then `u`; and where it ends.
 #[inline(always)]
@@ -767,39 +764,6 @@ const POWERS_OF_TEN: [u64; 20] = {
     }
     p
 };
-
-/// `mantissa / 10^scale` rounded once to the nearest f64 (ties to even),
-/// as parsing the digits' text would give, for `scale` up to 19.
-///
-/// Up to 2^53 the mantissa and the power of ten are exact f64s, so one
-/// float division rounds once. Above, the quotient is taken in integers:
-/// the mantissa shifted to the top of a u128 and divided by the power of
-/// ten leaves at least 63 bits, the remainder marks whether anything was
-/// cut off (so a quotient that looks like a tie rounds up when it is
-/// above one), and the cast to f64 rounds once. Scaling back by a power
-/// of two is exact.
-fn decimal(mantissa: u64, scale: u8) -> f64 {
-    let scale = usize::from(scale);
-    if mantissa <= 1 << 53 {
-        if let Some(&power) = EXACT_POWERS.get(scale) {
-            return mantissa as f64 / power;
-        }
-    }
-    let Some(&power) = POWERS_OF_TEN.get(scale) else {
-        return f64::NAN;
-    };
-    if scale == 0 {
-        // Integer to float casts round to nearest, ties to even.
-        return mantissa as f64;
-    }
-    let shift = 64 + mantissa.leading_zeros();
-    let top = u128::from(mantissa) << shift;
-    let quotient = top / u128::from(power);
-    let cut = top - quotient * u128::from(power) != 0;
-    let rounded = (quotient | u128::from(cut)) as f64;
-    // 2^-shift, a normal f64 for any shift up to 127.
-    rounded * f64::from_bits(u64::from(1023 - shift) << 52)
-}
 
 /// The decimal digits from `i`: their value (wrapped when more than 19)
 /// and where they end. Taken eight bytes at a time, the run's length from
@@ -1573,59 +1537,11 @@ mod tests {
                 scale,
                 negative,
             } => {
-                let v = decimal(mantissa, scale);
+                let v = decimal(mantissa, u32::from(scale))?;
                 Some(if negative { -v } else { v }.to_bits())
             }
             _ => None,
         }
-    }
-
-    /// Mantissas above 2^53, where the integer division decides, and the
-    /// ties between two floats, which must round to even.
-    #[test]
-    fn long_decimals_round_as_parsing_the_text_does() {
-        let check = |mantissa: u64, scale: u8| {
-            let digits = mantissa.to_string();
-            let text = if scale == 0 {
-                digits
-            } else {
-                let digits = format!("{digits:0>width$}", width = usize::from(scale) + 1);
-                let (whole, fraction) = digits.split_at(digits.len() - usize::from(scale));
-                format!("{whole}.{fraction}")
-            };
-            let want: f64 = text.parse().unwrap_or(f64::NAN);
-            assert_eq!(decimal(mantissa, scale).to_bits(), want.to_bits(), "{text}");
-        };
-        let mut seed = 11u64;
-        for case in 0..300_000u64 {
-            seed = splitmix64(seed ^ case);
-            let scale = (seed % 20) as u8;
-            // From 2^53 up to 10^19 - 1, the largest 19 digits.
-            let mantissa =
-                (1u64 << 53) + splitmix64(seed) % (9_999_999_999_999_999_999 - (1 << 53));
-            check(mantissa, scale);
-            // A float above 2^53 has integer neighbours 2 or more apart: the
-            // integer halfway between them, and its neighbours, written
-            // with trailing zeros after the point.
-            let float = (mantissa >> (seed >> 60)) as f64;
-            let ulp = f64::from_bits(float.to_bits() + 1) - float;
-            if ulp >= 2.0 {
-                let tie = float as u64 + (ulp / 2.0) as u64;
-                for m in [tie - 1, tie, tie + 1] {
-                    let zeros = (seed >> 5) % 3;
-                    if let Some(m) = m.checked_mul(10u64.pow(zeros as u32)) {
-                        if m.to_string().len() <= 19 {
-                            check(m, zeros as u8);
-                        }
-                    }
-                }
-            }
-        }
-        check(9_007_199_254_740_993, 0);
-        check(90_071_992_547_409_930, 1);
-        check(90_071_992_547_409_931, 1);
-        check(9_999_999_999_999_999_999, 19);
-        check(9_999_999_999_999_999_999, 0);
     }
 
     #[test]

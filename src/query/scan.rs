@@ -20,6 +20,7 @@ use std::borrow::Cow;
 
 use super::wire::{FlatRows, Settings, Str, WireDoc, WireMessage, WireResult, WireSeries};
 use super::{Text, Value};
+use crate::decimal::{decimal, EXACT_POWERS};
 
 /// Scans one document; `None` when it is malformed or not a query response.
 /// `spare` is an empty vector whose memory the first series' values reuse.
@@ -95,68 +96,6 @@ static STRING_STOP: [bool; 256] = {
     t[b'\\' as usize] = true;
     t
 };
-
-/// Exact powers of ten as `f64` (10^22 is the last one).
-static POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
-/// `5^k` for `k` in `0..=27` (5^27 < 2^63).
-static POW5: [u64; 28] = {
-    let mut t = [1u64; 28];
-    let mut k = 1;
-    while k < 28 {
-        t[k] = t[k - 1] * 5;
-        k += 1;
-    }
-    t
-};
-
-/// `m / 10^k` correctly rounded (to nearest, ties to even), for `k` in
-/// `1..=27` and a non-zero `m`, when the result is a normal `f64`; `None`
-/// otherwise (the caller falls back to `str::parse`).
-///
-/// `m / 10^k = m / 5^k * 2^-k`: the power of two only moves the exponent,
-/// so one integer division of `m` shifted to the top of a `u128` by `5^k`
-/// gives at least 65 quotient bits, enough for the 53 kept, the rounding
-/// bit and (with the remainder) the sticky bit.
-#[inline]
-fn div_pow10(m: u64, k: u64) -> Option<f64> {
-    let d = *POW5.get(usize::try_from(k).ok()?)?;
-    if m == 0 || k == 0 {
-        return None;
-    }
-    let lz = m.leading_zeros();
-    // Top bit of `n` is bit 127.
-    let n = u128::from(m) << (64 + lz);
-    let d = u128::from(d);
-    let q = n / d;
-    // Not `n % d`: a second 128-bit division (a library call) per float.
-    let r = n - q * d;
-    // `q >= 2^127 / 2^63 = 2^64`: at least 65 bits.
-    let bits = 128 - q.leading_zeros();
-    let shift = bits - 54;
-    // 54 bits: the 53 of the mantissa and the rounding bit.
-    let top = (q >> shift) as u64;
-    let sticky = r != 0 || q & ((1u128 << shift) - 1) != 0;
-    let mut mant = top >> 1;
-    let mut e = i64::from(shift) + 1;
-    if top & 1 == 1 && (sticky || mant & 1 == 1) {
-        mant += 1;
-        if mant == 1 << 53 {
-            mant >>= 1;
-            e += 1;
-        }
-    }
-    // value = mant * 2^(e - 64 - lz - k), mant in [2^52, 2^53).
-    let biased = e - 64 - i64::from(lz) - i64::try_from(k).ok()? + 52 + 1023;
-    if !(1..=2046).contains(&biased) {
-        return None;
-    }
-    let biased = u64::try_from(biased).ok()?;
-    Some(f64::from_bits((biased << 52) | (mant & ((1 << 52) - 1))))
-}
 
 /// The high bit of each byte of `w` (little endian) that is `"`, a
 /// backslash or a control byte; exact up to the first one (later ones may
@@ -518,19 +457,15 @@ impl<'a> Scanner<'a> {
         }
         self.i = i;
         // Clinger's fast path: both operands exact, one rounding.
-        if exact && m <= 1 << 53 && (-22..=22).contains(&exp10) {
-            let p = POW10[exp10.unsigned_abs() as usize];
-            let f = if exp10 < 0 {
-                m as f64 / p
-            } else {
-                m as f64 * p
-            };
+        if exact && m <= 1 << 53 && (1..=22).contains(&exp10) {
+            let f = m as f64 * EXACT_POWERS[exp10.unsigned_abs() as usize];
             return Some(Num::Float(if neg { -f } else { f }));
         }
-        // 16 to 19 significant digits with a fraction (shortest round-trip
-        // floats): one exactly rounded integer division.
-        if exact && exp10 < 0 {
-            if let Some(f) = div_pow10(m, exp10.unsigned_abs()) {
+        // A fraction (shortest round-trip floats have 16 to 19 significant
+        // digits): one exactly rounded division.
+        if exact && exp10 <= 0 {
+            let scale = u32::try_from(exp10.unsigned_abs()).ok();
+            if let Some(f) = scale.and_then(|k| decimal(m, k)) {
                 return Some(Num::Float(if neg { -f } else { f }));
             }
         }
@@ -854,49 +789,6 @@ impl<'a> Scanner<'a> {
 mod tests {
     use super::*;
     use crate::query::wire::parse_doc;
-
-    #[test]
-    fn div_pow10_is_exact() {
-        let mut x: u64 = 0x1234_5678_9abc_def0;
-        let mut hits = 0u32;
-        let mut check = |m: u64, k: u64| {
-            if let Some(f) = div_pow10(m, k) {
-                let s = format!("{m}e-{k}");
-                let want: f64 = s.parse().unwrap();
-                assert_eq!(f.to_bits(), want.to_bits(), "{s}");
-                hits += 1;
-            }
-        };
-        for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let digits = 1 + (x >> 59) % 19;
-            let m = x % 10u64.pow(digits as u32);
-            let k = 1 + (x >> 40) % 27;
-            check(m, k);
-            check(m | 1, k);
-            check(m.max(1) * 5, k);
-        }
-        // Halfway cases and mantissa overflow on rounding.
-        for k in 1..=27 {
-            for m in [
-                1,
-                5,
-                9_007_199_254_740_993,
-                9_007_199_254_740_995,
-                18_014_398_509_481_983,
-                9_999_999_999_999_999_999,
-                u64::MAX / 10,
-            ] {
-                check(m, k);
-            }
-        }
-        // Only m = 0 (some of the 1-digit draws) is refused here.
-        assert!(hits > 590_000, "{hits}");
-        assert_eq!(div_pow10(0, 3), None);
-        assert_eq!(div_pow10(1, 28), None);
-    }
 
     const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/influx-1.6.7/");
 
