@@ -216,10 +216,13 @@ pub use influx_stream_derive::FromRow;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::derive::{DisplayTag, Field, Measurement, Time};
-    // benches/parse.rs drives the decoder without HTTP.
+    // benches/parse.rs and tests/decoder.rs drive the decoders without
+    // HTTP (tests/rows.rs the JSON-lines one too).
     pub use crate::query::decode::{DecodeOptions, Decoder, Event};
     pub use crate::query::from_row::BenchRows;
+    pub use crate::query::jsonl::JsonlDecoder;
     pub use crate::query::stream::bench_as;
+    pub use crate::query::value::TimeFormat;
 }
 
 /// The README's examples, compiled as doc tests so they stay true.

@@ -96,26 +96,3 @@ impl serde::de::Error for DecodeError {
         DecodeError::new(format!("no column or tag named `{field}`"))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn small_send_sync() {
-        fn assert_send_sync<T: Send + Sync + 'static>() {}
-        assert_send_sync::<DecodeError>();
-        assert_eq!(
-            std::mem::size_of::<DecodeError>(),
-            std::mem::size_of::<usize>()
-        );
-    }
-
-    #[test]
-    fn context_prefixes() {
-        let e = DecodeError::new("boom").context("row 3");
-        assert_eq!(e.to_string(), "row 3: boom");
-        assert!(!e.is_syntax());
-        assert!(std::error::Error::source(&e).is_none());
-    }
-}

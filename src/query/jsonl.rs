@@ -17,8 +17,8 @@ const MEASUREMENT_KEY: &str = "iox::measurement";
 const MAX_LINE: usize = 64 * 1024 * 1024;
 
 /// Splits a JSON-lines body into rows as its bytes arrive.
-#[derive(Default)]
-pub(crate) struct JsonlDecoder {
+#[derive(Debug, Default)]
+pub struct JsonlDecoder {
     buf: Vec<u8>,
     /// Bytes of `buf` already handed out as rows.
     consumed: usize,
@@ -32,7 +32,8 @@ pub(crate) struct JsonlDecoder {
 }
 
 impl JsonlDecoder {
-    pub(crate) fn feed(&mut self, data: &[u8]) {
+    /// Appends body bytes.
+    pub fn feed(&mut self, data: &[u8]) {
         if self.consumed > 0 && self.consumed == self.buf.len() {
             self.buf.clear();
             self.consumed = 0;
@@ -44,16 +45,17 @@ impl JsonlDecoder {
     }
 
     /// The body has ended: a last line without `\n` is still a row.
-    pub(crate) fn finish(&mut self) {
+    pub fn finish(&mut self) {
         self.finished = true;
     }
 
-    pub(crate) fn is_done(&self) -> bool {
+    /// Whether the body has ended and every line was handed out.
+    pub fn is_done(&self) -> bool {
         self.finished && self.consumed >= self.buf.len()
     }
 
     /// The next complete row, if one has arrived.
-    pub(crate) fn next_row(&mut self) -> Option<Result<Row, DecodeError>> {
+    pub fn next_row(&mut self) -> Option<Result<Row, DecodeError>> {
         loop {
             let rest = self.buf.get(self.consumed..)?;
             if rest.is_empty() {
@@ -206,103 +208,4 @@ fn cell(key: &str, json: serde_json::Value) -> Result<Value, String> {
             return Err(format!("column {key:?} holds a nested value"));
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times() {
-        assert_eq!(parse_rfc3339_utc_default("1970-01-01T00:00:00"), Some(0));
-        assert_eq!(
-            parse_rfc3339_utc_default("2024-11-05T08:30:10.250"),
-            Some(1_730_795_410_250_000_000)
-        );
-        assert_eq!(
-            parse_rfc3339_utc_default("2024-11-05T08:30:10.250Z"),
-            Some(1_730_795_410_250_000_000)
-        );
-        assert_eq!(
-            parse_rfc3339_utc_default("2024-11-05T09:30:10.25+01:00"),
-            Some(1_730_795_410_250_000_000)
-        );
-        assert_eq!(
-            parse_rfc3339_utc_default("1969-12-31T23:59:59.999999999"),
-            Some(-1)
-        );
-        assert_eq!(
-            parse_rfc3339_utc_default("2000-02-29T00:00:00"),
-            Some(951_782_400_000_000_000)
-        );
-        for bad in [
-            "",
-            "2024-11-05",
-            "2024-13-05T00:00:00",
-            "2024-11-05T00:00:00.",
-            "2024-11-05T00:00:00.1234567891",
-            "2024-11-05T00:00:00+1",
-            "2024-11-05T00:00:00+a0:00",
-            "2023-02-29T00:00:00",
-            "2024-04-31T00:00:00",
-        ] {
-            assert_eq!(parse_rfc3339_utc_default(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn rows_from_the_documented_shapes_split_anywhere() {
-        let body = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/protocol/v3-query-influxql.jsonl"
-        ))
-        .expect("sample");
-        let whole = {
-            let mut d = JsonlDecoder::default();
-            d.feed(&body);
-            d.finish();
-            std::iter::from_fn(|| d.next_row())
-                .collect::<Result<Vec<_>, _>>()
-                .expect("rows")
-        };
-        assert_eq!(whole.len(), 3);
-        assert_eq!(whole[0].series_name(), Some("cpu"));
-        assert_eq!(whole[0].columns(), ["time", "host", "usage", "count"]);
-        assert_eq!(whole[1].time(), Some(1_730_795_410_250_000_000));
-        assert_eq!(whole[2].get("usage"), Some(&Value::Float(7.125)));
-        assert!(Arc::ptr_eq(whole[0].meta(), whole[2].meta()));
-        for split in 1..body.len() {
-            let mut d = JsonlDecoder::default();
-            let mut rows = Vec::new();
-            for part in body.chunks(split) {
-                d.feed(part);
-                rows.extend(std::iter::from_fn(|| d.next_row()));
-            }
-            d.finish();
-            rows.extend(std::iter::from_fn(|| d.next_row()));
-            assert!(d.is_done());
-            let rows = rows
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()
-                .expect("rows");
-            assert_eq!(rows, whole, "split {split}");
-        }
-    }
-
-    #[test]
-    fn null_columns_left_out_make_a_new_layout() {
-        let mut d = JsonlDecoder::default();
-        d.feed(b"{\"host\":\"a\",\"v\":1,\"time\":\"2024-01-01T00:00:00\"}\n{\"host\":\"b\",\"time\":\"2024-01-01T00:00:01\"}\n{\"a\":1}{\"a\":2}\n{\"oops\"");
-        d.finish();
-        let a = d.next_row().expect("row").expect("ok");
-        let b = d.next_row().expect("row").expect("ok");
-        assert_eq!(a.get("v"), Some(&Value::Integer(1)));
-        assert_eq!(b.get("v"), None);
-        assert_eq!(b.columns(), ["host", "time"]);
-        let err = d.next_row().expect("two objects").expect_err("trailing");
-        assert!(err.to_string().contains("line 3"), "{err}");
-        let err = d.next_row().expect("bad line").expect_err("not JSON");
-        assert!(err.to_string().contains("line 4"), "{err}");
-        assert!(d.next_row().is_none());
-    }
 }

@@ -1,0 +1,997 @@
+//! The 1.x response decoder, driven through `influx_stream::__private` (not
+//! public API) without HTTP: the query bodies recorded from influxd 1.6.7
+//! (`tests/data/influx-1.6.7/NN-*.body`) decoded whole, split at every byte
+//! boundary and fed byte by byte; mutated bodies; float round trips; the
+//! shapes of a response document.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use influx_stream::__private::{DecodeOptions, Decoder, Event, TimeFormat};
+use influx_stream::query::{Chunk, DecodeError, SeriesChunk, SeriesMeta};
+use influx_stream::Value;
+
+const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/influx-1.6.7/");
+
+/// Path of the capture whose name starts with `nn-`.
+fn capture_path(nn: &str, ext: &str) -> std::path::PathBuf {
+    let prefix = format!("{nn}-");
+    let entry = std::fs::read_dir(CAPTURES)
+        .expect("captures directory")
+        .filter_map(Result::ok)
+        .find(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(&prefix) && name.ends_with(ext)
+        })
+        .unwrap_or_else(|| panic!("no capture {nn}-*{ext} in {CAPTURES}"));
+    entry.path()
+}
+
+fn body(nn: &str) -> Vec<u8> {
+    std::fs::read(capture_path(nn, ".body")).expect("read body")
+}
+
+/// The `epoch` the request asked for (URL or form body), as a `TimeFormat`.
+fn time_format(nn: &str) -> TimeFormat {
+    let txt = std::fs::read_to_string(capture_path(nn, ".txt")).expect("read txt");
+    let request = txt.split("=== RESPONSE ===").next().unwrap_or("");
+    request
+        .split(['?', '&', '\n', ' '])
+        .find_map(|kv| kv.strip_prefix("epoch="))
+        .map(|p| TimeFormat::from_epoch_param(p).expect("known epoch"))
+        .unwrap_or(TimeFormat::Rfc3339)
+}
+
+fn render_event(out: &mut String, item: Result<Event, DecodeError>) {
+    match item {
+        Ok(Event::Row(row)) => {
+            write!(
+                out,
+                "row s{} {}",
+                row.statement_id(),
+                row.series_name().unwrap_or("-")
+            )
+            .unwrap();
+            for (k, v) in row.tags() {
+                write!(out, " {k}={v}").unwrap();
+            }
+            write!(out, " #{}:", row.index()).unwrap();
+            for (c, v) in row.columns().iter().zip(row.values()) {
+                write!(out, " {c}={v:?}").unwrap();
+            }
+        }
+        Ok(Event::StatementError {
+            statement_id,
+            message,
+        }) => write!(out, "error s{statement_id}: {message}").unwrap(),
+        Ok(Event::StatementEnd { statement_id }) => write!(out, "end s{statement_id}").unwrap(),
+        Ok(Event::Message {
+            statement_id,
+            level,
+            text,
+        }) => write!(out, "message s{statement_id} {level}: {text}").unwrap(),
+        Ok(Event::QueryError { message }) => write!(out, "query error: {message}").unwrap(),
+        Ok(other) => panic!("an event of a new kind: {other:?}"),
+        Err(e) => write!(out, "ERR {e}").unwrap(),
+    }
+    out.push('\n');
+}
+
+/// Feeds `parts` one after the other, draining events after each, then
+/// finishes; returns the events rendered one per line.
+fn decode_parts<'a>(options: DecodeOptions, parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut d = Decoder::new(options);
+    let mut out = String::new();
+    for part in parts {
+        d.feed(part);
+        while let Some(item) = d.next_event() {
+            render_event(&mut out, item);
+        }
+    }
+    d.finish();
+    while let Some(item) = d.next_event() {
+        render_event(&mut out, item);
+    }
+    assert!(d.is_done());
+    assert_eq!(d.buffered_len(), 0);
+    out
+}
+
+fn decode(nn: &str) -> String {
+    decode_parts(
+        DecodeOptions::new().time_format(time_format(nn)),
+        [&body(nn)[..]],
+    )
+}
+
+/// Decodes capture `nn` whole, split in two at every byte boundary (or at
+/// every `stride`-th one plus all boundaries near document edges), and fed
+/// byte by byte: all must give the same events.
+fn check_splits(nn: &str, stride: usize) -> String {
+    let bytes = body(nn);
+    let options = DecodeOptions::new().time_format(time_format(nn));
+    let whole = decode_parts(options, [&bytes[..]]);
+    let near_edge = |k: usize| {
+        bytes[k.saturating_sub(3)..(k + 3).min(bytes.len())].contains(&b'\n')
+            || k < 64
+            || k + 64 > bytes.len()
+    };
+    for k in 0..=bytes.len() {
+        if k % stride != 0 && !near_edge(k) {
+            continue;
+        }
+        let (a, b) = bytes.split_at(k);
+        let split = decode_parts(options, [a, b]);
+        assert!(
+            split == whole,
+            "capture {nn} split at {k}:\n{split}\n!=\n{whole}"
+        );
+    }
+    let bytewise = decode_parts(options, bytes.chunks(1));
+    assert!(bytewise == whole, "capture {nn} fed byte by byte");
+    let chunked = decode_parts(options, bytes.chunks(1000));
+    assert!(chunked == whole, "capture {nn} fed by 1000 bytes");
+    whole
+}
+
+/// Every query body that is JSON (43 is gzip, 49 is CSV).
+const JSON_BODIES: &[&str] = &[
+    "04", "05", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32", "33", "34",
+    "35", "36", "37", "38", "39", "41", "42", "44", "45", "46", "47", "48", "50", "51", "52", "53",
+    "55", "63", "64", "67", "69", "80", "81", "83", "84", "85", "86", "87", "92", "93", "95", "96",
+    "97", "98", "99",
+];
+
+#[test]
+fn every_json_body_decodes_the_same_however_split() {
+    for nn in JSON_BODIES {
+        let out = check_splits(nn, 1);
+        // 52 is indented (`pretty=true`): see `capture_51_error_last_and_52_pretty`.
+        assert!(!out.contains("ERR") || *nn == "52", "capture {nn}:\n{out}");
+    }
+    // 68 is 41 KB: every boundary near a document edge, every 7th elsewhere.
+    let out = check_splits("68", 7);
+    assert!(!out.contains("ERR"));
+}
+
+#[track_caller]
+fn assert_lines(actual: &str, expected: &str) {
+    let expected: String = expected
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        actual == expected,
+        "actual:\n{actual}\nexpected:\n{expected}"
+    );
+}
+
+#[test]
+fn capture_21_escapes_and_extremes_epoch_ns() {
+    assert_lines(
+        &decode("21"),
+        r#"
+        row s0 esc,m x #0: time=Time(1704067200000000000) b=Bool(true) big=Integer(9223372036854775807) bs=String("a\\b") f key,x=y=String("str \"quoted\" back\\slash, comma=eq") fl=Float(1.7976931348623157e308) int=Integer(-9223372036854775808) neg0=Float(-0.0) one=Integer(1) s=Null tag key,a=b=String("tag val,c=d") tiny=Float(5e-324) uni=String("värde☃")
+        row s0 esc,m x #1: time=Time(1704067200000000001) b=Null big=Null bs=String("multi") f key,x=y=Null fl=Null int=Null neg0=Null one=Null s=String("line1\nline2") tag key,a=b=Null tiny=Null uni=Null
+        end s0
+        "#,
+    );
+}
+
+#[test]
+fn capture_22_rfc3339_times() {
+    let out = decode("22");
+    assert_lines(
+        &out,
+        r#"
+        row s0 cpu #0: time=String("2024-01-01T00:00:00Z") count=Integer(0) host=String("a") label=String("ha-0") ok=Bool(true) region=String("eu") usage=Float(0.25)
+        row s0 cpu #1: time=String("2024-01-01T00:01:00Z") count=Integer(10) host=String("a") label=String("ha-1") ok=Bool(false) region=String("eu") usage=Float(1.75)
+        row s0 cpu #2: time=String("2024-01-01T00:02:00Z") count=Integer(20) host=String("a") label=String("ha-2") ok=Bool(true) region=String("eu") usage=Float(3.25)
+        row s0 cpu #3: time=String("2024-01-01T00:03:00Z") count=Integer(30) host=String("a") label=String("ha-3") ok=Bool(false) region=String("eu") usage=Float(4.75)
+        row s0 cpu #4: time=String("2024-01-01T00:04:00Z") count=Integer(40) host=String("a") label=String("ha-4") ok=Bool(true) region=String("eu") usage=Float(6.25)
+        end s0
+        "#,
+    );
+    // Row::time parses RFC 3339.
+    let mut d = Decoder::new(DecodeOptions::new().time_format(TimeFormat::Rfc3339));
+    d.feed(&body("22"));
+    let Some(Ok(Event::Row(row))) = d.next_event() else {
+        panic!("no row")
+    };
+    assert_eq!(row.time(), Some(1_704_067_200_000_000_000));
+}
+
+#[test]
+fn capture_23_group_by_tags_epoch_ns() {
+    let out = decode("23");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 18);
+    assert_eq!(
+        lines[0],
+        r#"row s0 cpu host=a #0: time=Time(1704067200000000000) usage=Float(0.25) count=Integer(0) region=String("eu")"#
+    );
+    assert_eq!(
+        lines[14],
+        r#"row s0 cpu host=c #4: time=Time(1704067440000000000) usage=Float(6.25) count=Integer(40) region=String("us")"#
+    );
+    assert_eq!(
+        lines[16],
+        r#"row s0 cpu host=d #1: time=Time(1704067320000000000) usage=Float(2.5) count=Null region=String("us")"#
+    );
+    assert_eq!(lines[17], "end s0");
+}
+
+#[test]
+fn capture_24_25_multi_statement_errors() {
+    assert_lines(
+        &decode("24"),
+        r#"
+        row s0 cpu #0: time=String("1970-01-01T00:00:00Z") count=Integer(17)
+        end s0
+        error s1: not executed
+        "#,
+    );
+    assert_lines(
+        &decode("25"),
+        r#"
+        row s0 cpu #0: time=String("1970-01-01T00:00:00Z") count=Integer(17)
+        end s0
+        error s1: unsupported mean iterator type: *query.stringInterruptIterator
+        error s2: not executed
+        error s3: not executed
+        "#,
+    );
+}
+
+#[test]
+fn capture_26_chunked_partial_series() {
+    assert_lines(
+        &decode("26"),
+        r#"
+        row s0 cpu host=a region=eu #0: time=String("2024-01-01T00:00:00Z") usage=Float(0.25) count=Integer(0)
+        row s0 cpu host=a region=eu #1: time=String("2024-01-01T00:01:00Z") usage=Float(1.75) count=Integer(10)
+        row s0 cpu host=a region=eu #2: time=String("2024-01-01T00:02:00Z") usage=Float(3.25) count=Integer(20)
+        row s0 cpu host=a region=eu #3: time=String("2024-01-01T00:03:00Z") usage=Float(4.75) count=Integer(30)
+        row s0 cpu host=a region=eu #4: time=String("2024-01-01T00:04:00Z") usage=Float(6.25) count=Integer(40)
+        row s0 cpu host=b region=eu #0: time=String("2024-01-01T00:00:00Z") usage=Float(0.25) count=Integer(0)
+        row s0 cpu host=b region=eu #1: time=String("2024-01-01T00:01:00Z") usage=Float(1.75) count=Integer(10)
+        row s0 cpu host=b region=eu #2: time=String("2024-01-01T00:02:00Z") usage=Float(3.25) count=Integer(20)
+        row s0 cpu host=b region=eu #3: time=String("2024-01-01T00:03:00Z") usage=Float(4.75) count=Integer(30)
+        row s0 cpu host=b region=eu #4: time=String("2024-01-01T00:04:00Z") usage=Float(6.25) count=Integer(40)
+        row s0 cpu host=c region=us #0: time=String("2024-01-01T00:00:00Z") usage=Float(0.25) count=Integer(0)
+        row s0 cpu host=c region=us #1: time=String("2024-01-01T00:01:00Z") usage=Float(1.75) count=Integer(10)
+        row s0 cpu host=c region=us #2: time=String("2024-01-01T00:02:00Z") usage=Float(3.25) count=Integer(20)
+        row s0 cpu host=c region=us #3: time=String("2024-01-01T00:03:00Z") usage=Float(4.75) count=Integer(30)
+        row s0 cpu host=c region=us #4: time=String("2024-01-01T00:04:00Z") usage=Float(6.25) count=Integer(40)
+        end s0
+        "#,
+    );
+}
+
+#[test]
+fn capture_26_chunks_share_meta() {
+    let mut d = Decoder::new(DecodeOptions::new().time_format(TimeFormat::Rfc3339));
+    d.feed(&body("26"));
+    d.finish();
+    let chunks: Vec<Chunk> = std::iter::from_fn(|| d.next_chunk())
+        .map(|c| c.expect("valid"))
+        .collect();
+    let series: Vec<&SeriesChunk> = chunks
+        .iter()
+        .filter_map(|c| match c {
+            Chunk::Series(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(series.len(), 9);
+    let shape: Vec<(Option<&str>, usize, bool, u64)> = series
+        .iter()
+        .map(|s| (s.meta.tag("host"), s.values.len(), s.partial, s.first_row))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (Some("a"), 2, true, 0),
+            (Some("a"), 2, true, 2),
+            (Some("a"), 1, false, 4),
+            (Some("b"), 2, true, 0),
+            (Some("b"), 2, true, 2),
+            (Some("b"), 1, false, 4),
+            (Some("c"), 2, true, 0),
+            (Some("c"), 2, true, 2),
+            (Some("c"), 1, false, 4),
+        ]
+    );
+    for group in series.chunks(3) {
+        assert!(Arc::ptr_eq(&group[0].meta, &group[1].meta));
+        assert!(Arc::ptr_eq(&group[1].meta, &group[2].meta));
+    }
+    assert!(!Arc::ptr_eq(&series[2].meta, &series[3].meta));
+    assert_eq!(
+        chunks.last(),
+        Some(&Chunk::StatementEnd { statement_id: 0 })
+    );
+}
+
+#[test]
+fn capture_27_chunked_two_statements() {
+    assert_lines(
+        &decode("27"),
+        r#"
+        row s0 cpu #0: time=String("2024-01-01T00:00:00Z") usage=Float(0.25)
+        row s0 cpu #1: time=String("2024-01-01T00:01:00Z") usage=Float(1.75)
+        row s0 cpu #2: time=String("2024-01-01T00:02:00Z") usage=Float(3.25)
+        row s0 cpu #3: time=String("2024-01-01T00:03:00Z") usage=Float(4.75)
+        row s0 cpu #4: time=String("2024-01-01T00:04:00Z") usage=Float(6.25)
+        end s0
+        row s1 cpu #0: time=String("2024-01-01T00:00:00Z") count=Integer(0)
+        row s1 cpu #1: time=String("2024-01-01T00:01:00Z") count=Integer(10)
+        row s1 cpu #2: time=String("2024-01-01T00:02:00Z") count=Integer(20)
+        row s1 cpu #3: time=String("2024-01-01T00:03:00Z") count=Integer(30)
+        row s1 cpu #4: time=String("2024-01-01T00:04:00Z") count=Integer(40)
+        end s1
+        "#,
+    );
+}
+
+#[test]
+fn top_level_errors() {
+    let parse_error = "query error: error parsing query: found SELEC, expected SELECT, DELETE, SHOW, CREATE, DROP, EXPLAIN, GRANT, REVOKE, ALTER, SET, KILL at line 1, char 1";
+    assert_lines(&decode("28"), parse_error);
+    assert_lines(&decode("44"), parse_error);
+    assert_lines(
+        &decode("31"),
+        "query error: error parsing query: missing parameter: host",
+    );
+    assert_lines(
+        &decode("96"),
+        "query error: error authorizing query: reader not authorized to execute statement 'SHOW MEASUREMENTS', requires READ on _internal",
+    );
+}
+
+#[test]
+fn empty_results() {
+    for nn in ["04", "29", "46", "55", "86"] {
+        assert_lines(&decode(nn), "end s0");
+    }
+    assert_lines(
+        &decode("05"),
+        "message s0 warning: deprecated use of 'CREATE DATABASE otherdb' in a read only context, please use a POST request instead
+         end s0",
+    );
+    assert_lines(&decode("45"), "error s0: database not found: nosuchdb");
+}
+
+#[test]
+fn capture_39_columns_without_values() {
+    assert_lines(&decode("39"), "end s0\nend s1\nend s2");
+    let mut d = Decoder::default();
+    d.feed(&body("39"));
+    let chunks: Vec<Chunk> = std::iter::from_fn(|| d.next_chunk())
+        .map(|c| c.expect("valid"))
+        .collect();
+    let Chunk::Series(s) = &chunks[2] else {
+        panic!("{chunks:?}")
+    };
+    assert_eq!(s.meta.name(), None);
+    assert_eq!(s.meta.statement_id(), 2);
+    assert_eq!(s.meta.columns(), ["user", "admin"]);
+    assert!(s.values.is_empty());
+    assert_eq!(chunks.len(), 4);
+}
+
+#[test]
+fn show_listings() {
+    assert_lines(
+        &decode("32"),
+        r#"
+        row s0 databases #0: name=String("mydb")
+        row s0 databases #1: name=String("otherdb")
+        end s0
+        "#,
+    );
+    assert_lines(
+        &decode("36"),
+        r#"
+        row s0 cpu #0: fieldKey=String("count") fieldType=String("integer")
+        row s0 cpu #1: fieldKey=String("label") fieldType=String("string")
+        row s0 cpu #2: fieldKey=String("ok") fieldType=String("boolean")
+        row s0 cpu #3: fieldKey=String("usage") fieldType=String("float")
+        row s0 esc,m x #0: fieldKey=String("b") fieldType=String("boolean")
+        row s0 esc,m x #1: fieldKey=String("big") fieldType=String("integer")
+        row s0 esc,m x #2: fieldKey=String("f key,x=y") fieldType=String("string")
+        row s0 esc,m x #3: fieldKey=String("fl") fieldType=String("float")
+        row s0 esc,m x #4: fieldKey=String("int") fieldType=String("integer")
+        row s0 esc,m x #5: fieldKey=String("neg0") fieldType=String("float")
+        row s0 esc,m x #6: fieldKey=String("one") fieldType=String("float")
+        row s0 esc,m x #7: fieldKey=String("s") fieldType=String("string")
+        row s0 esc,m x #8: fieldKey=String("tiny") fieldType=String("float")
+        row s0 gzcheck #0: fieldKey=String("value") fieldType=String("float")
+        row s0 mem #0: fieldKey=String("used") fieldType=String("integer")
+        row s0 precision_check #0: fieldKey=String("value") fieldType=String("float")
+        end s0
+        "#,
+    );
+    assert_lines(
+        &decode("37"),
+        r#"
+        row s0 - #0: name=String("autogen") duration=String("0s") shardGroupDuration=String("168h0m0s") replicaN=Integer(1) default=Bool(true)
+        end s0
+        "#,
+    );
+    let series = decode("38");
+    let lines: Vec<&str> = series.lines().collect();
+    assert_eq!(lines.len(), 12);
+    assert_eq!(
+        lines[0],
+        r#"row s0 - #0: key=String("cpu,host=a,region=eu")"#
+    );
+    assert_eq!(
+        lines[4],
+        r#"row s0 - #4: key=String("esc\\,m\\ x,bs=a\\b,tag\\ key\\,a\\=b=tag\\ val\\,c\\=d,uni=värde☃")"#
+    );
+    assert_eq!(lines[10], r#"row s0 - #10: key=String("timecheck")"#);
+}
+
+#[test]
+fn capture_41_42_all_types() {
+    assert_lines(
+        &decode("41"),
+        r#"
+        row s0 types #0: time=String("2024-01-01T00:00:00Z") f=Float(1.5) i=Integer(42) s=String("text") b=Bool(true)
+        row s0 types #1: time=String("2024-01-01T00:00:01Z") f=Integer(2) i=Integer(-9223372036854775808) s=String("") b=Bool(false)
+        row s0 types #2: time=String("2024-01-01T00:00:02Z") f=Float(1e300) i=Integer(9223372036854775807) s=Null b=Null
+        row s0 types #3: time=String("2024-01-01T00:00:03Z") f=Float(-0.0) i=Null s=String("only s") b=Null
+        row s0 types #4: time=String("2024-01-01T00:00:04.000000123Z") f=Float(0.1) i=Null s=Null b=Null
+        end s0
+        "#,
+    );
+    // epoch=ms: times scaled to nanoseconds.
+    assert_lines(
+        &decode("42"),
+        r#"
+        row s0 types #0: time=Time(1704067200000000000) f=Float(1.5) i=Integer(42) s=String("text") b=Bool(true)
+        row s0 types #1: time=Time(1704067201000000000) f=Integer(2) i=Integer(-9223372036854775808) s=String("") b=Bool(false)
+        row s0 types #2: time=Time(1704067202000000000) f=Float(1e300) i=Integer(9223372036854775807) s=Null b=Null
+        row s0 types #3: time=Time(1704067203000000000) f=Float(-0.0) i=Null s=String("only s") b=Null
+        row s0 types #4: time=Time(1704067204000000000) f=Float(0.1) i=Null s=Null b=Null
+        end s0
+        "#,
+    );
+    // Typed: `f` is a float field; `2` is accepted by an f64.
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Types {
+        time: i64,
+        f: f64,
+        i: Option<i64>,
+        s: Option<String>,
+        b: Option<bool>,
+    }
+    let mut d = Decoder::new(DecodeOptions::new().time_format(TimeFormat::Rfc3339));
+    d.feed(&body("41"));
+    let rows: Vec<Types> = std::iter::from_fn(|| d.next_event())
+        .filter_map(|e| match e {
+            Ok(Event::Row(r)) => Some(r.into_deserialize().expect("typed")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(
+        rows[1],
+        Types {
+            time: 1_704_067_201_000_000_000,
+            f: 2.0,
+            i: Some(i64::MIN),
+            s: Some(String::new()),
+            b: Some(false),
+        }
+    );
+    assert!(rows[3].f == 0.0 && rows[3].f.is_sign_negative());
+    assert_eq!(rows[4].time, 1_704_067_204_000_000_123);
+    assert_eq!(rows[2].f, 1e300);
+}
+
+#[test]
+fn capture_48_epoch_s_and_50_whole_floats() {
+    assert_lines(
+        &decode("48"),
+        r#"
+        row s0 cpu host=a #0: time=Time(1704067440000000000) last=Float(6.25)
+        row s0 cpu host=b #0: time=Time(1704067440000000000) last=Float(6.25)
+        row s0 cpu host=c #0: time=Time(1704067440000000000) last=Float(6.25)
+        row s0 cpu host=d #0: time=Time(1704067320000000000) last=Float(2.5)
+        end s0
+        "#,
+    );
+    assert_lines(
+        &decode("50"),
+        r#"
+        row s0 cpu #0: time=String("2024-01-01T00:00:00Z") mean=Integer(1)
+        row s0 cpu #1: time=String("2024-01-01T00:02:00Z") mean=Integer(4)
+        row s0 cpu #2: time=String("2024-01-01T00:04:00Z") mean=Float(6.25)
+        end s0
+        "#,
+    );
+}
+
+#[test]
+fn capture_51_error_last_and_52_pretty() {
+    // Indented JSON (`pretty=true`, which the client never asks for) is not
+    // read: every line is an invalid document.
+    let pretty = decode("52");
+    assert_eq!(pretty.lines().count(), 22, "{pretty}");
+    assert!(
+        pretty
+            .lines()
+            .all(|l| l.starts_with("ERR invalid document")),
+        "{pretty}"
+    );
+    assert_lines(
+        &decode("51"),
+        r#"
+        row s0 cpu #0: time=String("2024-01-01T00:04:00Z") last=Float(6.25)
+        end s0
+        error s1: GROUP BY requires at least one aggregate function
+        "#,
+    );
+}
+
+#[test]
+fn capture_63_64_row_limit() {
+    let mut d = Decoder::new(DecodeOptions::new().time_format(TimeFormat::Rfc3339));
+    d.feed(&body("63"));
+    d.finish();
+    let Some(Ok(Chunk::Series(s))) = d.next_chunk() else {
+        panic!("no series")
+    };
+    assert!(s.partial, "truncated by max-row-limit");
+    assert_eq!(s.values.len(), 4);
+    assert_eq!(
+        d.next_chunk().map(|c| c.expect("valid")),
+        Some(Chunk::StatementEnd { statement_id: 0 })
+    );
+    let out = decode("64");
+    assert_eq!(out.lines().count(), 5 + 5 + 5 + 2 + 1);
+    assert!(out.ends_with(
+        "row s0 cpu host=d #1: time=String(\"2024-01-01T00:02:00Z\") usage=Float(2.5)\nend s0\n"
+    ));
+}
+
+#[test]
+fn capture_68_error_after_rows() {
+    let out = decode("68");
+    let lines: Vec<&str> = out.lines().collect();
+    // Three documents of 500 rows, then three more, the last an error.
+    assert_eq!(lines.len(), 5 * 500 + 1, "{}", &out[out.len() - 500..]);
+    assert_eq!(
+        lines[0],
+        "row s0 big #0: time=Time(1704067200000000000) max=Integer(0)"
+    );
+    assert_eq!(
+        lines[1499],
+        "row s0 big #1499: time=Time(1704068699000000000) max=Integer(1499)"
+    );
+    assert_eq!(
+        lines[lines.len() - 1],
+        "error s0: query-timeout limit exceeded"
+    );
+    // The series continues across the documents: one metadata for all rows.
+    let mut d = Decoder::new(DecodeOptions::new().time_format(TimeFormat::EpochS));
+    d.feed(&body("68"));
+    let metas: Vec<Arc<SeriesMeta>> = std::iter::from_fn(|| d.next_event())
+        .filter_map(|e| match e {
+            Ok(Event::Row(r)) => Some(Arc::clone(r.meta())),
+            _ => None,
+        })
+        .collect();
+    assert!(metas.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])));
+}
+
+#[test]
+fn capture_69_documents_larger_than_http_chunks() {
+    let out = decode("69");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 901);
+    for (i, line) in lines[..900].iter().enumerate() {
+        let expected = format!(
+            "row s0 big #{i}: time=Time({}) v=Integer({i})",
+            (1_704_067_200 + i as i64) * 1_000_000_000
+        );
+        assert_eq!(*line, expected);
+    }
+    assert_eq!(lines[900], "end s0");
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn unit(x: u64) -> f64 {
+    (splitmix64(x) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Prints a float as Go's JSON encoder does for these magnitudes: shortest
+/// round-trip digits, no `.0` on whole values.
+fn go_float(buf: &mut ryu::Buffer, f: f64) -> &str {
+    let s = buf.format_finite(f);
+    s.strip_suffix(".0").unwrap_or(s)
+}
+
+#[test]
+fn floats_round_trip_bit_exact() {
+    let n = 100_000u64;
+    let mut expected = Vec::with_capacity(n as usize * 3);
+    let mut body = String::from(
+        "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"usage_user\",\"usage_system\",\"edge\"],\"values\":[",
+    );
+    let mut buf = ryu::Buffer::new();
+    let edges = [
+        0.0,
+        -0.0,
+        1.0,
+        5e-324,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        0.1,
+        1e300,
+        123_456_789_012_345_680.0,
+        9_007_199_254_740_993.0,
+    ];
+    for i in 0..n {
+        let user = 1.0 + 99.0 * unit(4 * i);
+        let system = (splitmix64(4 * i + 1) % 10_000) as f64 / 100.0;
+        let edge = edges[(i % edges.len() as u64) as usize] * if i % 3 == 0 { -1.0 } else { 1.0 };
+        if i > 0 {
+            body.push(',');
+        }
+        write!(body, "[{i},").unwrap();
+        body.push_str(go_float(&mut buf, user));
+        body.push(',');
+        body.push_str(go_float(&mut buf, system));
+        body.push(',');
+        body.push_str(go_float(&mut buf, edge));
+        body.push(']');
+        expected.extend([user, system, edge]);
+    }
+    body.push_str("]}]}]}\n");
+    let mut d = Decoder::default();
+    d.feed(body.as_bytes());
+    d.finish();
+    let mut got = Vec::with_capacity(expected.len());
+    while let Some(e) = d.next_event() {
+        if let Event::Row(r) = e.expect("valid") {
+            got.extend(r.values()[1..].iter().map(|v| v.as_f64().expect("number")));
+        }
+    }
+    assert_eq!(got.len(), expected.len());
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(g.to_bits(), e.to_bits(), "value {i}: {g} != {e}");
+    }
+}
+
+fn via_rows<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+    options: DecodeOptions,
+    body: &[u8],
+) -> Vec<String> {
+    let mut d = Decoder::new(options);
+    let mut out = Vec::new();
+    let mut pump = |d: &mut Decoder| {
+        while let Some(e) = d.next_event() {
+            out.push(match e {
+                Ok(Event::Row(row)) => match row.into_deserialize::<T>() {
+                    Ok(t) => format!("row {t:?}"),
+                    Err(e) => format!("err {e}"),
+                },
+                Ok(other) => format!("{other:?}"),
+                Err(e) => format!("err {e}"),
+            });
+        }
+    };
+    for part in body.chunks(97) {
+        d.feed(part);
+        pump(&mut d);
+    }
+    d.finish();
+    pump(&mut d);
+    out
+}
+
+/// Every kind of cell into every kind of target, by name: RFC 3339 times
+/// into integers, whole numbers into floats, strings into enums, nulls
+/// into `Option`s; a cell that does not fit is an error and the next row
+/// still maps.
+#[test]
+fn rows_map_onto_serde_types_by_name() {
+    use serde::Deserialize;
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum State {
+        Ok,
+        Bad,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Many {
+        time: i64,
+        b: Option<bool>,
+        f: f32,
+        i: i32,
+        s: State,
+        t: Option<String>,
+        u: u64,
+        w: i128,
+    }
+    let series = r#"{"name":"k","columns":["time","b","f","i","s","t","u","w"],"values":[
+        ["2020-09-13T12:26:40.5Z",true,1.5,-3,"ok","x",18446744073709551615,-5],
+        ["2020-09-13T12:26:41Z",null,2,7,"bad",null,0,12],
+        ["2020-09-13T12:26:42Z",false,"x",1.5,"neither",3,-1,2],
+        ["not a time",false,1,1,"ok","y",1,1]]}"#
+        .replace('\n', "");
+    let body = format!("{{\"results\":[{{\"statement_id\":0,\"series\":[{series}]}}]}}\n");
+    let out = via_rows::<Many>(
+        DecodeOptions::new().time_format(TimeFormat::Rfc3339),
+        body.as_bytes(),
+    );
+    assert_eq!(out.len(), 5, "{out:?}");
+    assert!(
+        out[0].starts_with(
+            "row Many { time: 1600000000500000000, b: Some(true), f: 1.5, i: -3, s: Ok,"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        out[1].starts_with("row Many { time: 1600000001000000000, b: None, f: 2.0, i: 7, s: Bad, t: None, u: 0, w: 12 }"),
+        "{out:?}"
+    );
+    assert!(
+        out[2].starts_with("err row 2 of series `k` (statement 0): column `f`"),
+        "{out:?}"
+    );
+    assert!(out[3].contains("RFC 3339"), "{out:?}");
+    assert_eq!(out[4], "StatementEnd { statement_id: 0 }");
+
+    // Tuples take the values in column order; unknown columns are refused
+    // when the type says so.
+    let out = via_rows::<(i64, Option<bool>)>(DecodeOptions::new(), body.as_bytes());
+    assert_eq!(out[1], "row (1600000001000000000, None)", "{out:?}");
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        time: String,
+    }
+    let out = via_rows::<Strict>(DecodeOptions::new(), body.as_bytes());
+    assert!(out[0].contains("unknown field `b`"), "{out:?}");
+}
+
+/// Cases of the mutation tests below: `FUZZ_CASES` to run more (or fewer).
+fn fuzz_cases() -> u64 {
+    std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_500)
+}
+
+/// Bytes JSON and the decoder treat specially, for mutations to insert.
+const SPECIAL: &[u8] = b"\"\\{}[],:\n 0-1e.E+tfn\x00\xff\xc3";
+
+/// `base` with one to four random edits: a byte flipped or replaced, bytes
+/// inserted, a range deleted or repeated, the tail cut.
+fn mutate(base: &[u8], seed: &mut u64) -> Vec<u8> {
+    let mut next = |n: usize| -> usize {
+        *seed = splitmix64(*seed);
+        if n == 0 {
+            0
+        } else {
+            (*seed % n as u64) as usize
+        }
+    };
+    let mut out = base.to_vec();
+    for _ in 0..1 + next(4) {
+        let len = out.len();
+        let at = next(len + 1);
+        match next(6) {
+            0 if at < len => out[at] ^= 1 << next(8),
+            1 if at < len => out[at] = SPECIAL[next(SPECIAL.len())],
+            2 => {
+                let b = SPECIAL[next(SPECIAL.len())];
+                out.insert(at, b);
+            }
+            3 => {
+                let end = (at + 1 + next(16)).min(len);
+                out.drain(at.min(end)..end);
+            }
+            4 => {
+                let end = (at + 1 + next(64)).min(len);
+                let piece = out[at.min(end)..end].to_vec();
+                let to = next(out.len() + 1);
+                out.splice(to..to, piece);
+            }
+            _ => out.truncate(at),
+        }
+    }
+    out
+}
+
+/// The decoder on mutated captures: it never panics, gives the same
+/// events however the bytes are split, ends every body it was given, and
+/// says where a malformed document went wrong.
+#[test]
+fn mutated_bodies_decode_the_same_however_split() {
+    let bodies: Vec<Vec<u8>> = JSON_BODIES.iter().map(|nn| body(nn)).collect();
+    let mut seed = 0x5EED_0F1F_u64;
+    let mut errors = 0;
+    for case in 0..fuzz_cases() {
+        seed = splitmix64(seed ^ case);
+        let base = &bodies[(seed % bodies.len() as u64) as usize];
+        let bytes = mutate(base, &mut seed);
+        let options = DecodeOptions::new().chunked(seed % 2 == 0);
+        let whole = decode_parts(options, [&bytes[..]]);
+        let k = (splitmix64(seed) % (bytes.len() as u64 + 1)) as usize;
+        let (a, b) = bytes.split_at(k);
+        assert_eq!(
+            decode_parts(options, [a, b]),
+            whole,
+            "case {case}, split at {k}: {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+        if bytes.len() < 4_096 {
+            assert_eq!(
+                decode_parts(options, bytes.chunks(7)),
+                whole,
+                "case {case} in 7-byte parts: {:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        for line in whole.lines().filter(|l| l.starts_with("ERR")) {
+            errors += 1;
+            // A malformed document says where: a line and column, a
+            // document number, or what it expected.
+            assert!(
+                line.contains("line")
+                    || line.contains("column")
+                    || line.contains("document")
+                    || line.contains("expected")
+                    || line.contains("partial")
+                    || line.contains("invalid"),
+                "case {case}: an error that does not say where: {line}"
+            );
+        }
+    }
+    assert!(errors > 0, "the mutations never broke a document");
+}
+
+/// Arbitrary bytes (no newline, so one endless document) stay within the
+/// decoder's memory bound: it refuses the document instead of buffering it.
+#[test]
+fn an_endless_document_stays_within_the_bound() {
+    let limit = 64 * 1024;
+    let mut d = Decoder::new(DecodeOptions::new().max_document_bytes(Some(limit)));
+    let mut seed = 7u64;
+    let mut refused = false;
+    for _ in 0..1_000 {
+        let piece: Vec<u8> = (0..1_024)
+            .map(|_| {
+                seed = splitmix64(seed);
+                match (seed & 0xff) as u8 {
+                    b'\n' => b' ',
+                    b => b,
+                }
+            })
+            .collect();
+        d.feed(&piece);
+        while let Some(item) = d.next_event() {
+            refused |= item.is_err();
+        }
+        assert!(
+            d.buffered_len() <= limit + 1_024,
+            "buffered {} bytes",
+            d.buffered_len()
+        );
+    }
+    assert!(refused, "an over-long document must be an error item");
+}
+
+/// The chunks of one document decoded whole.
+fn chunks_of(doc: &[u8], time_format: TimeFormat) -> Vec<Result<Chunk, DecodeError>> {
+    let mut d = Decoder::new(DecodeOptions::new().time_format(time_format));
+    d.feed(doc);
+    d.finish();
+    std::iter::from_fn(|| d.next_chunk()).collect()
+}
+
+fn series_values(doc: &[u8], time_format: TimeFormat) -> Vec<Vec<Value>> {
+    match chunks_of(doc, time_format).remove(0) {
+        Ok(Chunk::Series(s)) => s.values,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unknown_keys_are_skipped() {
+    let doc = br#"{"results":[{"statement_id":1,"new":{"a":[1,"x",null,{"b":true}]},"series":[{"name":"m","extra":-1.5e3,"columns":["time"],"values":[[1]]}],"messages":[{"level":"w","text":"t","code":7}]}],"also":[]}"#;
+    let chunks: Vec<Chunk> = chunks_of(doc, TimeFormat::EpochNs)
+        .into_iter()
+        .map(|c| c.expect("valid"))
+        .collect();
+    let Chunk::Series(s) = &chunks[0] else {
+        panic!("{chunks:?}")
+    };
+    assert_eq!(s.meta.statement_id(), 1);
+    assert_eq!(s.values, vec![vec![Value::Time(1)]]);
+    assert!(chunks.contains(&Chunk::Message {
+        statement_id: 1,
+        level: "w".into(),
+        text: "t".into()
+    }));
+    let deep = format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));
+    assert!(chunks_of(deep.as_bytes(), TimeFormat::EpochNs)[0].is_err());
+}
+
+#[test]
+fn numbers() {
+    let doc = br#"{"results":[{"statement_id":3,"series":[{"name":"m","columns":["time","a","b","c","d","e","f","g"],"values":[[5,1,-1,18446744073709551615,1.5,-0,1e+300,9223372036854775808]]}]}]}"#;
+    let Ok(Chunk::Series(s)) = chunks_of(doc, TimeFormat::EpochNs).remove(0) else {
+        panic!("no series")
+    };
+    assert_eq!(s.meta.statement_id(), 3);
+    assert_eq!(
+        s.values,
+        vec![vec![
+            Value::Time(5),
+            Value::Integer(1),
+            Value::Integer(-1),
+            Value::UInteger(u64::MAX),
+            Value::Float(1.5),
+            Value::Float(-0.0),
+            Value::Float(1e300),
+            Value::UInteger(1 << 63),
+        ]]
+    );
+    let Value::Float(z) = s.values[0][5] else {
+        panic!()
+    };
+    assert!(z.is_sign_negative());
+}
+
+#[test]
+fn columns_after_values() {
+    let doc = br#"{"results":[{"series":[{"values":[[7,1]],"columns":["x","time"]}]}]}"#;
+    let ragged =
+        br#"{"results":[{"series":[{"values":[[7,1],[8],[],[9,2,3]],"columns":["x","time"]}]}]}"#;
+    assert_eq!(
+        series_values(ragged, TimeFormat::EpochUs),
+        vec![
+            vec![Value::Integer(7), Value::Time(1_000)],
+            vec![Value::Integer(8)],
+            vec![],
+            vec![Value::Integer(9), Value::Time(2_000), Value::Integer(3)],
+        ]
+    );
+    assert_eq!(
+        series_values(doc, TimeFormat::EpochMs),
+        vec![vec![Value::Integer(7), Value::Time(1_000_000)]]
+    );
+}
+
+#[test]
+fn time_overflow() {
+    let doc = br#"{"results":[{"series":[{"columns":["time"],"values":[[9223372036854775]]}]}]}"#;
+    let e = chunks_of(doc, TimeFormat::EpochH).remove(0).unwrap_err();
+    assert!(e.to_string().contains("out of range"), "{e}");
+}
+
+#[test]
+fn rejects_nested() {
+    let doc = br#"{"results":[{"series":[{"columns":["a"],"values":[[[1]]]}]}]}"#;
+    for bad in [&doc[..], b"{} x", b"[]"] {
+        let first = chunks_of(bad, TimeFormat::EpochNs).remove(0);
+        assert!(first.is_err(), "{first:?}");
+    }
+}
