@@ -1,54 +1,41 @@
-//! Typed rows: a serde `Deserializer` over a [`Row`].
-//!
-//! A row reads as a map whose keys are its columns, then its series tags
-//! (a tag whose key is also a column is skipped: the column wins), so a
-//! `#[derive(Deserialize)]` struct picks fields by name, with no map built
-//! per row. A row also reads as a sequence of its values (for tuples).
-//! serde says which the type wants (`deserialize_struct`, `_map`, `_seq`,
-//! `_tuple`): nothing is tried on the type beforehand.
+//! Typed rows: a serde `Deserializer` over a [`Row`], read as a map of its
+//! columns then its tags (no map built per row), or as a sequence of its
+//! values, whichever the type asks for.
 
 use std::fmt;
 
-use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
-use serde::de::{
-    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
-use super::value::parse_rfc3339_ns;
 use super::{DecodeError, Row, SeriesMeta, Value};
+use crate::point::parse_rfc3339;
 
 /// Maps a row onto `T` by column and tag names.
 ///
 /// - Struct fields (and map keys) match **column names, then the series'
-///   tags** (from `GROUP BY`); `#[serde(rename = "...")]` handles names that
-///   are not Rust identifiers. Columns and tags with no matching field are
-///   ignored (unless `#[serde(deny_unknown_fields)]`).
-/// - A JSON `null` or a missing column/tag gives `None` for `Option` fields;
-///   for other fields a missing one is an error naming it.
-/// - `f64`/`f32` fields accept integers: InfluxDB prints a whole float
-///   field as `12`. Integer fields refuse floats (`1.5` in an `i64` field is
-///   an error).
-/// - The `time` column goes into an `i64` (nanoseconds), or into a
-///   `String`; a time given as an RFC 3339 string (InfluxDB 3.x's JSON
-///   lines) is parsed to nanoseconds for an `i64` field.
-/// - String values and tags can be borrowed (`&'a str` fields).
-/// - Tags can go into numeric or `bool` fields (their text is parsed), and
-///   strings into unit-variant enums.
+///   tags** (from `GROUP BY`; a tag named like a column is skipped).
+///   Columns and tags with no field are ignored (unless
+///   `#[serde(deny_unknown_fields)]`).
+/// - A `null` or a missing column or tag gives `None` for `Option` fields,
+///   an error naming it for others.
+/// - `f64`/`f32` fields accept integers (InfluxDB prints a whole float as
+///   `12`); integer fields refuse floats.
+/// - The `time` column goes into an `i64` (nanoseconds; an RFC 3339 time
+///   is parsed) or a `String`.
+/// - Strings and tags can be borrowed (`&'a str`); tags go into numeric and
+///   `bool` fields (parsed), strings into unit-variant enums.
 /// - Tuples and sequences receive the values in column order (no tags).
 ///
-/// To move strings out instead of copying them, use
-/// [`Row::into_deserialize`].
-///
-/// **Speed:** serde's derived code matches the name of every cell of every
-/// row; [`FromRow`](crate::FromRow) types match names once per series.
+/// [`Row::into_deserialize`] moves strings out instead of copying them.
+/// serde's derived code matches the name of every cell of every row;
+/// [`FromRow`](crate::FromRow) types match names once per series.
 ///
 /// # Errors
 ///
-/// A missing column or tag, or a value of the wrong type (when several cells
-/// are wrong, the first in column order). The message names
-/// the row (its index within the series), the series and the column, e.g.
-/// ``row 3 of series `cpu` (statement 0): column `usage`: invalid type: string "x", expected f64``.
+/// A missing column or tag, or the first value of the wrong type, named
+/// with its row, series and column, e.g. ``row 3 of series `cpu`
+/// (statement 0): column `usage`: invalid type: string "x", expected f64``.
 ///
 /// # Examples
 ///
@@ -79,12 +66,7 @@ pub fn deserialize_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, De
 }
 
 pub(crate) fn from_row<'a, T: de::Deserialize<'a>>(row: &'a Row) -> Result<T, DecodeError> {
-    let meta = row.meta();
-    T::deserialize(RowDe {
-        meta,
-        values: row.values().iter(),
-    })
-    .map_err(|e| row_error(e, meta, row.index()))
+    read(row.meta(), row.values().iter(), row.index())
 }
 
 /// Like [`from_row`], moving strings out of `values` (the parts of a row:
@@ -94,11 +76,22 @@ pub(crate) fn from_row_owned<T: de::DeserializeOwned>(
     values: &mut [Value],
     index: u64,
 ) -> Result<T, DecodeError> {
-    T::deserialize(RowDe {
+    read(meta, values.iter_mut(), index)
+}
+
+fn read<'de, T, I>(meta: &'de SeriesMeta, values: I, index: u64) -> Result<T, DecodeError>
+where
+    T: de::Deserialize<'de>,
+    I: ExactSizeIterator<Item: Cell<'de>>,
+{
+    let row = RowDe {
         meta,
-        values: values.iter_mut(),
-    })
-    .map_err(|e| row_error(e, meta, index))
+        values,
+        column: 0,
+        tag: 0,
+        pending: None,
+    };
+    T::deserialize(row).map_err(|e| row_error(e, meta, index))
 }
 
 /// Says which row of which series `e` is about.
@@ -122,65 +115,46 @@ impl fmt::Display for RowContext<'_> {
     }
 }
 
-/// The values of a row, read one by one: shared (`slice::Iter`, strings
-/// are borrowed) or owned (`slice::IterMut`, strings are moved out). A
-/// trait rather than an enum, so each case compiles to its own code.
-trait Values<'a>: Sized {
-    type Cell: Cell<'a>;
-    fn next(&mut self) -> Option<Self::Cell>;
-    fn len(&self) -> usize;
-}
-
-impl<'a> Values<'a> for std::slice::Iter<'a, Value> {
-    type Cell = &'a Value;
-    #[inline]
-    fn next(&mut self) -> Option<&'a Value> {
-        Iterator::next(self)
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        ExactSizeIterator::len(self)
-    }
-}
-
-impl<'a> Values<'a> for std::slice::IterMut<'a, Value> {
-    type Cell = &'a mut Value;
-    #[inline]
-    fn next(&mut self) -> Option<&'a mut Value> {
-        Iterator::next(self)
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        ExactSizeIterator::len(self)
-    }
-}
-
 /// A row: a map of its columns and tags by name, or the sequence of its
 /// values.
-struct RowDe<'a, I> {
+struct RowDe<'a, I: Iterator> {
     meta: &'a SeriesMeta,
     values: I,
+    /// The next column.
+    column: usize,
+    /// The next tag, once the columns are read.
+    tag: usize,
+    /// The value whose key the map gave last.
+    pending: Option<Pending<'a, I::Item>>,
 }
 
-impl<'de, I: Values<'de>> Deserializer<'de> for RowDe<'de, I> {
+impl<'de, I: ExactSizeIterator<Item: Cell<'de>>> RowDe<'de, I> {
+    /// Reads the next value, of the column at `column`, with `seed`.
+    fn read_column<S: DeserializeSeed<'de>>(
+        &self,
+        seed: S,
+        value: I::Item,
+        column: usize,
+    ) -> Result<S::Value, DecodeError> {
+        let is_time = Some(column) == self.meta.time_index();
+        seed.deserialize(ValueDe { value, is_time }).map_err(|e| {
+            match self.meta.columns().get(column) {
+                Some(name) => e.context(format_args!("column `{name}`")),
+                None => e.context(format_args!("value {column}")),
+            }
+        })
+    }
+}
+
+impl<'de, I: ExactSizeIterator<Item: Cell<'de>>> Deserializer<'de> for RowDe<'de, I> {
     type Error = DecodeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_map(RowMap {
-            meta: self.meta,
-            values: self.values,
-            column: 0,
-            tag: 0,
-            pending: None,
-        })
+        visitor.visit_map(self)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_seq(RowSeq {
-            meta: self.meta,
-            values: self.values,
-            column: 0,
-        })
+        visitor.visit_seq(self)
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(
@@ -223,19 +197,12 @@ impl<'de, I: Values<'de>> Deserializer<'de> for RowDe<'de, I> {
 }
 
 enum Pending<'a, C> {
-    Column(&'a str, C, bool),
+    /// A value and its column.
+    Column(C, usize),
     Tag(&'a str, &'a str),
 }
 
-struct RowMap<'a, I: Values<'a>> {
-    meta: &'a SeriesMeta,
-    values: I,
-    column: usize,
-    tag: usize,
-    pending: Option<Pending<'a, I::Cell>>,
-}
-
-impl<'de, I: Values<'de>> MapAccess<'de> for RowMap<'de, I> {
+impl<'de, I: ExactSizeIterator<Item: Cell<'de>>> MapAccess<'de> for RowDe<'de, I> {
     type Error = DecodeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -245,9 +212,8 @@ impl<'de, I: Values<'de>> MapAccess<'de> for RowMap<'de, I> {
         let columns = self.meta.columns();
         if let Some(name) = columns.get(self.column) {
             if let Some(value) = self.values.next() {
-                let is_time = Some(self.column) == self.meta.time_index();
+                self.pending = Some(Pending::Column(value, self.column));
                 self.column += 1;
-                self.pending = Some(Pending::Column(name, value, is_time));
                 return seed
                     .deserialize(BorrowedStrDeserializer::new(name))
                     .map(Some);
@@ -274,9 +240,7 @@ impl<'de, I: Values<'de>> MapAccess<'de> for RowMap<'de, I> {
         seed: S,
     ) -> Result<S::Value, DecodeError> {
         match self.pending.take() {
-            Some(Pending::Column(name, value, is_time)) => seed
-                .deserialize(ValueDe { value, is_time })
-                .map_err(|e| e.context(format_args!("column `{name}`"))),
+            Some(Pending::Column(value, column)) => self.read_column(seed, value, column),
             Some(Pending::Tag(key, value)) => seed
                 .deserialize(TagDe(value))
                 .map_err(|e| e.context(format_args!("tag `{key}`"))),
@@ -289,13 +253,7 @@ impl<'de, I: Values<'de>> MapAccess<'de> for RowMap<'de, I> {
     }
 }
 
-struct RowSeq<'a, I> {
-    meta: &'a SeriesMeta,
-    values: I,
-    column: usize,
-}
-
-impl<'de, I: Values<'de>> SeqAccess<'de> for RowSeq<'de, I> {
+impl<'de, I: ExactSizeIterator<Item: Cell<'de>>> SeqAccess<'de> for RowDe<'de, I> {
     type Error = DecodeError;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(
@@ -305,15 +263,8 @@ impl<'de, I: Values<'de>> SeqAccess<'de> for RowSeq<'de, I> {
         let Some(value) = self.values.next() else {
             return Ok(None);
         };
-        let column = self.column;
         self.column += 1;
-        let is_time = Some(column) == self.meta.time_index();
-        seed.deserialize(ValueDe { value, is_time })
-            .map(Some)
-            .map_err(|e| match self.meta.columns().get(column) {
-                Some(name) => e.context(format_args!("column `{name}`")),
-                None => e.context(format_args!("value {column}")),
-            })
+        self.read_column(seed, value, self.column - 1).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -322,110 +273,47 @@ impl<'de, I: Values<'de>> SeqAccess<'de> for RowSeq<'de, I> {
 }
 
 /// One value: shared (`&Value`: strings are borrowed) or owned (`&mut
-/// Value`: strings are moved out).
+/// Value`, for `query_as`: strings are moved out).
 trait Cell<'de>: Sized {
-    /// What the value is (strings without their text, which is read only
-    /// when needed).
-    fn kind(&self) -> Kind;
-    /// The text of a string value (`""` for others).
-    fn text(&self) -> &str;
+    fn get(&self) -> &Value;
+    fn into_ref(self) -> &'de Value;
     /// Gives the string of a string value to `visitor`.
-    fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError>;
-    /// A unit-variant enum from a string value.
-    fn string_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DecodeError>;
-}
-
-/// A value as [`ValueDe`] dispatches on it.
-#[derive(Clone, Copy)]
-enum Kind {
-    Null,
-    Bool(bool),
-    /// An integer or a time.
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-    Str,
-}
-
-impl Kind {
     #[inline]
-    fn of(value: &Value) -> Kind {
-        match *value {
-            Value::Null => Kind::Null,
-            Value::Bool(b) => Kind::Bool(b),
-            Value::Integer(i) | Value::Time(i) => Kind::Int(i),
-            Value::UInteger(u) => Kind::UInt(u),
-            Value::Float(f) => Kind::Float(f),
-            Value::String(_) => Kind::Str,
-        }
+    fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_borrowed_str(self.into_ref().as_str().unwrap_or_default())
     }
 }
 
 impl<'de> Cell<'de> for &'de Value {
     #[inline]
-    fn kind(&self) -> Kind {
-        Kind::of(self)
+    fn get(&self) -> &Value {
+        self
     }
-
-    fn text(&self) -> &str {
-        self.as_str().unwrap_or_default()
-    }
-
     #[inline]
-    fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self {
-            Value::String(s) => visitor.visit_borrowed_str(s.as_str()),
-            _ => Err(DecodeError::new("not a string")),
-        }
-    }
-
-    fn string_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        let s = self.as_str().unwrap_or_default();
-        BorrowedStrDeserializer::new(s).deserialize_enum(name, variants, visitor)
+    fn into_ref(self) -> &'de Value {
+        self
     }
 }
 
 impl<'de> Cell<'de> for &'de mut Value {
     #[inline]
-    fn kind(&self) -> Kind {
-        Kind::of(self)
+    fn get(&self) -> &Value {
+        self
     }
-
-    fn text(&self) -> &str {
-        self.as_str().unwrap_or_default()
+    #[inline]
+    fn into_ref(self) -> &'de Value {
+        self
     }
-
     #[inline]
     fn visit_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self {
-            Value::String(s) => match std::mem::take(s).into_heap() {
-                Ok(s) => visitor.visit_string(s),
-                // Inline: the visitor copies what it keeps.
-                Err(t) => visitor.visit_str(t.as_str()),
-            },
-            _ => Err(DecodeError::new("not a string")),
+        let Value::String(s) = self else {
+            return Err(DecodeError::new("not a string"));
+        };
+        match std::mem::take(s).into_heap() {
+            Ok(s) => visitor.visit_string(s),
+            // Inline: the visitor copies what it keeps.
+            Err(t) => visitor.visit_str(t.as_str()),
         }
-    }
-
-    fn string_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        let s: StringDeserializer<DecodeError> =
-            self.take_string().unwrap_or_default().into_deserializer();
-        s.deserialize_enum(name, variants, visitor)
     }
 }
 
@@ -437,30 +325,27 @@ struct ValueDe<C> {
 }
 
 impl<'de, C: Cell<'de>> ValueDe<C> {
-    /// Integers: an RFC 3339 time string in the `time` column is parsed.
     #[inline]
     fn integer<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        if self.is_time {
-            if let Kind::Str = self.value.kind() {
-                let s = self.value.text();
-                return match parse_rfc3339_ns(s) {
-                    Some(ns) => visitor.visit_i64(ns),
-                    None => Err(de::Error::invalid_value(
-                        de::Unexpected::Str(s),
-                        &"an RFC 3339 time",
-                    )),
-                };
-            }
+        match self.value.get() {
+            Value::String(s) if self.is_time => match parse_rfc3339(s) {
+                Some(ns) => visitor.visit_i64(ns),
+                None => Err(de::Error::invalid_value(
+                    de::Unexpected::Str(s),
+                    &"an RFC 3339 time",
+                )),
+            },
+            _ => self.deserialize_any(visitor),
         }
-        self.deserialize_any(visitor)
     }
 
+    /// Floats accept integers: InfluxDB prints a whole float as `12`.
     #[inline]
     fn float<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.value.kind() {
-            Kind::Float(f) => visitor.visit_f64(f),
-            Kind::Int(i) => visitor.visit_f64(i as f64),
-            Kind::UInt(u) => visitor.visit_f64(u as f64),
+        match *self.value.get() {
+            Value::Float(f) => visitor.visit_f64(f),
+            Value::Integer(i) | Value::Time(i) => visitor.visit_f64(i as f64),
+            Value::UInteger(u) => visitor.visit_f64(u as f64),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -471,19 +356,19 @@ impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
 
     #[inline]
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.value.kind() {
-            Kind::Null => visitor.visit_unit(),
-            Kind::Bool(b) => visitor.visit_bool(b),
-            Kind::Int(i) => visitor.visit_i64(i),
-            Kind::UInt(u) => visitor.visit_u64(u),
-            Kind::Float(f) => visitor.visit_f64(f),
-            Kind::Str => self.value.visit_string(visitor),
+        match *self.value.get() {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(b),
+            Value::Integer(i) | Value::Time(i) => visitor.visit_i64(i),
+            Value::UInteger(u) => visitor.visit_u64(u),
+            Value::Float(f) => visitor.visit_f64(f),
+            Value::String(_) => self.value.visit_string(visitor),
         }
     }
 
     #[inline]
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        if let Kind::Null = self.value.kind() {
+        if self.value.get().is_null() {
             visitor.visit_none()
         } else {
             visitor.visit_some(self)
@@ -531,9 +416,15 @@ impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
-        match self.value.kind() {
-            Kind::Str => self.value.string_enum(name, variants, visitor),
-            _ => self.deserialize_any(visitor),
+        match self.value.into_ref() {
+            Value::String(s) => {
+                BorrowedStrDeserializer::new(s).deserialize_enum(name, variants, visitor)
+            }
+            value => ValueDe {
+                value,
+                is_time: self.is_time,
+            }
+            .deserialize_any(visitor),
         }
     }
 
