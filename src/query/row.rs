@@ -345,75 +345,39 @@ pub struct SeriesChunk {
 impl SeriesChunk {
     /// The rows of this chunk.
     pub fn rows(self) -> SeriesRows {
-        SeriesRows {
-            meta: self.meta,
-            source: Source::Nested(self.values.into_iter()),
-            next_index: self.first_row,
-            partial: self.partial,
-        }
+        let lens = self.values.iter().map(Vec::len).collect();
+        let flat = FlatRows {
+            rows: self.values.len(),
+            values: self.values.into_iter().flatten().collect(),
+            width: 0,
+            lens: Some(lens),
+        };
+        SeriesRows::from_flat(self.meta, flat, self.first_row, self.partial)
     }
 }
 
 /// Iterator over the [`Row`]s of a series chunk, from [`SeriesChunk::rows`].
+///
+/// All values are in one vector, taken out row by row (leaving `Null`s),
+/// so that the vector can go back to the decoder for the next document.
 #[derive(Debug)]
 #[must_use = "iterators do nothing unless consumed"]
 pub struct SeriesRows {
     meta: Arc<SeriesMeta>,
-    source: Source,
+    values: Vec<Value>,
+    /// Index of the next row's first value.
+    pos: usize,
+    /// Values per row, unless `lens` gives each row's.
+    width: usize,
+    /// Rows not yielded yet.
+    rows: usize,
+    lens: Option<std::vec::IntoIter<usize>>,
     next_index: u64,
     /// The series goes on in the next chunk.
     partial: bool,
 }
 
-#[derive(Debug)]
-enum Source {
-    Nested(std::vec::IntoIter<Vec<Value>>),
-    /// All values in one vector, taken out row by row (leaving `Null`s), so
-    /// that the vector can go back to the decoder for the next document.
-    Flat {
-        values: Vec<Value>,
-        /// Index of the next row's first value.
-        pos: usize,
-        width: usize,
-        rows: usize,
-        lens: Option<std::vec::IntoIter<usize>>,
-    },
-}
-
 impl SeriesRows {
-    /// The values of the rows not yielded yet, row by row, left in place.
-    pub(crate) fn remaining(&self) -> Vec<&[Value]> {
-        match &self.source {
-            Source::Nested(rows) => rows.as_slice().iter().map(Vec::as_slice).collect(),
-            Source::Flat {
-                values,
-                pos,
-                width,
-                rows,
-                lens,
-            } => {
-                let mut lens = lens.as_ref().map(|l| l.as_slice().iter());
-                let mut start = *pos;
-                let mut out = Vec::with_capacity(*rows);
-                for _ in 0..*rows {
-                    let n = match &mut lens {
-                        Some(l) => l.next().copied().unwrap_or(0),
-                        None => *width,
-                    };
-                    let end = start.saturating_add(n).min(values.len());
-                    out.push(values.get(start..end).unwrap_or_default());
-                    start = end;
-                }
-                out
-            }
-        }
-    }
-
-    /// The metadata the rows share.
-    pub fn meta(&self) -> &Arc<SeriesMeta> {
-        &self.meta
-    }
-
     pub(crate) fn from_flat(
         meta: Arc<SeriesMeta>,
         flat: FlatRows,
@@ -422,25 +386,44 @@ impl SeriesRows {
     ) -> Self {
         SeriesRows {
             meta,
-            source: Source::Flat {
-                values: flat.values,
-                pos: 0,
-                width: flat.width,
-                rows: flat.rows,
-                lens: flat.lens.map(Vec::into_iter),
-            },
+            values: flat.values,
+            pos: 0,
+            width: flat.width,
+            rows: flat.rows,
+            lens: flat.lens.map(Vec::into_iter),
             next_index: first_row,
             partial,
         }
     }
 
-    /// The rows not yielded yet, as a chunk; the flat vector, emptied, goes
-    /// to `spare`.
+    /// The metadata the rows share.
+    pub fn meta(&self) -> &Arc<SeriesMeta> {
+        &self.meta
+    }
+
+    /// The values of the rows not yielded yet, row by row, left in place.
+    pub(crate) fn remaining(&self) -> Vec<&[Value]> {
+        let mut lens = self.lens.as_ref().map(|l| l.as_slice().iter());
+        let mut start = self.pos;
+        (0..self.rows)
+            .map(|_| {
+                let n = lens
+                    .as_mut()
+                    .map_or(self.width, |l| l.next().copied().unwrap_or(0));
+                let end = start.saturating_add(n).min(self.values.len());
+                let row = self.values.get(start..end).unwrap_or_default();
+                start = end;
+                row
+            })
+            .collect()
+    }
+
+    /// The rows not yielded yet, as a chunk; the vector, emptied, goes to
+    /// `spare`.
     pub(crate) fn into_chunk(mut self, spare: &mut Vec<Value>) -> SeriesChunk {
         let first_row = self.next_index;
-        let partial = self.partial;
-        let meta = Arc::clone(&self.meta);
         let values = self.by_ref().map(Row::into_values).collect();
+        let (meta, partial) = (Arc::clone(&self.meta), self.partial);
         self.recycle(spare);
         SeriesChunk {
             meta,
@@ -450,49 +433,29 @@ impl SeriesRows {
         }
     }
 
-    /// Gives the flat vector, emptied, to `spare` (to parse the next
-    /// document into), if it is the larger.
-    pub(crate) fn recycle(self, spare: &mut Vec<Value>) {
-        if let Source::Flat { mut values, .. } = self.source {
-            if values.capacity() > spare.capacity() {
-                values.clear();
-                *spare = values;
-            }
+    /// Gives the vector, emptied, to `spare` (to parse the next document
+    /// into), if it is the larger.
+    pub(crate) fn recycle(mut self, spare: &mut Vec<Value>) {
+        if self.values.capacity() > spare.capacity() {
+            self.values.clear();
+            *spare = self.values;
         }
     }
-}
 
-impl Source {
-    /// The next row's values of a flat source, to be taken out; `None` at
-    /// the end (or for a nested source).
+    /// Where the next row's values are, to be taken out.
     #[inline]
-    fn next_flat(&mut self) -> Option<&mut [Value]> {
-        let Source::Flat {
-            values,
-            pos,
-            width,
-            rows,
-            lens,
-        } = self
-        else {
-            return None;
-        };
-        if *rows == 0 {
-            return None;
-        }
-        *rows -= 1;
-        let n = match lens {
+    fn next_range(&mut self) -> Option<std::ops::Range<usize>> {
+        self.rows = self.rows.checked_sub(1)?;
+        let n = match &mut self.lens {
             Some(lens) => lens.next().unwrap_or(0),
-            None => *width,
+            None => self.width,
         };
-        let start = *pos;
-        let end = start.saturating_add(n).min(values.len());
-        *pos = end;
-        values.get_mut(start..end)
+        let start = self.pos;
+        self.pos = start.saturating_add(n).min(self.values.len());
+        self.next_index += 1;
+        Some(start..self.pos)
     }
-}
 
-impl SeriesRows {
     /// The next row given to `f` as `(meta, values, index)`, straight from
     /// the values: no per-row vector, no `Arc` clone. `f` may move values
     /// out.
@@ -502,18 +465,8 @@ impl SeriesRows {
         f: &mut impl FnMut(&Arc<SeriesMeta>, &mut [Value], u64) -> R,
     ) -> Option<R> {
         let index = self.next_index;
-        let out = match &mut self.source {
-            Source::Nested(rows) => {
-                let mut values = rows.next()?;
-                f(&self.meta, &mut values, index)
-            }
-            Source::Flat { .. } => {
-                let row = self.source.next_flat()?;
-                f(&self.meta, row, index)
-            }
-        };
-        self.next_index += 1;
-        Some(out)
+        let range = self.next_range()?;
+        Some(f(&self.meta, self.values.get_mut(range)?, index))
     }
 }
 
@@ -522,17 +475,13 @@ impl Iterator for SeriesRows {
 
     #[inline]
     fn next(&mut self) -> Option<Row> {
-        let values = match &mut self.source {
-            Source::Nested(rows) => rows.next()?,
-            Source::Flat { .. } => self
-                .source
-                .next_flat()?
-                .iter_mut()
-                .map(|v| std::mem::replace(v, Value::Null))
-                .collect(),
-        };
         let index = self.next_index;
-        self.next_index += 1;
+        let range = self.next_range()?;
+        let values = self.values.get_mut(range)?;
+        let values = values
+            .iter_mut()
+            .map(|v| std::mem::replace(v, Value::Null))
+            .collect();
         Some(Row {
             meta: Arc::clone(&self.meta),
             values,
@@ -541,11 +490,7 @@ impl Iterator for SeriesRows {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = match &self.source {
-            Source::Nested(rows) => rows.len(),
-            Source::Flat { rows, .. } => *rows,
-        };
-        (n, Some(n))
+        (self.rows, Some(self.rows))
     }
 }
 
