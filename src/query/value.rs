@@ -9,28 +9,22 @@ use std::ops::Deref;
 ///
 /// # Numbers: JSON does not carry InfluxDB's field types
 ///
-/// InfluxDB 1.x prints a float field whose value is whole without a decimal
-/// point (`12`, `-0`, `1e+300`), so the JSON alone cannot tell a float field
-/// from an integer field. The decoder applies one rule: an integer literal
-/// (no `.`, no exponent) becomes [`Value::Integer`] ([`Value::UInteger`] only
-/// above `i64::MAX`), anything else becomes [`Value::Float`] (`-0` is a float).
-///
-/// [`Client::query`](crate::Client::query) and
+/// InfluxDB 1.x prints a whole float as `12`, so the decoder makes an
+/// integer literal [`Value::Integer`] ([`Value::UInteger`] above
+/// `i64::MAX`) and anything else (a `.`, an exponent, `-0`)
+/// [`Value::Float`]. [`Client::query`](crate::Client::query) and
 /// [`Client::query_chunks`](crate::Client::query_chunks) then retype by the
-/// field types the client learns from `SHOW FIELD KEYS`: a float field is
-/// [`Value::Float`] even when whole, an integer field [`Value::Integer`],
-/// and an aggregate or expression (no declared type) [`Value::Float`] when
-/// numeric, as in `query_arrow`. Rows read with
-/// [`Query::field_types(false)`](crate::Query::field_types) keep the
-/// decoder's rule: read float fields there with [`Value::as_f64`],
-/// which accepts integers too ([`Value::as_i64`] refuses floats).
+/// field types they learn: float fields, and numeric aggregates or
+/// expressions, are [`Value::Float`] even when whole. Under
+/// [`Query::field_types(false)`](crate::Query::field_types), read float
+/// fields with [`Value::as_f64`], which accepts integers
+/// ([`Value::as_i64`] refuses floats).
 ///
 /// # Times
 ///
-/// The client asks for epoch times, so the `time` column decodes to
-/// [`Value::Time`] in nanoseconds whatever the epoch unit
-/// ([`Query::epoch`](crate::Query::epoch)). A time that arrives as an RFC
-/// 3339 string stays a [`Value::String`]; both answer
+/// The `time` column of epoch times decodes to [`Value::Time`] in
+/// nanoseconds whatever the unit ([`Query::epoch`](crate::Query::epoch));
+/// an RFC 3339 time stays a [`Value::String`]. Both answer
 /// [`Value::as_time_ns`].
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
@@ -131,7 +125,7 @@ impl Value {
     pub fn as_time_ns(&self) -> Option<i64> {
         match self {
             Value::Time(t) => Some(*t),
-            Value::String(s) => parse_rfc3339_ns(s),
+            Value::String(s) => crate::point::parse_rfc3339(s),
             _ => None,
         }
     }
@@ -175,40 +169,23 @@ impl fmt::Display for Value {
     }
 }
 
-impl From<bool> for Value {
-    fn from(b: bool) -> Self {
-        Value::Bool(b)
-    }
+macro_rules! from {
+    ($($t:ty => $make:expr,)*) => {$(
+        impl From<$t> for Value {
+            fn from(x: $t) -> Self {
+                $make(x)
+            }
+        }
+    )*};
 }
 
-impl From<i64> for Value {
-    fn from(i: i64) -> Self {
-        Value::Integer(i)
-    }
-}
-
-impl From<f64> for Value {
-    fn from(f: f64) -> Self {
-        Value::Float(f)
-    }
-}
-
-impl From<&str> for Value {
-    fn from(s: &str) -> Self {
-        Value::String(Text::from(s))
-    }
-}
-
-impl From<String> for Value {
-    fn from(s: String) -> Self {
-        Value::String(Text::from(s))
-    }
-}
-
-impl From<Text> for Value {
-    fn from(s: Text) -> Self {
-        Value::String(s)
-    }
+from! {
+    bool => Value::Bool,
+    i64 => Value::Integer,
+    f64 => Value::Float,
+    &str => |s| Value::String(Text::from(s)),
+    String => |s| Value::String(Text::from(s)),
+    Text => Value::String,
 }
 
 /// The string of a [`Value::String`]: an immutable string that keeps up to
@@ -393,23 +370,17 @@ impl PartialEq for Text {
 
 impl Eq for Text {}
 
-impl PartialEq<str> for Text {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
+macro_rules! eq_str {
+    ($($t:ty),*) => {$(
+        impl PartialEq<$t> for Text {
+            fn eq(&self, other: &$t) -> bool {
+                self.as_str() == AsRef::<str>::as_ref(other)
+            }
+        }
+    )*};
 }
 
-impl PartialEq<&str> for Text {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl PartialEq<String> for Text {
-    fn eq(&self, other: &String) -> bool {
-        self.as_str() == other
-    }
-}
+eq_str!(str, &str, String);
 
 impl PartialOrd for Text {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
@@ -467,53 +438,37 @@ pub enum TimeFormat {
     EpochNs,
 }
 
+/// Each epoch format's `epoch` parameter and nanoseconds per unit.
+const EPOCHS: [(TimeFormat, &str, i64); 6] = [
+    (TimeFormat::EpochH, "h", 3_600_000_000_000),
+    (TimeFormat::EpochM, "m", 60_000_000_000),
+    (TimeFormat::EpochS, "s", 1_000_000_000),
+    (TimeFormat::EpochMs, "ms", 1_000_000),
+    (TimeFormat::EpochUs, "u", 1_000),
+    (TimeFormat::EpochNs, "ns", 1),
+];
+
 impl TimeFormat {
+    fn epoch(self) -> Option<&'static (TimeFormat, &'static str, i64)> {
+        EPOCHS.iter().find(|e| e.0 == self)
+    }
+
     /// The value of the `epoch` query parameter that asks for this format,
     /// `None` for [`TimeFormat::Rfc3339`] (send no `epoch` parameter).
     pub fn epoch_param(self) -> Option<&'static str> {
-        match self {
-            TimeFormat::Rfc3339 => None,
-            TimeFormat::EpochH => Some("h"),
-            TimeFormat::EpochM => Some("m"),
-            TimeFormat::EpochS => Some("s"),
-            TimeFormat::EpochMs => Some("ms"),
-            TimeFormat::EpochUs => Some("u"),
-            TimeFormat::EpochNs => Some("ns"),
-        }
+        self.epoch().map(|e| e.1)
     }
 
     /// The format an `epoch` parameter value asks for (`"ns"`, `"u"` or
     /// `"µ"`, `"ms"`, `"s"`, `"m"`, `"h"`); `None` for anything else, which
     /// InfluxDB 1.x answers with RFC 3339 times.
     pub fn from_epoch_param(param: &str) -> Option<Self> {
-        Some(match param {
-            "h" => TimeFormat::EpochH,
-            "m" => TimeFormat::EpochM,
-            "s" => TimeFormat::EpochS,
-            "ms" => TimeFormat::EpochMs,
-            "u" | "µ" => TimeFormat::EpochUs,
-            "ns" => TimeFormat::EpochNs,
-            _ => return None,
-        })
+        let param = if param == "µ" { "u" } else { param };
+        EPOCHS.iter().find(|e| e.1 == param).map(|e| e.0)
     }
 
     /// Nanoseconds per unit, `None` for RFC 3339.
     pub(crate) fn nanos_per_unit(self) -> Option<i64> {
-        match self {
-            TimeFormat::Rfc3339 => None,
-            TimeFormat::EpochH => Some(3_600_000_000_000),
-            TimeFormat::EpochM => Some(60_000_000_000),
-            TimeFormat::EpochS => Some(1_000_000_000),
-            TimeFormat::EpochMs => Some(1_000_000),
-            TimeFormat::EpochUs => Some(1_000),
-            TimeFormat::EpochNs => Some(1),
-        }
+        self.epoch().map(|e| e.2)
     }
-}
-
-/// Parses an RFC 3339 time (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`) into
-/// nanoseconds since the Unix epoch. `None` when malformed or out of `i64`.
-pub(crate) fn parse_rfc3339_ns(s: &str) -> Option<i64> {
-    // One RFC 3339 parser for the crate: the one points use.
-    crate::point::parse_rfc3339(s)
 }
