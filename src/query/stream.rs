@@ -64,6 +64,17 @@ impl<T> QueryStream<T> {
     }
 }
 
+impl<T: 'static> QueryStream<T> {
+    /// The same stream, each item passed through `f`.
+    fn map<U: 'static>(self, f: fn(T) -> U) -> QueryStream<U> {
+        use futures::StreamExt;
+        QueryStream {
+            inner: Box::pin(self.inner.map(move |r| r.map(f))),
+            bytes: self.bytes,
+        }
+    }
+}
+
 impl<T> fmt::Debug for QueryStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("QueryStream")
@@ -135,80 +146,32 @@ impl Inflate {
         }
     }
 
-    /// Feeds `data` to the decoder, decompressed if need be.
-    fn feed(&mut self, data: &[u8], decoder: &mut impl Feed) -> Result<usize, Error> {
+    /// `data` decompressed if need be; `None`: the body has ended.
+    fn inflate<'a>(&'a mut self, data: Option<&'a [u8]>) -> Result<&'a [u8], Error> {
         match self {
-            Inflate::Plain => {
-                decoder.feed(data);
-                Ok(data.len())
-            }
+            Inflate::Plain => Ok(data.unwrap_or_default()),
             #[cfg(feature = "gzip")]
             Inflate::Gzip(gz) => {
                 use std::io::Write;
-                // `flush`: without it the inflater keeps the output of the
-                // last write until the next one, and the end of a document
-                // influxd has sent would wait for the next frame.
-                gz.write_all(data).and_then(|()| gz.flush()).map_err(|e| {
-                    error::decode("the gzip response body is corrupt").with_source(e)
-                })?;
-                Ok(drain_into(gz, decoder))
-            }
-        }
-    }
-
-    #[cfg_attr(not(feature = "gzip"), allow(unused_variables))]
-    fn finish(&mut self, decoder: &mut impl Feed) -> Result<usize, Error> {
-        match self {
-            Inflate::Plain => Ok(0),
-            #[cfg(feature = "gzip")]
-            Inflate::Gzip(gz) => {
-                gz.try_finish().map_err(|e| {
-                    error::decode("the gzip response body is truncated").with_source(e)
-                })?;
-                Ok(drain_into(gz, decoder))
+                gz.get_mut().clear();
+                match data {
+                    // `flush`: without it the inflater keeps the output of
+                    // the last write until the next one, and the end of a
+                    // document influxd has sent would wait for the next frame.
+                    Some(data) => gz.write_all(data).and_then(|()| gz.flush()).map_err(|e| {
+                        error::decode("the gzip response body is corrupt").with_source(e)
+                    })?,
+                    None => gz.try_finish().map_err(|e| {
+                        error::decode("the gzip response body is truncated").with_source(e)
+                    })?,
+                }
+                Ok(gz.get_ref())
             }
         }
     }
 }
 
-/// What takes the body's bytes: the chunked-JSON decoder or the
-/// JSON-lines one.
-trait Feed {
-    fn feed(&mut self, data: &[u8]);
-    /// The body has ended.
-    fn end(&mut self);
-}
-
-impl Feed for Decoder {
-    fn feed(&mut self, data: &[u8]) {
-        Decoder::feed(self, data);
-    }
-
-    fn end(&mut self) {
-        self.finish();
-    }
-}
-
-impl Feed for JsonlDecoder {
-    fn feed(&mut self, data: &[u8]) {
-        JsonlDecoder::feed(self, data);
-    }
-
-    fn end(&mut self) {
-        self.finish();
-    }
-}
-
-/// Hands what the gzip decoder has inflated so far to `decoder`; returns
-/// its length.
-#[cfg(feature = "gzip")]
-fn drain_into(gz: &mut flate2::write::GzDecoder<Vec<u8>>, decoder: &mut impl Feed) -> usize {
-    let out = gz.get_mut();
-    decoder.feed(out);
-    let n = out.len();
-    out.clear();
-    n
-}
+type FromJsonRow<T> = fn(Row, &mut <T as Pull>::State) -> Result<T, DecodeError>;
 
 /// What the decoder yields, rows or chunks.
 trait Pull: Sized + Send + 'static {
@@ -220,18 +183,12 @@ trait Pull: Sized + Send + 'static {
         state: &mut Self::State,
     ) -> Option<Result<Event<Self>, DecodeError>>;
 
-    /// Whether a row of a JSON-lines answer (InfluxDB 3.x) makes an item.
-    const READS_JSON_LINES: bool = true;
-
-    /// The item a row of a JSON-lines answer makes.
-    fn from_row(row: Row, state: &mut Self::State) -> Result<Self, DecodeError>;
-
-    /// Whether the items hold [`Value`]s that the field types retype
-    /// (typed rows decide by their fields' types instead).
-    const RETYPES: bool = false;
+    /// The item a row of a JSON-lines answer (InfluxDB 3.x) makes; `None`
+    /// for items only 1.x's chunked answers make.
+    const FROM_ROW: Option<FromJsonRow<Self>> = None;
 
     /// The series whose values the field types retype, for items that
-    /// hold [`Value`]s.
+    /// hold [`Value`]s (typed rows decide by their fields' types instead).
     fn series(&self) -> Option<&Arc<SeriesMeta>> {
         None
     }
@@ -326,11 +283,7 @@ impl Pull for Row {
         decoder.next_event()
     }
 
-    fn from_row(row: Row, _: &mut ()) -> Result<Self, DecodeError> {
-        Ok(row)
-    }
-
-    const RETYPES: bool = true;
+    const FROM_ROW: Option<FromJsonRow<Self>> = Some(|row, _| Ok(row));
 
     #[inline]
     fn series(&self) -> Option<&Arc<SeriesMeta>> {
@@ -368,9 +321,7 @@ impl<T: DeserializeOwned + Send + 'static> Pull for As<T> {
         event.map(|r| r.and_then(Event::transpose).map(|e| e.map(As)))
     }
 
-    fn from_row(row: Row, _: &mut ()) -> Result<Self, DecodeError> {
-        row.into_deserialize().map(As)
-    }
+    const FROM_ROW: Option<FromJsonRow<Self>> = Some(|row, _| row.into_deserialize().map(As));
 }
 
 /// The path of [`Client::query_as`] over a bare decoder, for
@@ -400,11 +351,11 @@ impl<T: FromRow + Send + 'static> Pull for Rows<T> {
         event.map(|r| r.and_then(Event::transpose).map(|e| e.map(Rows)))
     }
 
-    fn from_row(mut row: Row, state: &mut Resolved) -> Result<Self, DecodeError> {
+    const FROM_ROW: Option<FromJsonRow<Self>> = Some(|mut row, state| {
         let meta = Arc::clone(row.meta());
         let index = row.index();
         state.map(&meta, row.values_mut(), index).map(Rows)
-    }
+    });
 }
 
 impl Pull for Chunk {
@@ -418,10 +369,6 @@ impl Pull for Chunk {
             })
         })
     }
-
-    const READS_JSON_LINES: bool = false;
-
-    const RETYPES: bool = true;
 
     fn series(&self) -> Option<&Arc<SeriesMeta>> {
         match self {
@@ -444,12 +391,6 @@ impl Pull for Chunk {
             }
         }
     }
-
-    fn from_row(_: Row, _: &mut ()) -> Result<Self, DecodeError> {
-        Err(DecodeError::new(
-            "query_chunks reads the chunked answers of /query; use query or query_as for Query::sql and Query::influxql_v3",
-        ))
-    }
 }
 
 /// The series chunks of `/query` as the decoder parsed them (for
@@ -465,14 +406,6 @@ impl Pull for FlatChunk {
             .next_series()
             .map(|r| r.map(|event| event.map(FlatChunk)))
     }
-
-    const READS_JSON_LINES: bool = false;
-
-    fn from_row(_: Row, _: &mut ()) -> Result<Self, DecodeError> {
-        Err(DecodeError::new(
-            "query_arrow reads the chunked answers of /query, not JSON lines",
-        ))
-    }
 }
 
 impl Client {
@@ -486,7 +419,7 @@ impl Client {
 
 fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
     if query.endpoint != QueryEndpoint::V1 {
-        if !T::READS_JSON_LINES {
+        let Some(from_row) = T::FROM_ROW else {
             let err = error::encode(
                 "query_chunks reads the chunked answers of /query; run Query::sql and Query::influxql_v3 with query or query_as",
             );
@@ -494,16 +427,12 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
                 inner: Box::pin(futures::stream::once(async move { Err(err) })),
                 bytes: Arc::new(AtomicU64::new(0)),
             };
-        }
-        return run_jsonl(client, query);
+        };
+        return run_jsonl(client, query, from_row);
     }
     let bytes = Arc::new(AtomicU64::new(0));
     let counter = bytes.clone();
-    let mut typing = if T::RETYPES {
-        Typing::new(&client, &query)
-    } else {
-        None
-    };
+    let mut typing = Typing::new(&client, &query);
     let inner = async_stream::stream! {
         let mut body = match Body::open(&client, client.query_call(&query, true), counter).await {
             Ok(b) => b,
@@ -552,9 +481,9 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             if decoder.is_finished() {
                 return;
             }
-            if let Err(e) = body.feed_into(&mut decoder).await {
-                yield Err(e);
-                return;
+            match body.read().await {
+                Ok((data, ended)) => { decoder.feed(data); if ended { decoder.finish() } }
+                Err(e) => { yield Err(e); return; }
             }
         }
     };
@@ -569,8 +498,9 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
 struct Body {
     incoming: hyper::body::Incoming,
     inflate: Inflate,
-    /// The part of the last frame not yet fed.
+    /// The part of the last frame not yet read.
     pending: bytes::Bytes,
+    piece: bytes::Bytes,
     idle: Option<std::time::Duration>,
     counter: Arc<AtomicU64>,
 }
@@ -592,16 +522,18 @@ impl Body {
             incoming: resp.into_body(),
             inflate,
             pending: bytes::Bytes::new(),
+            piece: bytes::Bytes::new(),
             idle: transport.timeout,
             counter,
         })
     }
 
-    /// Feeds the decoder the next piece: of the frame at hand (a compressed
-    /// piece inflates to a few MB at most, so the decoder hands out what it
-    /// holds in between), else of the next frame; at the end of the body,
-    /// ends the decoder's input.
-    async fn feed_into(&mut self, decoder: &mut impl Feed) -> Result<(), Error> {
+    /// The next piece for the decoder, and whether the body has ended: of
+    /// the frame at hand (a compressed piece inflates to a few MB at most,
+    /// so the decoder hands out what it holds in between), else of the next
+    /// frame.
+    async fn read(&mut self) -> Result<(&[u8], bool), Error> {
+        let mut ended = false;
         if self.pending.is_empty() {
             let frame = match self.idle {
                 Some(t) => tokio::time::timeout(t, self.incoming.frame())
@@ -613,36 +545,25 @@ impl Body {
                 None => self.incoming.frame().await,
             };
             match frame {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        self.pending = data;
-                    }
-                    return Ok(());
-                }
+                Some(Ok(frame)) => self.pending = frame.into_data().unwrap_or_default(),
                 Some(Err(e)) => {
                     return Err(Error::new(Kind::Transport)
                         .with_message("the query response was cut off")
                         .with_source(e));
                 }
-                None => {
-                    let n = self.inflate.finish(decoder)?;
-                    self.counter.fetch_add(n as u64, Ordering::Relaxed);
-                    decoder.end();
-                    return Ok(());
-                }
+                None => ended = true,
             }
         }
-        let piece = self
-            .pending
-            .split_to(self.inflate.piece_len().min(self.pending.len()));
-        let n = self.inflate.feed(&piece, decoder)?;
-        self.counter.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(())
+        let n = self.inflate.piece_len().min(self.pending.len());
+        self.piece = self.pending.split_to(n);
+        let data = self.inflate.inflate((!ended).then_some(&self.piece[..]))?;
+        self.counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+        Ok((data, ended))
     }
 }
 
 /// A query to InfluxDB 3.x's JSON-lines endpoints, decoded line by line.
-fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
+fn run_jsonl<T: Pull>(client: Client, query: Query, from_row: FromJsonRow<T>) -> QueryStream<T> {
     let bytes = Arc::new(AtomicU64::new(0));
     let counter = bytes.clone();
     let inner = async_stream::stream! {
@@ -654,7 +575,7 @@ fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
         let mut state = T::State::default();
         loop {
             while let Some(row) = lines.next_row() {
-                match row.and_then(|row| T::from_row(row, &mut state)) {
+                match row.and_then(|row| from_row(row, &mut state)) {
                     Ok(v) => yield Ok(v),
                     Err(e) => yield Err(decode_error(e)),
                 }
@@ -662,9 +583,9 @@ fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
             if lines.is_done() {
                 return;
             }
-            if let Err(e) = body.feed_into(&mut lines).await {
-                yield Err(e);
-                return;
+            match body.read().await {
+                Ok((data, ended)) => { lines.feed(data); if ended { lines.finish() } }
+                Err(e) => { yield Err(e); return; }
             }
         }
     };
@@ -675,45 +596,36 @@ fn run_jsonl<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
 }
 
 impl Client {
-    /// Runs a query and streams its rows as they arrive.
-    ///
-    /// The query is sent with `chunked=true` (chunk size
-    /// [`Query::chunk_size`], 10,000 rows by default) and the response is
-    /// decoded incrementally, so a result of any size runs in memory bounded
-    /// by the chunk size. Times are epoch nanoseconds unless
-    /// [`Query::epoch`] or the builder's `epoch` say otherwise.
+    /// Runs a query and streams its rows as they arrive: sent with
+    /// `chunked=true` ([`Query::chunk_size`], 10,000 rows by default) and
+    /// decoded incrementally, in memory bounded by the chunk size. Times are
+    /// epoch nanoseconds unless [`Query::epoch`] or the builder's `epoch`
+    /// say otherwise.
     ///
     /// # Value types
     ///
-    /// Values of float fields are [`Value::Float`] even when whole, though
-    /// InfluxDB 1.x prints `12.0` as `12`; integer fields are
-    /// [`Value::Integer`]. The client learns each measurement's field types
-    /// with one extra request (`SHOW FIELD KEYS` and `SHOW TAG KEYS`) the
-    /// first time a stream reads a measurement, and keeps them, per
-    /// database, retention policy and measurement as the query names them
-    /// (at most 1,024 measurements, shared by the client's clones); a
-    /// column the client does not know makes a stream ask again, once per
-    /// measurement. Measured against influxd 1.6.7 on loopback holding the
-    /// standard workload (1,000 series): the request adds 23 ms to the
-    /// first query of a client (155 ms against 132 ms for `SELECT * FROM
-    /// cpu LIMIT 1`), and retyping 1,000,000 rows costs no measurable
-    /// client CPU (`cargo bench --bench field_types`).
+    /// Float fields are [`Value::Float`] even when whole (InfluxDB 1.x
+    /// prints `12.0` as `12`), integer fields [`Value::Integer`]: the client
+    /// learns each measurement's field types with one extra request (`SHOW
+    /// FIELD KEYS` and `SHOW TAG KEYS`) the first time a stream reads it, and
+    /// keeps them per database, retention policy and measurement (at most
+    /// 1,024, shared by the client's clones); an unknown column makes a
+    /// stream ask again, once per measurement. Against influxd 1.6.7 on
+    /// loopback the request adds 23 ms to a client's first query; retyping
+    /// costs no measurable CPU (`cargo bench --bench field_types`).
     ///
-    /// Columns with no declared type (aggregates such as `mean` or
-    /// `count`, expressions) follow `query_arrow`'s rule (feature `arrow`): numbers
-    /// are [`Value::Float`], so that a mean that happens to be whole does
-    /// not change type; so is a column named like a field whose first
-    /// chunk holds values the field's type does not (`mean(n) AS n` of an
-    /// integer `n`). `SHOW` listings, `SELECT ... INTO`, series the client
-    /// cannot ask about (no database given, a measurement named with a
-    /// NUL or a CR), and InfluxDB 3.x's JSON lines ([`Query::sql`],
-    /// [`Query::influxql_v3`]) are read as the JSON types them. A query
-    /// over many measurements (`FROM /.*/`) asks once for each.
+    /// Columns with no declared type (aggregates, expressions) and columns
+    /// named like a field whose first chunk holds values the field's type
+    /// does not (`mean(n) AS n` of an integer `n`) are [`Value::Float`] when
+    /// numeric, as in `query_arrow`. `SHOW` listings, `SELECT ... INTO`,
+    /// series the client cannot ask about (no database, a measurement named
+    /// with a NUL or a CR) and InfluxDB 3.x's JSON lines ([`Query::sql`],
+    /// [`Query::influxql_v3`]) keep the JSON's types.
     ///
     /// [`ClientBuilder::field_types(false)`](crate::ClientBuilder::field_types)
     /// or [`Query::field_types(false)`](Query::field_types) skip the request
-    /// and give the JSON's types (read float fields then with
-    /// [`Value::as_f64`], which accepts integers).
+    /// and keep the JSON's types (read float fields with [`Value::as_f64`],
+    /// which accepts integers).
     ///
     /// # Errors
     ///
@@ -738,16 +650,11 @@ impl Client {
         run(self.clone(), query.into())
     }
 
-    /// Runs a query and streams each row as a `serde::Deserialize` type:
-    /// columns and series tags map to fields by name; a float field
-    /// accepts whole numbers, an `Option` field accepts nulls and absent
-    /// columns.
-    ///
-    /// For your own structs, derive [`FromRow`](crate::FromRow) and use
-    /// [`Client::query_rows`]: checked at compile time, nothing tried at run
-    /// time, and faster. This method is for types that already
-    /// implement `Deserialize` and are not yours to derive for, or that
-    /// need serde's attributes.
+    /// Runs a query and streams each row as a `serde::Deserialize` type
+    /// (see [`deserialize_row`](crate::query::deserialize_row)): columns and
+    /// series tags map to fields by name, matched in every row. For your own
+    /// structs, [`Client::query_rows`] with `#[derive(FromRow)]` is checked
+    /// at compile time and faster.
     ///
     /// ```no_run
     /// use futures::TryStreamExt;
@@ -767,39 +674,23 @@ impl Client {
     ///
     /// A missing column or a wrong type is an `Err` item naming the column
     /// and the row.
-    ///
-    /// Fields are matched by name in every row (serde's derived code
-    /// compares each key); [`Client::query_rows`] matches names once per
-    /// series and is faster.
     pub fn query_as<T: DeserializeOwned + Send + 'static>(
         &self,
         query: impl Into<Query>,
     ) -> QueryStream<T> {
-        use futures::StreamExt;
-        let rows = run::<As<T>>(self.clone(), query.into());
-        let bytes = rows.bytes.clone();
-        let inner = rows.map(|r| r.map(|As(t)| t));
-        QueryStream {
-            inner: Box::pin(inner),
-            bytes,
-        }
+        run::<As<T>>(self.clone(), query.into()).map(|As(t)| t)
     }
 
     /// Runs a query and streams each row as your own type: the way to read
-    /// typed rows. Derive [`FromRow`](crate::FromRow) for a struct and its
-    /// fields read the columns and series tags of their names (see the
-    /// trait for the attributes), matched once per series, then read by
-    /// position from the decoded values, with no [`Row`] built per row.
+    /// typed rows. The fields of a `#[derive(FromRow)]` struct read the
+    /// columns and series tags of their names (see [`FromRow`](crate::FromRow)),
+    /// matched once per series, with no [`Row`] built per row.
     ///
-    /// An `f64` field reads a float field's whole values (which InfluxDB
-    /// prints as `12`) as well, so no field types are asked for. A row
-    /// whose value is missing, null (for a field that is not an `Option`)
-    /// or of another type is an `Err` item naming the column and the row;
-    /// the rows after it follow.
-    ///
-    /// [`Client::query_as`] maps rows onto `serde::Deserialize` types
-    /// instead: for types that are not yours to derive `FromRow` for, or
-    /// that need serde's attributes (`flatten`, enums, `with`).
+    /// An `f64` field accepts whole numbers (InfluxDB prints `12.0` as
+    /// `12`), so no field types are asked for. A missing value, a null (for
+    /// a field that is not an `Option`) or a value of another type is an
+    /// `Err` item naming the column and the row; the rows after it follow.
+    /// [`Client::query_as`] takes `serde::Deserialize` types instead.
     ///
     /// ```no_run
     /// use futures::TryStreamExt;
@@ -825,14 +716,7 @@ impl Client {
         &self,
         query: impl Into<Query>,
     ) -> QueryStream<T> {
-        use futures::StreamExt;
-        let rows = run::<Rows<T>>(self.clone(), query.into());
-        let bytes = rows.bytes.clone();
-        let inner = rows.map(|r| r.map(|Rows(t)| t));
-        QueryStream {
-            inner: Box::pin(inner),
-            bytes,
-        }
+        run::<Rows<T>>(self.clone(), query.into()).map(|Rows(t)| t)
     }
 
     /// Runs a query and streams the response as the server sent it: one
