@@ -33,12 +33,9 @@ impl DecodeError {
 
     /// Wraps a JSON syntax or shape error, `context` saying where it happened.
     pub(crate) fn json(context: impl fmt::Display, err: serde_json::Error) -> Self {
-        DecodeError {
-            inner: Box::new(Inner {
-                message: format!("{context}: {err}"),
-                source: Some(err),
-            }),
-        }
+        let mut e = DecodeError::new(format!("{context}: {err}"));
+        e.inner.source = Some(err);
+        e
     }
 
     /// Prefixes the message with `context` (`"{context}: {message}"`).

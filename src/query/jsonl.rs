@@ -93,22 +93,16 @@ impl JsonlDecoder {
             if line.len() > MAX_LINE {
                 return Some(Err(self.too_long()));
             }
-            let line = trim(line);
+            let line = line.trim_ascii_end();
             if line.is_empty() {
                 continue;
             }
             let mut de = serde_json::Deserializer::from_slice(line);
-            let parsed = de
-                .deserialize_map(Cells)
-                .and_then(|cells| de.end().map(|()| cells))
-                .map_err(|e| {
-                    DecodeError::json(format_args!("line {} of the response", self.line), e)
-                });
-            let cells = match parsed {
-                Ok(cells) => cells,
-                Err(e) => return Some(Err(e)),
-            };
-            return Some(Ok(self.row(cells)));
+            let cells = de.deserialize_map(Cells::default());
+            let cells = cells.and_then(|c| de.end().map(|()| c));
+            let line = self.line;
+            let e = |e| DecodeError::json(format_args!("line {line} of the response"), e);
+            return Some(cells.map(|c| self.row(c)).map_err(e));
         }
     }
 
@@ -119,69 +113,57 @@ impl JsonlDecoder {
         ))
     }
 
-    fn row(&mut self, cells: Vec<(String, Value)>) -> Row {
-        let mut name = None;
-        let mut columns = Vec::with_capacity(cells.len());
-        let mut values = Vec::with_capacity(cells.len());
-        for (key, value) in cells {
-            if key == MEASUREMENT_KEY {
-                if let Value::String(s) = value {
-                    name = Some(s.into_string());
-                }
-                continue;
-            }
-            columns.push(key);
-            values.push(value);
-        }
+    fn row(&mut self, cells: Cells) -> Row {
+        let Cells {
+            name,
+            columns,
+            values,
+        } = cells;
         // Rows share their metadata while the columns (null ones are left
         // out of a line) and the measurement stay the same.
-        let same = self
-            .meta
-            .as_ref()
-            .is_some_and(|m| m.columns() == columns.as_slice() && m.name() == name.as_deref());
-        if !same {
-            self.meta = Some(Arc::new(SeriesMeta::new(0, name, Vec::new(), columns)));
-            self.index = 0;
-        }
-        let meta = self
-            .meta
-            .clone()
-            .unwrap_or_else(|| Arc::new(SeriesMeta::new(0, None, Vec::new(), Vec::new())));
+        let meta = match &self.meta {
+            Some(m) if m.columns() == columns.as_slice() && m.name() == name.as_deref() => {
+                Arc::clone(m)
+            }
+            _ => {
+                self.index = 0;
+                let m = Arc::new(SeriesMeta::new(0, name, Vec::new(), columns));
+                self.meta.insert(m).clone()
+            }
+        };
         let row = Row::new(meta, values, self.index);
         self.index += 1;
         row
     }
 }
 
-fn trim(mut line: &[u8]) -> &[u8] {
-    while let [rest @ .., last] = line {
-        if last.is_ascii_whitespace() {
-            line = rest;
-        } else {
-            break;
-        }
-    }
-    line
+/// One line: the measurement, and the other columns and their values in
+/// the order the server wrote them.
+#[derive(Default)]
+struct Cells {
+    name: Option<String>,
+    columns: Vec<String>,
+    values: Vec<Value>,
 }
 
-/// One line's cells in the order the server wrote them.
-struct Cells;
-
 impl<'de> Visitor<'de> for Cells {
-    type Value = Vec<(String, Value)>;
+    type Value = Cells;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object (one row)")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut cells = Vec::new();
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Cells, A::Error> {
         while let Some(key) = map.next_key::<String>()? {
-            let json: serde_json::Value = map.next_value()?;
-            let value = cell(&key, json).map_err(serde::de::Error::custom)?;
-            cells.push((key, value));
+            let value = cell(&key, map.next_value()?).map_err(serde::de::Error::custom)?;
+            if key != MEASUREMENT_KEY {
+                self.columns.push(key);
+                self.values.push(value);
+            } else if let Value::String(s) = value {
+                self.name = Some(s.into_string());
+            }
         }
-        Ok(cells)
+        Ok(self)
     }
 }
 
