@@ -1,5 +1,6 @@
-//! Helpers of `scan.rs`'s tests (the crate's own tests are in `tests/`,
-//! which has a copy of these).
+//! Random edits of a response body, shared by tests/decoder.rs and the
+//! crate's own tests of `src/query/scan.rs` (as `crate::query::tests`,
+//! through `#[path]`): one copy for both.
 
 pub(crate) fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
