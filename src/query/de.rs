@@ -317,6 +317,16 @@ impl<'de> Cell<'de> for &'de mut Value {
     }
 }
 
+/// `Deserializer` methods that call `self.$to(visitor)`.
+macro_rules! forward {
+    ($($method:ident => $to:ident,)*) => {$(
+        #[inline]
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+            self.$to(visitor)
+        }
+    )*};
+}
+
 /// Deserializer of one column value.
 struct ValueDe<C> {
     value: C,
@@ -375,31 +385,13 @@ impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
         }
     }
 
-    #[inline]
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.float(visitor)
-    }
-
-    #[inline]
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.float(visitor)
-    }
-
-    #[inline]
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.integer(visitor)
-    }
-
-    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        self.integer(visitor)
+    forward! {
+        deserialize_f64 => float,
+        deserialize_f32 => float,
+        deserialize_i64 => integer,
+        deserialize_i128 => integer,
+        deserialize_u64 => integer,
+        deserialize_u128 => integer,
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
