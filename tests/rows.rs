@@ -605,3 +605,23 @@ fn jsonl_null_columns_left_out_make_a_new_layout() {
     assert!(err.to_string().contains("line 4"), "{err}");
     assert!(d.next_row().is_none());
 }
+
+/// A line over the 64 MiB limit is an error as soon as the limit is
+/// passed, not buffered; the lines after it still read, numbered on.
+#[test]
+fn jsonl_over_long_line_is_refused_and_skipped() {
+    let mut body = b"{\"a\":1}\n{\"b\":\"".to_vec();
+    body.resize(body.len() + 64 * 1024 * 1024, b'x');
+    body.extend_from_slice(b"\"}\n{\"a\":2}\n{\"oops\"\n");
+    let rows = jsonl_rows(body.chunks(1024 * 1024));
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0].as_ref().unwrap().get("a"), Some(&Value::Integer(1)));
+    let err = rows[1].as_ref().unwrap_err().to_string();
+    assert!(
+        err.starts_with("line 2 of the response is longer than"),
+        "{err}"
+    );
+    assert_eq!(rows[2].as_ref().unwrap().get("a"), Some(&Value::Integer(2)));
+    let err = rows[3].as_ref().unwrap_err().to_string();
+    assert!(err.contains("line 4"), "{err}");
+}

@@ -6,7 +6,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::BytesMut;
 use serde::de::{Deserializer, MapAccess, Visitor};
+use tokio_util::codec::{AnyDelimiterCodec, Decoder as _};
 
 use super::{DecodeError, Row, SeriesMeta, Text, Value};
 use crate::point::parse_rfc3339_utc_default;
@@ -19,28 +21,18 @@ const MAX_LINE: usize = 64 * 1024 * 1024;
 /// Splits a JSON-lines body into rows as its bytes arrive.
 #[derive(Debug, Default)]
 pub struct JsonlDecoder {
-    buf: Vec<u8>,
-    /// Bytes of `buf` already handed out as rows.
-    consumed: usize,
+    buf: BytesMut,
+    /// Made on first use: the codec has no `Default`.
+    lines: Option<AnyDelimiterCodec>,
     meta: Option<Arc<SeriesMeta>>,
     index: u64,
     line: u64,
     finished: bool,
-    /// A line over the limit was refused: its rest is passed over up to
-    /// the next newline.
-    skipping: bool,
 }
 
 impl JsonlDecoder {
     /// Appends body bytes.
     pub fn feed(&mut self, data: &[u8]) {
-        if self.consumed > 0 && self.consumed == self.buf.len() {
-            self.buf.clear();
-            self.consumed = 0;
-        } else if self.consumed > self.buf.len() / 2 {
-            self.buf.drain(..self.consumed);
-            self.consumed = 0;
-        }
         self.buf.extend_from_slice(data);
     }
 
@@ -51,48 +43,30 @@ impl JsonlDecoder {
 
     /// Whether the body has ended and every line was handed out.
     pub fn is_done(&self) -> bool {
-        self.finished && self.consumed >= self.buf.len()
+        self.finished && self.buf.is_empty()
     }
 
     /// The next complete row, if one has arrived.
     pub fn next_row(&mut self) -> Option<Result<Row, DecodeError>> {
         loop {
-            let rest = self.buf.get(self.consumed..)?;
-            if rest.is_empty() {
-                return None;
-            }
-            let newline = memchr::memchr(b'\n', rest);
-            if self.skipping {
-                match newline {
-                    Some(n) => {
-                        self.consumed += n + 1;
-                        self.skipping = false;
-                        continue;
-                    }
-                    None => {
-                        self.consumed = self.buf.len();
-                        return None;
-                    }
-                }
-            }
-            let (line, used) = match newline {
-                Some(n) => (&rest[..n], n + 1),
-                None if self.finished => (rest, rest.len()),
-                None if rest.len() > MAX_LINE => {
-                    // Refused now, not buffered further; its rest is
-                    // passed over as it arrives.
-                    self.consumed = self.buf.len();
-                    self.skipping = true;
-                    self.line += 1;
-                    return Some(Err(self.too_long()));
-                }
-                None => return None,
+            let lines = self.lines.get_or_insert_with(|| {
+                AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), Vec::new(), MAX_LINE)
+            });
+            let line = match self.finished {
+                true => lines.decode_eof(&mut self.buf),
+                false => lines.decode(&mut self.buf),
             };
-            self.consumed += used;
+            let line = line.transpose()?;
             self.line += 1;
-            if line.len() > MAX_LINE {
-                return Some(Err(self.too_long()));
-            }
+            let Ok(line) = line else {
+                // The codec's one decoding error: a line over the limit,
+                // refused now; its rest is passed over as it arrives.
+                let e = format!(
+                    "line {} of the response is longer than {MAX_LINE} bytes",
+                    self.line
+                );
+                return Some(Err(DecodeError::new(e)));
+            };
             let line = line.trim_ascii_end();
             if line.is_empty() {
                 continue;
@@ -104,13 +78,6 @@ impl JsonlDecoder {
             let e = |e| DecodeError::json(format_args!("line {line} of the response"), e);
             return Some(cells.map(|c| self.row(c)).map_err(e));
         }
-    }
-
-    fn too_long(&self) -> DecodeError {
-        DecodeError::new(format!(
-            "line {} of the response is longer than {MAX_LINE} bytes",
-            self.line
-        ))
     }
 
     fn row(&mut self, cells: Cells) -> Row {
