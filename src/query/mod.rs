@@ -47,6 +47,5 @@ pub(crate) use from_row::{FromRow, Resolved};
 pub use from_row::{FromRowField, FromValue, RowValues};
 pub(crate) use row::Row;
 pub use row::{ColumnIndex, SeriesChunk, SeriesMeta, SeriesRows};
-pub(crate) use stream::time_format;
 pub use value::Text;
-pub(crate) use value::{TimeFormat, Value};
+pub(crate) use value::{time_format, TimeFormat, Value};

@@ -16,11 +16,10 @@ use crate::client::Client;
 use crate::error::{self, Error, Kind};
 use crate::field_types::{column_kinds, float_columns, retype_row, Known, Resolver};
 use crate::influxql::{Query, QueryEndpoint, Selects};
-use crate::point::Precision;
 use crate::query::jsonl::JsonlDecoder;
 use crate::query::{
-    de, Chunk, DecodeError, DecodeOptions, Decoder, Event, FromRow, Resolved, Row, SeriesMeta,
-    SeriesRows, TimeFormat, Value,
+    de, time_format, Chunk, DecodeError, DecodeOptions, Decoder, Event, FromRow, Resolved, Row,
+    SeriesMeta, SeriesRows, Value,
 };
 
 /// Documents larger than this are refused rather than buffered: a chunked
@@ -91,17 +90,6 @@ impl<T> Stream for QueryStream<T> {
     }
 }
 
-pub(crate) fn time_format(epoch: Precision) -> TimeFormat {
-    match epoch {
-        Precision::Nanoseconds => TimeFormat::EpochNs,
-        Precision::Microseconds => TimeFormat::EpochUs,
-        Precision::Milliseconds => TimeFormat::EpochMs,
-        Precision::Seconds => TimeFormat::EpochS,
-        Precision::Minutes => TimeFormat::EpochM,
-        Precision::Hours => TimeFormat::EpochH,
-    }
-}
-
 fn decode_error(e: DecodeError) -> Error {
     Error::new(Kind::Decode).with_message(e.to_string())
 }
@@ -118,21 +106,19 @@ impl Inflate {
         let gz = headers
             .get(http::header::CONTENT_ENCODING)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-        if !gz {
-            return Ok(Inflate::Plain);
-        }
         #[cfg(feature = "gzip")]
-        {
-            Ok(Inflate::Gzip(Box::new(flate2::write::GzDecoder::new(
+        if gz {
+            return Ok(Inflate::Gzip(Box::new(flate2::write::GzDecoder::new(
                 Vec::new(),
-            ))))
+            ))));
         }
         #[cfg(not(feature = "gzip"))]
-        {
-            Err(error::decode(
+        if gz {
+            return Err(error::decode(
                 "the server sent a gzip body, but the \"gzip\" feature is off",
-            ))
+            ));
         }
+        Ok(Inflate::Plain)
     }
 
     /// How much of a frame to feed at a time: a compressed piece is small
@@ -257,12 +243,9 @@ impl Typing {
     ) {
         // Nothing known (no database, a series without a name): the JSON's
         // types, rather than a guess.
-        let floats = match known {
-            Some(known) => {
-                float_columns(&column_kinds(&meta, Some(known), &item.first_rows(decoder)))
-            }
-            None => Vec::new(),
-        };
+        let floats = known.map_or_else(Vec::new, |known| {
+            float_columns(&column_kinds(&meta, Some(known), &item.first_rows(decoder)))
+        });
         self.current = Some((meta, floats));
     }
 

@@ -287,10 +287,7 @@ impl Text {
     /// The string as a `String` (no copy for a string kept on the heap).
     #[inline]
     pub fn into_string(self) -> String {
-        match self.0 {
-            Repr::Heap(s) => s.into_string(),
-            Repr::Inline { .. } => self.as_str().to_owned(),
-        }
+        self.into_heap().unwrap_or_else(|t| t.as_str().to_owned())
     }
 
     /// The `String` inside, if the text is kept on the heap (long texts):
@@ -307,10 +304,7 @@ impl Text {
 impl Default for Text {
     #[inline]
     fn default() -> Self {
-        Text(Repr::Inline {
-            len: 0,
-            buf: [0; INLINE],
-        })
+        Text::new("")
     }
 }
 
@@ -361,18 +355,12 @@ impl From<Text> for String {
     }
 }
 
-impl PartialEq for Text {
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
 impl Eq for Text {}
 
 macro_rules! eq_str {
     ($($t:ty),*) => {$(
         impl PartialEq<$t> for Text {
+            #[inline]
             fn eq(&self, other: &$t) -> bool {
                 self.as_str() == AsRef::<str>::as_ref(other)
             }
@@ -380,7 +368,7 @@ macro_rules! eq_str {
     )*};
 }
 
-eq_str!(str, &str, String);
+eq_str!(Text, str, &str, String);
 
 impl PartialOrd for Text {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
@@ -447,6 +435,15 @@ const EPOCHS: [(TimeFormat, &str, i64); 6] = [
     (TimeFormat::EpochUs, "u", 1_000),
     (TimeFormat::EpochNs, "ns", 1),
 ];
+
+/// The format of the `time` column under the client's `epoch` setting.
+pub(crate) fn time_format(epoch: crate::point::Precision) -> TimeFormat {
+    let ns = epoch.nanos_per_unit();
+    EPOCHS
+        .iter()
+        .find(|e| e.2 == ns)
+        .map_or(TimeFormat::EpochNs, |e| e.0)
+}
 
 impl TimeFormat {
     fn epoch(self) -> Option<&'static (TimeFormat, &'static str, i64)> {
