@@ -3,6 +3,7 @@
 //! values, whichever the type asks for.
 
 use std::fmt;
+use std::ops::Deref;
 
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -274,8 +275,7 @@ impl<'de, I: ExactSizeIterator<Item: Cell<'de>>> SeqAccess<'de> for RowDe<'de, I
 
 /// One value: shared (`&Value`: strings are borrowed) or owned (`&mut
 /// Value`, for `query_as`: strings are moved out).
-trait Cell<'de>: Sized {
-    fn get(&self) -> &Value;
+trait Cell<'de>: Deref<Target = Value> + Sized {
     fn into_ref(self) -> &'de Value;
     /// Gives the string of a string value to `visitor`.
     #[inline]
@@ -286,20 +286,12 @@ trait Cell<'de>: Sized {
 
 impl<'de> Cell<'de> for &'de Value {
     #[inline]
-    fn get(&self) -> &Value {
-        self
-    }
-    #[inline]
     fn into_ref(self) -> &'de Value {
         self
     }
 }
 
 impl<'de> Cell<'de> for &'de mut Value {
-    #[inline]
-    fn get(&self) -> &Value {
-        self
-    }
     #[inline]
     fn into_ref(self) -> &'de Value {
         self
@@ -337,7 +329,7 @@ struct ValueDe<C> {
 impl<'de, C: Cell<'de>> ValueDe<C> {
     #[inline]
     fn integer<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.value.get() {
+        match &*self.value {
             Value::String(s) if self.is_time => match parse_rfc3339(s) {
                 Some(ns) => visitor.visit_i64(ns),
                 None => Err(de::Error::invalid_value(
@@ -352,7 +344,7 @@ impl<'de, C: Cell<'de>> ValueDe<C> {
     /// Floats accept integers: InfluxDB prints a whole float as `12`.
     #[inline]
     fn float<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match *self.value.get() {
+        match *self.value {
             Value::Float(f) => visitor.visit_f64(f),
             Value::Integer(i) | Value::Time(i) => visitor.visit_f64(i as f64),
             Value::UInteger(u) => visitor.visit_f64(u as f64),
@@ -366,7 +358,7 @@ impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
 
     #[inline]
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match *self.value.get() {
+        match *self.value {
             Value::Null => visitor.visit_unit(),
             Value::Bool(b) => visitor.visit_bool(b),
             Value::Integer(i) | Value::Time(i) => visitor.visit_i64(i),
@@ -378,7 +370,7 @@ impl<'de, C: Cell<'de>> Deserializer<'de> for ValueDe<C> {
 
     #[inline]
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        if self.value.get().is_null() {
+        if self.value.is_null() {
             visitor.visit_none()
         } else {
             visitor.visit_some(self)
