@@ -211,8 +211,8 @@ pub use influx_stream_derive::LineProtocol;
 #[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use influx_stream_derive::FromRow;
 
-/// For the code `#[derive(LineProtocol)]` generates, and the benches; not
-/// public API.
+/// For the code `#[derive(LineProtocol)]` generates, the benches and the
+/// tests in `tests/`; not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::derive::{DisplayTag, Field, Measurement, Time};

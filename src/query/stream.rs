@@ -511,10 +511,8 @@ impl Body {
         })
     }
 
-    /// The next piece for the decoder, and whether the body has ended: of
-    /// the frame at hand (a compressed piece inflates to a few MB at most,
-    /// so the decoder hands out what it holds in between), else of the next
-    /// frame.
+    /// The next piece for the decoder (of the frame at hand, else of the
+    /// next; see `Inflate::piece_len`), and whether the body has ended.
     async fn read(&mut self) -> Result<(&[u8], bool), Error> {
         let mut ended = false;
         if self.pending.is_empty() {
