@@ -7,8 +7,11 @@
 //! [{"name", "tags", "columns", "values"}], "partial"}]}`, written one
 //! after the other; a failed statement has an `"error"` in its result, a
 //! failed query one at the top. Integers, floats, strings and booleans
-//! arrive as such, and with `epoch=ns` the time as an integer.
+//! arrive as such, and with `epoch=ns` the time as an integer. Strings
+//! come as stored, UTF-8 or not: bytes that are not are read as U+FFFD,
+//! as influxd's JSON gives them.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use influx_stream::query::Text;
@@ -263,9 +266,9 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn str(&mut self) -> Result<&'a str, Bad> {
+    fn str(&mut self) -> Result<Cow<'a, str>, Bad> {
         match self.next()? {
-            Item::Str(s) => std::str::from_utf8(s).map_err(|_| bad("a string is not UTF-8")),
+            Item::Str(s) => Ok(String::from_utf8_lossy(s)),
             _ => Err(bad("a string was expected")),
         }
     }
@@ -298,9 +301,7 @@ impl<'a> Reader<'a> {
                 Err(_) => Value::UInteger(u),
             },
             Item::Float(f) => Value::Float(f),
-            Item::Str(s) => Value::String(Text::new(
-                std::str::from_utf8(s).map_err(|_| bad("a string is not UTF-8"))?,
-            )),
+            Item::Str(s) => Value::String(Text::new(&String::from_utf8_lossy(s))),
             Item::Other | Item::Array(_) | Item::Map(_) => {
                 return Err(bad("a value is not a number, string, boolean or nil"))
             }
@@ -318,7 +319,7 @@ fn skip(b: &[u8]) -> Result<usize, Bad> {
 /// Reads one chunk's rows into `rows`; the server's error, if it sent one.
 fn chunk(r: &mut Reader<'_>, rows: &mut Rows) -> Result<Option<String>, Bad> {
     for _ in 0..r.map()? {
-        match r.str()? {
+        match &*r.str()? {
             "results" => {
                 for _ in 0..r.array()? {
                     if let Some(e) = result(r, rows)? {
@@ -336,7 +337,7 @@ fn chunk(r: &mut Reader<'_>, rows: &mut Rows) -> Result<Option<String>, Bad> {
 fn result(r: &mut Reader<'_>, rows: &mut Rows) -> Result<Option<String>, Bad> {
     let mut id = 0;
     for _ in 0..r.map()? {
-        match r.str()? {
+        match &*r.str()? {
             "statement_id" => {
                 if let Item::Int(i) = r.next()? {
                     id = i;
@@ -371,19 +372,19 @@ fn series(r: &mut Reader<'_>, rows: &mut Rows) -> Result<(), Bad> {
     // last, after "columns".
     let mut index = None;
     for _ in 0..r.map()? {
-        match r.str()? {
-            "name" => s.name = r.str()?.to_owned(),
+        match &*r.str()? {
+            "name" => s.name = r.str()?.into_owned(),
             "tags" => {
                 for _ in 0..r.map()? {
-                    let k = r.str()?.to_owned();
-                    let v = r.str()?.to_owned();
+                    let k = r.str()?.into_owned();
+                    let v = r.str()?.into_owned();
                     s.tags.push((k, v));
                 }
                 s.tags.sort_unstable();
             }
             "columns" => {
                 for _ in 0..r.array()? {
-                    s.columns.push(r.str()?.to_owned());
+                    s.columns.push(r.str()?.into_owned());
                 }
                 s.time_index = s.columns.iter().position(|c| c == "time");
             }
@@ -488,6 +489,33 @@ mod tests {
                 ]
             );
         }
+    }
+
+    /// influxd stores what it was sent; its JSON has U+FFFD for bytes
+    /// that are not UTF-8, and so has this reader (from a real answer).
+    #[test]
+    fn bytes_that_are_not_utf8_read_as_replacement_characters() {
+        let mut d = Decoder::default();
+        d.feed(b"\x81\xa7results\x91\x82\xacstatement_id\x00\xa6series\x91\x84\xa4name\xa1m");
+        d.feed(b"\xa4tags\x81\xa1t\xa3a\xffb\xa7columns\x93\xa4time\xa1s\xa1v");
+        d.feed(b"\xa6values\x91\x93\x05\xa3x\xfey\xcb\x3f\xf0\0\0\0\0\0\0");
+        let mut rows = Rows::default();
+        assert!(d.read_into(&mut rows).is_ok());
+        let row = rows
+            .iter()
+            .next()
+            .map(|r| (r.series.tags.clone(), r.values.to_vec()));
+        assert_eq!(
+            row,
+            Some((
+                vec![("t".to_owned(), "a\u{fffd}b".to_owned())],
+                vec![
+                    Value::Time(5),
+                    Value::String("x\u{fffd}y".into()),
+                    Value::Float(1.0)
+                ]
+            ))
+        );
     }
 
     #[test]
