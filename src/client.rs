@@ -591,6 +591,7 @@ impl Client {
                 content_type: None,
                 gzip_body: false,
                 accept_gzip: false,
+                accept: None,
                 database: None,
                 points: 0,
             })
@@ -708,6 +709,7 @@ impl Client {
                 content_type: Some("text/plain; charset=utf-8"),
                 gzip_body: gzipped,
                 accept_gzip: false,
+                accept: None,
                 database: self.database.as_deref(),
                 points,
             })
@@ -781,6 +783,7 @@ impl Client {
             content_type,
             gzip_body: false,
             accept_gzip: self.inner.gzip,
+            accept: None,
             database: db,
             points: 0,
         })
@@ -823,6 +826,7 @@ impl Client {
             content_type: Some("application/json"),
             gzip_body: false,
             accept_gzip: self.inner.gzip,
+            accept: None,
             database: Some(db),
             points: 0,
         })

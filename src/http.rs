@@ -340,6 +340,9 @@ pub(crate) struct Call<'a> {
     /// The body is gzip already (see [`gzip_off_thread`]): the header says so.
     pub(crate) gzip_body: bool,
     pub(crate) accept_gzip: bool,
+    /// The `Accept` header, when the answer is wanted in another format
+    /// than the server's default.
+    pub(crate) accept: Option<&'static str>,
     /// For logs only.
     pub(crate) database: Option<&'a str>,
     /// Points a write carries (0 for other calls), for the server's counters.
@@ -412,6 +415,9 @@ impl Transport {
         }
         if let Some(ct) = call.content_type {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+        if let Some(accept) = call.accept {
+            headers.insert(http::header::ACCEPT, HeaderValue::from_static(accept));
         }
         if call.accept_gzip {
             headers.insert(

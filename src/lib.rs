@@ -82,6 +82,7 @@ mod line_protocol;
 mod line_reader;
 mod point;
 pub mod query;
+mod query_body;
 mod retry;
 #[cfg(feature = "rustls")]
 mod tls;
@@ -105,6 +106,7 @@ pub use crate::query::from_row::FromRow;
 pub use crate::query::row::Row;
 pub use crate::query::stream::QueryStream;
 pub use crate::query::value::Value;
+pub use crate::query_body::QueryBody;
 pub use crate::retry::RetryPolicy;
 #[cfg(feature = "rustls")]
 pub use crate::tls::{Certificate, Identity};

@@ -878,6 +878,105 @@ fn copy_to_an_unreachable_destination_stops_without_moving_the_state() {
     assert_eq!(saved["written"], 0);
 }
 
+/// A proxy to `target` that drops the `Accept` header of every request:
+/// a server that answers `/query` in JSON whatever is asked for. Only for
+/// requests without a body (the source's side of copy sends GETs). Returns
+/// its URL and the number of `Accept` headers it dropped.
+fn json_only_proxy(
+    target: std::net::SocketAddr,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::Arc;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("proxy bind");
+    let url = format!("http://{}", listener.local_addr().expect("proxy addr"));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let count = dropped.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().take(64).flatten() {
+            let Ok(server) = TcpStream::connect(target) else {
+                return;
+            };
+            let (Ok(mut from_client), Ok(mut to_server)) = (client.try_clone(), server.try_clone())
+            else {
+                return;
+            };
+            let (mut from_server, mut to_client) = (server, client);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from_server, &mut to_client);
+            });
+            let count = count.clone();
+            std::thread::spawn(move || {
+                // Request heads one after another, each up to 64 KiB.
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while head.len() < 64 * 1024 && matches!(from_client.read(&mut byte), Ok(1)) {
+                    head.push(byte[0]);
+                    if !head.ends_with(b"\r\n\r\n") {
+                        continue;
+                    }
+                    let text = String::from_utf8_lossy(&head).into_owned();
+                    let kept: String = text
+                        .split_inclusive("\r\n")
+                        .filter(|line| {
+                            let accept = line.to_ascii_lowercase().starts_with("accept:");
+                            if accept {
+                                count.fetch_add(1, Relaxed);
+                            }
+                            !accept
+                        })
+                        .collect();
+                    if to_server.write_all(kept.as_bytes()).is_err() {
+                        return;
+                    }
+                    head.clear();
+                }
+            });
+        }
+    });
+    (url, dropped)
+}
+
+/// copy asks the source for MessagePack; a source that answers in JSON
+/// instead is read in JSON, and the copy holds the same.
+#[test]
+fn copy_from_a_source_that_answers_only_json() {
+    let src = Influxd::shared();
+    let db = seed_copy_source(src);
+    let dest = new_db(src, "copyjson");
+    let (url, dropped) = json_only_proxy(src.addr());
+    let mut cmd = bin();
+    cmd.args(["--url", &url, "-d", &db, "copy", "--no-progress"])
+        .args(["--to-url", &src.url(), "--to-database", &dest])
+        .args(["--start", "0", "--end", &(3 * HOUR).to_string()])
+        .args(["--window", "1h"]);
+    let out = run(cmd, b"");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("read 36 = written 36 + failed 0 in 3 window(s), "),
+        "{stdout}"
+    );
+    assert!(
+        dropped.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "copy asked for no other format"
+    );
+    for q in [
+        "SELECT * FROM cpu GROUP BY *",
+        "SELECT * FROM mem GROUP BY *",
+        "SHOW FIELD KEYS",
+        "SHOW SERIES",
+    ] {
+        let a = src
+            .raw_query_with(&[("db", &db), ("q", q), ("epoch", "ns")])
+            .expect("source");
+        let b = src
+            .raw_query_with(&[("db", &dest), ("q", q), ("epoch", "ns")])
+            .expect("dest");
+        assert_eq!(a, b, "{q}");
+    }
+}
+
 /// A window the source refuses to read (here past its max-select-series,
 /// a real server's limit) stops the copy at that window with the source's
 /// reason: the windows before it are written and recorded, nothing after,

@@ -6,6 +6,7 @@
 //! runs ahead in its own task ([`read`]), so the source is already
 //! answering the next window while the destination acknowledges this one.
 
+mod msgpack;
 mod read;
 mod row_point;
 
@@ -23,7 +24,7 @@ use serde_json::json;
 use crate::conn::{seconds, ApiVersion, ConnArgs, Role, Secret, ServerKind, TokenScheme};
 use crate::error::CliError;
 use crate::progress::{Counts, Mode, Progress};
-use row_point::{ColumnTypes, RowPoint};
+use row_point::{ColumnTypes, RowParts, RowPoint};
 
 /// Arguments of `copy`. The source is the global connection (--url, -d,
 /// --rp and their environment variables); the destination has `--to-`
@@ -380,37 +381,32 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     // Counts of the window being written: the writer's stats when it
     // began, and the rows refused on this side of the destination.
     let mut before = writer.stats();
-    let mut refused = 0u64;
-    let no_types = HashMap::new();
-    let mut column_types = ColumnTypes::default();
+    let mut put = Put {
+        writer: &mut writer,
+        types: &types,
+        column_types: ColumnTypes::default(),
+        counts: &counts,
+        progress: &progress,
+        failed: &failed,
+        refused: 0,
+    };
     'windows: while let Some(item) = reads.recv().await {
         let (from, to, read) = match item {
             read::Read::Rows(rows) => {
                 for row in &rows {
-                    let declared = row
-                        .series_name()
-                        .and_then(|m| types.get(m))
-                        .unwrap_or(&no_types);
-                    let refused_why = match RowPoint::new(row, declared, &mut column_types) {
-                        Ok(p) => match writer.send(&p).await {
-                            Ok(()) => continue,
-                            Err(e) if e.is_encode() => crate::write::one_line(&e.to_string()),
-                            Err(e) => {
-                                error = Some(format!("writing: {e}"));
-                                break 'windows;
-                            }
-                        },
-                        Err(why) => why,
-                    };
-                    refused += 1;
-                    counts.input_failed.fetch_add(1, Relaxed);
-                    let msg = format!(
-                        "{} at {}: {refused_why}",
-                        row.series_name().unwrap_or_default(),
-                        row.time().unwrap_or(0)
-                    );
-                    progress.println(&msg);
-                    crate::write::lock(&failed).write(&format!("# {msg}\n"));
+                    if let Err(e) = put.row(RowParts::of_row(row)).await {
+                        error = Some(e);
+                        break 'windows;
+                    }
+                }
+                continue;
+            }
+            read::Read::Packed(rows) => {
+                for row in rows.iter() {
+                    if let Err(e) = put.row(RowParts::of_msgpack(row)).await {
+                        error = Some(e);
+                        break 'windows;
+                    }
                 }
                 continue;
             }
@@ -422,12 +418,12 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         };
         // Failed batches are counted in the stats and kept by the
         // dead-letter callback; the flush makes the counts final.
-        let flushed = writer.flush().await;
-        let after = writer.stats();
+        let flushed = put.writer.flush().await;
+        let after = put.writer.stats();
         let written = after.points_written - before.points_written;
-        let failed_here = after.points_failed - before.points_failed + refused;
+        let failed_here = after.points_failed - before.points_failed + put.refused;
         before = after;
-        refused = 0;
+        put.refused = 0;
         if let Err(e) = &flushed {
             if crate::write::every_batch_would_fail(e) {
                 error = Some(format!("the destination could not be written to: {e}"));
@@ -464,6 +460,7 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         }
     }
     // Whatever stopped the loop, the reader stops with it.
+    drop(put);
     drop(reads);
     reader.abort();
     if error.is_none() && state.next < state.end {
@@ -511,6 +508,47 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Where the rows read go: points into the writer, the rows that make
+/// none counted and reported.
+struct Put<'a> {
+    writer: &'a mut influx_stream::Writer,
+    /// Per measurement, the declared field types.
+    types: &'a HashMap<String, HashMap<String, FieldType>>,
+    column_types: ColumnTypes,
+    counts: &'a Counts,
+    progress: &'a Progress,
+    failed: &'a crate::write::SharedFailed,
+    /// Rows of the current window refused on this side of the destination.
+    refused: u64,
+}
+
+impl Put<'_> {
+    /// Writes `row`, or counts and reports why it makes no point.
+    ///
+    /// # Errors
+    /// The writer's error that ends the copy.
+    async fn row(&mut self, row: RowParts<'_>) -> Result<(), String> {
+        let refused_why = match RowPoint::new(row, self.types, &mut self.column_types) {
+            Ok(p) => match self.writer.send(&p).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_encode() => crate::write::one_line(&e.to_string()),
+                Err(e) => return Err(format!("writing: {e}")),
+            },
+            Err(why) => why,
+        };
+        self.refused += 1;
+        self.counts.input_failed.fetch_add(1, Relaxed);
+        let msg = format!(
+            "{} at {}: {refused_why}",
+            row.name.unwrap_or_default(),
+            row.time().unwrap_or(0)
+        );
+        self.progress.println(&msg);
+        crate::write::lock(self.failed).write(&format!("# {msg}\n"));
+        Ok(())
+    }
 }
 
 #[cfg(test)]

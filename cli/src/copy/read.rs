@@ -3,12 +3,18 @@
 //! acknowledgement of a window (the flush that lets the state file move on)
 //! then no longer holds up the source: the next window's query is already
 //! running and its first rows are waiting when the flush returns.
+//!
+//! The source is asked for MessagePack ([`super::msgpack`]), which costs
+//! it less CPU than JSON; a server that answers in anything else is read
+//! in JSON from then on.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use influx_stream::{quote_ident, Client, Query, Row};
+
+use super::msgpack::{self, Decoder, Failure, Rows};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -34,8 +40,10 @@ pub struct Source {
 /// One message of the reader, in the order read.
 #[derive(Debug)]
 pub enum Read {
-    /// Rows of the current window.
+    /// Rows of the current window, read in JSON.
     Rows(Vec<Row>),
+    /// Rows of the current window, read in MessagePack.
+    Packed(Rows),
     /// Every row of the window `from..to` was handed over: `rows` in all.
     End {
         /// Its first nanosecond.
@@ -77,10 +85,13 @@ async fn read(
     tx: &mpsc::Sender<Read>,
     counts: &Counts,
 ) -> Result<(), mpsc::error::SendError<Read>> {
+    // Until the source answers in something else.
+    let mut packed_answers = true;
     while from < end {
         let to = from.saturating_add(window_ns).min(end);
         let mut rows = 0u64;
         let mut chunk = Vec::with_capacity(CHUNK);
+        let mut packed = Rows::default();
         for m in &src.measurements {
             let from_clause = match &src.retention_policy {
                 Some(rp) => format!(
@@ -94,6 +105,18 @@ async fn read(
             let q = Query::new(format!(
                 "SELECT * FROM {from_clause} WHERE time >= {from} AND time < {to} GROUP BY *"
             ));
+            if packed_answers {
+                match read_packed(src, q.clone(), tx, counts, &mut packed).await? {
+                    Packed::Read(n) => {
+                        rows += n;
+                        continue;
+                    }
+                    Packed::Failed(e) => {
+                        return tx.send(Read::Failed(format!("reading {m}: {e}"))).await
+                    }
+                    Packed::NotAsked => packed_answers = false,
+                }
+            }
             let mut stream = src.client.query(q);
             while let Some(row) = stream.next().await {
                 let row = match row {
@@ -112,8 +135,78 @@ async fn read(
         if !chunk.is_empty() {
             tx.send(Read::Rows(chunk)).await?;
         }
+        if packed.len() > 0 {
+            tx.send(Read::Packed(packed)).await?;
+        }
         tx.send(Read::End { from, to, rows }).await?;
         from = to;
     }
     Ok(())
+}
+
+/// How reading a query in MessagePack went.
+enum Packed {
+    /// Every row was read: this many.
+    Read(u64),
+    /// The source answered in another format, or in MessagePack this
+    /// reader does not know: nothing was read.
+    NotAsked,
+    /// Reading failed, for this reason.
+    Failed(String),
+}
+
+/// Reads `q` in MessagePack into `packed`, handing it over each time it
+/// holds [`CHUNK`] rows or more.
+async fn read_packed(
+    src: &Source,
+    q: Query,
+    tx: &mpsc::Sender<Read>,
+    counts: &Counts,
+    packed: &mut Rows,
+) -> Result<Packed, mpsc::error::SendError<Read>> {
+    // Chunks of about the rows handed over at a time.
+    let mut body = match src
+        .client
+        .query_body(q.chunk_size(CHUNK), msgpack::MSGPACK)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => return Ok(Packed::Failed(e.to_string())),
+    };
+    if !body.content_type().starts_with(msgpack::MSGPACK) {
+        return Ok(Packed::NotAsked);
+    }
+    let mut decoder = Decoder::default();
+    let mut read = 0u64;
+    loop {
+        let data = match body.next_bytes().await {
+            Ok(Some(d)) => d,
+            Ok(None) if decoder.has_partial() => {
+                return Ok(Packed::Failed("the answer ends inside a chunk".to_owned()))
+            }
+            Ok(None) => return Ok(Packed::Read(read)),
+            Err(e) => return Ok(Packed::Failed(e.to_string())),
+        };
+        decoder.feed(&data);
+        let before = packed.len();
+        let decoded = decoder.read_into(packed);
+        let n = (packed.len() - before) as u64;
+        read += n;
+        counts.read.fetch_add(n, Relaxed);
+        match decoded {
+            Ok(()) => {}
+            Err(Failure::Server(e)) => return Ok(Packed::Failed(e)),
+            // A server whose MessagePack is not influxd's is read in
+            // JSON instead, unless rows of it were handed over already.
+            Err(Failure::Bad(_)) if read == 0 => return Ok(Packed::NotAsked),
+            Err(Failure::Bad(e)) => {
+                return Ok(Packed::Failed(format!(
+                    "the MessagePack answer cannot be read: {e}"
+                )))
+            }
+        }
+        if packed.len() >= CHUNK {
+            tx.send(Read::Packed(std::mem::take(packed))).await?;
+        }
+    }
 }
