@@ -364,7 +364,10 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     let mut error: Option<String> = None;
 
     // The next window is read while the destination acknowledges this
-    // one; about two batches wait between the two halves.
+    // one. Source and destination run at about the same pace, each with
+    // its own hiccups: twenty batches between the two halves (at most
+    // 100,000 rows) let one catch up on the other where two batches made
+    // them wait on each other (cli/README.md, runs 8-10).
     let (mut reads, reader) = read::spawn(
         read::Source {
             client: source.clone(),
@@ -375,7 +378,7 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         state.next,
         state.end,
         state.window_ns,
-        args.batch_points.saturating_mul(2).clamp(1_000, 50_000),
+        args.batch_points.saturating_mul(20).clamp(1_000, 100_000),
         counts.clone(),
     );
     // Counts of the window being written: the writer's stats when it
