@@ -108,10 +108,8 @@ fn plain_end(b: &[u8], mut i: usize) -> usize {
         }
         i += 8;
     }
-    while b
-        .get(i)
-        .is_some_and(|&c| c >= 0x20 && c != b'"' && c != b'\\')
-    {
+    // Past the last word: neither a control byte, `"` (0x22) nor `\` (0x5C).
+    while let Some(0x20..=0x21 | 0x23..=0x5B | 0x5D..=0xFF) = b.get(i) {
         i += 1;
     }
     i
