@@ -265,7 +265,7 @@ enum Found<'v> {
 }
 
 impl RowValues<'_> {
-    #[inline]
+    #[inline(always)]
     fn find(&mut self, field: usize) -> Found<'_> {
         match self.sources.get(field) {
             Some(Source::Column(j)) => match self.values.get_mut(*j) {
@@ -292,7 +292,7 @@ impl RowValues<'_> {
     /// The column and tag are missing or the value is null (unless `T` is an
     /// `Option`), or the value does not fit `T`; the message names the
     /// field, the column and the row.
-    #[inline]
+    #[inline(always)]
     pub fn take<T: FromValue>(&mut self, field: usize) -> Result<T, DecodeError> {
         let got = match self.find(field) {
             Found::Cell(v) => T::from_value(v),
@@ -311,7 +311,7 @@ impl RowValues<'_> {
     /// # Errors
     ///
     /// A value that does not fit `T`.
-    #[inline]
+    #[inline(always)]
     pub fn take_or_default<T: FromValue + Default>(
         &mut self,
         field: usize,

@@ -83,20 +83,6 @@ struct Scanner<'a> {
     heap_strings: bool,
 }
 
-/// Bytes that end the plain run of a string: `"`, `\` and control bytes.
-/// Bytes from 0x80 are fine: the document was checked for UTF-8 already.
-static STRING_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 0x20 {
-        t[c] = true;
-        c += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
-
 /// The high bit of each byte of `w` (little endian) that is `"`, a
 /// backslash or a control byte; exact up to the first one (later ones may
 /// be missed or spurious).
@@ -110,11 +96,31 @@ fn string_stops(w: u64) -> u64 {
         | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
 }
 
-/// Whether the 8 bytes (little endian) are all ASCII digits.
+/// The first `"`, backslash or control byte at or after `i` (or the end):
+/// the end of a string's plain run. Bytes from 0x80 are fine: the document
+/// was checked for UTF-8 already.
+#[inline(always)]
+fn plain_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(Ok(w)) = b.get(i..i.wrapping_add(8)).map(<[u8; 8]>::try_from) {
+        let stops = string_stops(u64::from_le_bytes(w));
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    // Past the last word: neither a control byte, `"` (0x22) nor `\` (0x5C).
+    while let Some(0x20..=0x21 | 0x23..=0x5B | 0x5D..=0xFF) = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The high bit of each byte of `w` (little endian) that is not an ASCII
+/// digit; exact up to the first one (as [`string_stops`]).
 #[inline]
-fn eight_digits(w: u64) -> bool {
-    const F0: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    (w & F0) | ((w.wrapping_add(0x0606_0606_0606_0606) & F0) >> 4) == 0x3333_3333_3333_3333
+fn non_digits(w: u64) -> u64 {
+    (w.wrapping_sub(0x3030_3030_3030_3030) | w.wrapping_add(0x4646_4646_4646_4646) | w)
+        & 0x8080_8080_8080_8080
 }
 
 /// The value of 8 ASCII digits (little endian, first digit lowest).
@@ -133,18 +139,29 @@ fn eight_digits_value(w: u64) -> u64 {
 
 /// Scans the digit run at `i`: its end, and `m` extended by its digits
 /// (wrapping past 19 digits in all: callers count digits and do not use
-/// `m` then).
-#[inline]
+/// `m` then). Eight bytes at a time: a run ending inside a word is moved
+/// to the word's top behind `0` digits and converted at once.
+#[inline(always)]
 fn digits(b: &[u8], mut i: usize, mut m: u64) -> (usize, u64) {
     while let Some(Ok(w)) = b.get(i..i.wrapping_add(8)).map(<[u8; 8]>::try_from) {
         let w = u64::from_le_bytes(w);
-        if !eight_digits(w) {
-            break;
+        let stops = non_digits(w);
+        if stops == 0 {
+            m = m
+                .wrapping_mul(100_000_000)
+                .wrapping_add(eight_digits_value(w));
+            i += 8;
+            continue;
         }
-        m = m
-            .wrapping_mul(100_000_000)
-            .wrapping_add(eight_digits_value(w));
-        i += 8;
+        let n = (stops.trailing_zeros() / 8) as usize;
+        if n > 0 {
+            let top = (w << (64 - 8 * n)) | (0x3030_3030_3030_3030 >> (8 * n));
+            const POWERS: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+            m = m
+                .wrapping_mul(POWERS[n])
+                .wrapping_add(eight_digits_value(top));
+        }
+        return (i + n, m);
     }
     while let Some(&d @ b'0'..=b'9') = b.get(i) {
         m = m.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
@@ -252,38 +269,19 @@ impl<'a> Scanner<'a> {
 
     /// A string, the current byte being its opening quote. Borrowed from
     /// the document unless it has escapes.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
-        self.i += 1;
-        let start = self.i;
-        // Eight bytes at a time up to the first stop byte, then one by one.
-        while let Some(Ok(w)) = self
-            .b
-            .get(self.i..self.i.wrapping_add(8))
-            .map(<[u8; 8]>::try_from)
-        {
-            let stops = string_stops(u64::from_le_bytes(w));
-            if stops != 0 {
-                self.i += (stops.trailing_zeros() / 8) as usize;
-                break;
+        let start = self.i + 1;
+        self.i = plain_end(self.b, start);
+        match self.peek()? {
+            b'"' => {
+                let s = self.text.get(start..self.i)?;
+                self.i += 1;
+                Some(Cow::Borrowed(s))
             }
-            self.i += 8;
-        }
-        loop {
-            let c = self.peek()?;
-            if STRING_STOP[usize::from(c)] {
-                if c == b'"' {
-                    let s = self.text.get(start..self.i)?;
-                    self.i += 1;
-                    return Some(Cow::Borrowed(s));
-                }
-                if c == b'\\' {
-                    return self.escaped(start).map(Cow::Owned);
-                }
-                // A control byte: not allowed in a JSON string.
-                return None;
-            }
-            self.i += 1;
+            b'\\' => self.escaped(start).map(Cow::Owned),
+            // A control byte: not allowed in a JSON string.
+            _ => None,
         }
     }
 
@@ -294,11 +292,8 @@ impl<'a> Scanner<'a> {
         let mut out = String::with_capacity(self.i - start + 16);
         let mut run = start;
         loop {
+            self.i = plain_end(self.b, self.i);
             let c = self.peek()?;
-            if !STRING_STOP[usize::from(c)] {
-                self.i += 1;
-                continue;
-            }
             out.push_str(self.text.get(run..self.i)?);
             self.i += 1;
             match c {
@@ -371,7 +366,7 @@ impl<'a> Scanner<'a> {
     /// Integers: `Int`, `UInt` above `i64::MAX`, `Float` past `u64::MAX`
     /// and for `-0`; others `Float`. `None` for a malformed or infinite
     /// number.
-    #[inline]
+    #[inline(always)]
     fn number(&mut self) -> Option<Num> {
         let b = self.b;
         let start = self.i;
@@ -687,6 +682,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// `"values"`: `null` or an array of rows.
+    #[inline(never)]
     fn rows(
         &mut self,
         spare: &mut Vec<Value>,
@@ -738,27 +734,30 @@ impl<'a> Scanner<'a> {
     /// `out` (built in place: a `Value` returned through the stack costs
     /// more than scanning it). Integers become [`Value::Time`] scaled by
     /// `time` when it is set.
-    #[inline]
+    #[inline(always)]
     fn push_value(&mut self, out: &mut Vec<Value>, time: Option<i64>) -> Option<()> {
         match self.next_byte()? {
             b'"' => {
                 let start = self.i + 1;
-                match self.string()? {
-                    Cow::Borrowed(s) if self.heap_strings => {
-                        out.push(Value::String(Text::boxed(Box::from(s))));
+                let end = plain_end(self.b, start);
+                let text = match self.b.get(end) {
+                    // No escapes: copied straight from the document.
+                    Some(b'"') => {
+                        self.i = end + 1;
+                        if self.heap_strings {
+                            Text::boxed(Box::from(self.text.get(start..end)?))
+                        } else if let Some(t) = Text::inline_from(self.text, start, end - start) {
+                            t
+                        } else {
+                            Text::new(self.text.get(start..end)?)
+                        }
                     }
-                    Cow::Borrowed(s) => {
-                        let t = match Text::inline_from(self.text, start, s.len()) {
-                            Some(t) => t,
-                            None => Text::new(s),
-                        };
-                        out.push(Value::String(t));
-                    }
-                    Cow::Owned(s) if self.heap_strings => {
-                        out.push(Value::String(Text::boxed(s.into_boxed_str())));
-                    }
-                    Cow::Owned(s) => out.push(Value::String(Text::from(s))),
-                }
+                    _ => match self.string()? {
+                        s if self.heap_strings => Text::boxed(s.into_owned().into_boxed_str()),
+                        s => Text::from(s.into_owned()),
+                    },
+                };
+                out.push(Value::String(text));
             }
             b'-' | b'0'..=b'9' => match (self.number()?, time) {
                 (Num::Int(i), None) => out.push(Value::Integer(i)),
