@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use influx_stream::__private::{DecodeOptions, Decoder, Event, TimeFormat};
 use influx_stream::query::{Chunk, DecodeError, SeriesChunk, SeriesMeta};
-use influx_stream::Value;
+use influx_stream::{Row, Value};
 
 #[path = "support/mutate.rs"]
 mod mutate;
@@ -950,4 +950,178 @@ fn rejects_nested() {
         let first = chunks_of(bad, TimeFormat::EpochNs).remove(0);
         assert!(first.is_err(), "{first:?}");
     }
+}
+
+// ---- documents, edges and limits ----
+
+fn drain(d: &mut Decoder) -> Vec<Result<Event, String>> {
+    std::iter::from_fn(|| d.next_event())
+        .map(|r| r.map_err(|e| e.to_string()))
+        .collect()
+}
+
+#[test]
+fn tail_without_newline_and_blank_lines() {
+    let mut d = Decoder::default();
+    d.feed(b"\n \r\n{\"results\":[{\"statement_id\":0}]}\n\n{\"results\":[{\"statement_id\":1}]}");
+    assert_eq!(
+        drain(&mut d),
+        vec![Ok(Event::StatementEnd { statement_id: 0 })]
+    );
+    assert!(!d.is_done());
+    d.finish();
+    assert_eq!(
+        drain(&mut d),
+        vec![Ok(Event::StatementEnd { statement_id: 1 })]
+    );
+    assert!(d.is_done());
+    d.finish();
+    assert!(d.next_event().is_none());
+}
+
+#[test]
+fn a_body_that_ends_while_a_statement_is_partial_is_an_error() {
+    let partial = "{\"results\":[{\"statement_id\":3,\"series\":[{\"name\":\"m\",\
+        \"columns\":[\"time\",\"v\"],\"values\":[[1,2]],\"partial\":true}],\"partial\":true}]}\n";
+    let mut d = Decoder::new(DecodeOptions::new().chunked(true));
+    d.feed(partial.as_bytes());
+    d.finish();
+    let out = drain(&mut d);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(matches!(out[0], Ok(Event::Row(_))), "{out:?}");
+    assert!(
+        out[1]
+            .as_ref()
+            .unwrap_err()
+            .starts_with("the response ended in the middle of statement 3"),
+        "{out:?}"
+    );
+    assert!(d.next_event().is_none(), "the error comes once");
+
+    // The same statement's end clears it; the chunk reader too.
+    let end = "{\"results\":[{\"statement_id\":3,\"series\":[{\"name\":\"m\",\
+        \"columns\":[\"time\",\"v\"],\"values\":[[3,4]]}]}]}\n";
+    let mut d = Decoder::new(DecodeOptions::new().chunked(true));
+    d.feed(partial.as_bytes());
+    d.feed(end.as_bytes());
+    d.finish();
+    let out = drain(&mut d);
+    assert!(out.iter().all(Result::is_ok), "{out:?}");
+    let mut d = Decoder::new(DecodeOptions::new().chunked(true));
+    d.feed(partial.as_bytes());
+    d.finish();
+    let mut errors = 0;
+    while let Some(c) = d.next_chunk() {
+        errors += usize::from(c.is_err());
+    }
+    assert_eq!(errors, 1);
+
+    // Without `chunked`, a partial result at the end is whole: influxd
+    // marks a non-chunked answer cut by `max-row-limit` so.
+    let mut d = Decoder::default();
+    d.feed(partial.as_bytes());
+    d.finish();
+    assert!(drain(&mut d).iter().all(Result::is_ok));
+    // An empty body (a query of no statements) is no error.
+    let mut d = Decoder::new(DecodeOptions::new().chunked(true));
+    d.feed(b"\n\n");
+    d.finish();
+    assert_eq!(drain(&mut d), vec![]);
+    assert!(d.is_done());
+}
+
+#[test]
+fn garbage_then_recovery() {
+    let mut d = Decoder::default();
+    d.feed(b"nonsense\n{\"error\":\"boom\"}\n{\"results\":[{\"statement_id\":");
+    d.finish();
+    let out = drain(&mut d);
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(out[0]
+        .as_ref()
+        .unwrap_err()
+        .starts_with("invalid document 1"));
+    assert_eq!(
+        out[1],
+        Ok(Event::QueryError {
+            message: "boom".into()
+        })
+    );
+    assert!(
+        out[2]
+            .as_ref()
+            .unwrap_err()
+            .starts_with("document 3 cut short"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn size_limit() {
+    let mut d = Decoder::new(DecodeOptions::new().max_document_bytes(Some(40)));
+    d.feed(b"{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":");
+    let e = d.next_event().unwrap().unwrap_err();
+    assert_eq!(e.to_string(), "document longer than 40 bytes");
+    assert_eq!(d.buffered_len(), 0);
+    d.feed(b"\"x\"}]}]}\n{\"results\":[{\"statement_id\":7}]}\n");
+    assert_eq!(
+        drain(&mut d),
+        vec![Ok(Event::StatementEnd { statement_id: 7 })]
+    );
+    d.feed(&[b'x'; 50]);
+    d.feed(b"\n");
+    let e = d.next_event().unwrap().unwrap_err();
+    assert_eq!(e.to_string(), "document longer than 40 bytes");
+}
+
+#[test]
+fn meta_reuse_and_row_index() {
+    let doc = |vals: &str, partial: bool| {
+        format!(
+            "{{\"results\":[{{\"statement_id\":0,\"series\":[{{\"name\":\"m\",\"tags\":{{\"h\":\"a\"}},\"columns\":[\"time\",\"v\"],\"values\":{vals}{}}}]{}}}]}}\n",
+            if partial { ",\"partial\":true" } else { "" },
+            if partial { ",\"partial\":true" } else { "" }
+        )
+    };
+    let mut d = Decoder::default();
+    d.feed(doc("[[1,1],[2,2]]", true).as_bytes());
+    d.feed(doc("[[3,3]]", false).as_bytes());
+    d.feed(doc("[[4,4]]", false).as_bytes());
+    d.finish();
+    let out = drain(&mut d);
+    let rows: Vec<&Row> = out
+        .iter()
+        .filter_map(|e| match e {
+            Ok(Event::Row(r)) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert!(rows
+        .windows(2)
+        .all(|w| Arc::ptr_eq(w[0].meta(), w[1].meta())));
+    let idx: Vec<u64> = rows.iter().map(|r| r.index()).collect();
+    assert_eq!(idx, [0, 1, 2, 0]);
+    assert_eq!(rows[2].time(), Some(3));
+    assert_eq!(rows[0].tag("h"), Some("a"));
+}
+
+#[test]
+fn mixing_rows_and_chunks() {
+    let mut d = Decoder::default();
+    d.feed(b"{\"results\":[{\"series\":[{\"columns\":[\"a\"],\"values\":[[1],[2],[3]]}]}]}\n");
+    let Some(Ok(Event::Row(r))) = d.next_event() else {
+        panic!()
+    };
+    assert_eq!(r.values(), &[Value::Integer(1)]);
+    let Some(Ok(Chunk::Series(c))) = d.next_chunk() else {
+        panic!()
+    };
+    assert_eq!(c.first_row, 1);
+    assert_eq!(c.values.len(), 2);
+    assert_eq!(
+        d.next_chunk().unwrap().unwrap(),
+        Chunk::StatementEnd { statement_id: 0 }
+    );
+    assert!(d.next_chunk().is_none());
 }

@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use influx_stream::__private::{DecodeOptions, Decoder, Event, JsonlDecoder, TimeFormat};
-use influx_stream::query::{Chunk, DecodeError, Text};
+use influx_stream::__private::{
+    BenchRows, DecodeOptions, Decoder, Event, JsonlDecoder, TimeFormat,
+};
+use influx_stream::query::{Chunk, DecodeError, FromRowField, RowValues, Text};
 use influx_stream::{Row, Value};
 use serde::Deserialize;
 
@@ -624,4 +626,93 @@ fn jsonl_over_long_line_is_refused_and_skipped() {
     assert_eq!(rows[2].as_ref().unwrap().get("a"), Some(&Value::Integer(2)));
     let err = rows[3].as_ref().unwrap_err().to_string();
     assert!(err.contains("line 4"), "{err}");
+}
+
+// ---- FromRow, on the path of query_rows ----
+
+#[derive(Debug, PartialEq)]
+struct Usage {
+    time: i64,
+    host: String,
+    usage: f64,
+    cores: Option<u8>,
+    note: String,
+    series: String,
+}
+
+impl influx_stream::FromRow for Usage {
+    const FIELDS: &'static [FromRowField] = &[
+        FromRowField::column("time"),
+        FromRowField::tag("host"),
+        FromRowField::column("usage"),
+        FromRowField::column("cores"),
+        FromRowField::column("note"),
+        FromRowField::series_name(),
+    ];
+
+    fn from_row(row: &mut RowValues<'_>) -> Result<Self, DecodeError> {
+        Ok(Usage {
+            time: row.take(0)?,
+            host: row.take(1)?,
+            usage: row.take(2)?,
+            cores: row.take(3)?,
+            note: row.take_or_default(4)?,
+            series: row.take(5)?,
+        })
+    }
+}
+
+/// The rows of series `cpu` (tag host=a, statement 3) as `Usage`s.
+fn usages(columns: &str, values: &str) -> Vec<Result<Usage, String>> {
+    let doc = format!(
+        "{{\"results\":[{{\"statement_id\":3,\"series\":[{{\"name\":\"cpu\",\"tags\":{{\"host\":\"a\"}},\"columns\":{columns},\"values\":{values}}}]}}]}}\n"
+    );
+    let mut d = Decoder::default();
+    d.feed(doc.as_bytes());
+    d.finish();
+    let mut rows = BenchRows::default();
+    std::iter::from_fn(|| rows.next::<Usage>(&mut d))
+        .filter_map(|e| match e {
+            Ok(Event::Row(u)) => Some(Ok(u)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e.message().to_owned())),
+        })
+        .collect()
+}
+
+#[test]
+fn from_row_maps_by_name() {
+    let got = usages(
+        r#"["time","usage","note"]"#,
+        r#"[[7,12,"hi"],[8,0.5,null]]"#,
+    );
+    let want = |time, usage, note: &str| Usage {
+        time,
+        host: "a".into(),
+        usage,
+        cores: None,
+        note: note.into(),
+        series: "cpu".into(),
+    };
+    assert_eq!(got, [Ok(want(7, 12.0, "hi")), Ok(want(8, 0.5, ""))]);
+}
+
+#[test]
+fn from_row_errors_name_the_field_the_column_and_the_row() {
+    let got = usages(
+        r#"["time","usage","cores"]"#,
+        r#"[[1,1,1],[1,1,1],[1,1,1],[1,1,1],[1,null,3],[1,1.5,300]]"#,
+    );
+    assert_eq!(
+        got[4].as_ref().unwrap_err(),
+        "row 4 of series `cpu` with tags host=a (statement 3): `usage` is null, read as f64"
+    );
+    let e = got[5].as_ref().unwrap_err();
+    assert!(
+        e.contains("`cores` is Integer(300), not an integer within u8"),
+        "{e}"
+    );
+    let got = usages(r#"["time","cores"]"#, "[[1,null]]");
+    let e = got[0].as_ref().unwrap_err();
+    assert!(e.contains("no column or tag `usage`"), "{e}");
 }
