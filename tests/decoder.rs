@@ -4,6 +4,7 @@
 //! boundary and fed byte by byte; mutated bodies; float round trips; the
 //! shapes of a response document.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -1124,4 +1125,383 @@ fn mixing_rows_and_chunks() {
         Chunk::StatementEnd { statement_id: 0 }
     );
     assert!(d.next_chunk().is_none());
+}
+
+// ---- the scanner against serde_json ----
+
+/// The time format whose `time` column is multiplied by `mult` (`None`:
+/// RFC 3339, left as sent).
+fn format_of(mult: Option<i64>) -> TimeFormat {
+    match mult {
+        None => TimeFormat::Rfc3339,
+        Some(1) => TimeFormat::EpochNs,
+        Some(1_000) => TimeFormat::EpochUs,
+        Some(_) => TimeFormat::EpochH,
+    }
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Float(f) => format!("f{:x}", f.to_bits()),
+        Value::Time(t) => format!("Integer({t})"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Whenever the decoder reads the document `doc` (one line), serde_json
+/// reads it (into a `serde_json::Value`) to the same statements, series
+/// and values; returns whether the decoder read it.
+#[track_caller]
+fn same(doc: &[u8], time_mult: Option<i64>) -> bool {
+    // A line break cuts documents, and the decoder passes blank ones over.
+    if doc.contains(&b'\n') || doc.iter().all(u8::is_ascii_whitespace) {
+        return false;
+    }
+    let mut d = Decoder::new(DecodeOptions::new().time_format(format_of(time_mult)));
+    d.feed(doc);
+    d.finish();
+    let mut fast = Vec::new();
+    while let Some(chunk) = d.next_chunk() {
+        let Ok(chunk) = chunk else { return false };
+        fast.extend(render_chunk(chunk));
+    }
+    let text = String::from_utf8_lossy(doc);
+    match serde_json::from_slice::<serde_json::Value>(doc) {
+        Ok(slow) => assert_eq!(fast, reference(&slow, time_mult), "{text}"),
+        Err(e) => panic!("the decoder read what serde_json refuses ({e}): {text}"),
+    }
+    true
+}
+
+fn render_chunk(chunk: Chunk) -> Vec<String> {
+    match chunk {
+        Chunk::QueryError { message } => vec![format!("error {message:?}")],
+        Chunk::StatementError {
+            statement_id,
+            message,
+        } => {
+            vec![format!("statement {statement_id} error {message:?}")]
+        }
+        Chunk::StatementEnd { statement_id } => vec![format!("statement {statement_id} end")],
+        Chunk::Message { level, text, .. } => vec![format!("msg {level:?} {text:?}")],
+        Chunk::Series(c) => {
+            // serde_json's maps keep the last of repeated keys, sorted.
+            let tags: BTreeMap<_, _> = c.meta.tags().iter().cloned().collect();
+            let mut out = vec![format!(
+                "series {:?} {tags:?} {:?} {}",
+                c.meta.name(),
+                c.meta.columns(),
+                c.partial
+            )];
+            for row in &c.values {
+                out.push(row.iter().map(cell).collect::<Vec<_>>().join(","));
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What [`render_chunk`] gives for the document serde_json read as `v`,
+/// statements numbered as the decoder numbers them.
+fn reference(v: &serde_json::Value, time_mult: Option<i64>) -> Vec<String> {
+    use serde_json::Value as J;
+    let list = |v: &J| v.as_array().cloned().unwrap_or_default();
+    let text = |v: &J| v.as_str().unwrap_or_default().to_owned();
+    let mut out = Vec::new();
+    if let Some(e) = v["error"].as_str() {
+        out.push(format!("error {e:?}"));
+    }
+    let mut last: Option<u64> = None;
+    for r in list(&v["results"]) {
+        let mut id = r["statement_id"].as_u64().unwrap_or(0);
+        if let Some(l) = last.filter(|&l| r["error"] == "not executed" && id <= l) {
+            id = l.saturating_add(1);
+        }
+        last = Some(id);
+        let partial = r["partial"].as_bool().unwrap_or(false);
+        for series in list(&r["series"]) {
+            let tags: BTreeMap<_, _> = series["tags"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), text(v)))
+                .collect();
+            let columns: Vec<_> = list(&series["columns"]).iter().map(text).collect();
+            let time = columns.iter().position(|c| c == "time");
+            let name = series["name"].as_str().map(str::to_owned);
+            let series_partial = series["partial"].as_bool().unwrap_or(false);
+            out.push(format!(
+                "series {name:?} {tags:?} {columns:?} {series_partial}"
+            ));
+            for row in list(&series["values"]) {
+                let cells: Vec<String> = list(&row)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match c {
+                        J::Null => "Null".to_owned(),
+                        J::Bool(b) => format!("Bool({b})"),
+                        J::String(t) => format!("String({t:?})"),
+                        J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                            (Some(x), _, _) => match time_mult.filter(|_| time == Some(i)) {
+                                Some(m) => format!("Integer({})", x * m),
+                                None => format!("Integer({x})"),
+                            },
+                            (None, Some(u), _) => format!("UInteger({u})"),
+                            (_, _, f) => format!("f{:x}", f.unwrap_or(f64::NAN).to_bits()),
+                        },
+                        other => format!("{other}"),
+                    })
+                    .collect();
+                out.push(cells.join(","));
+            }
+        }
+        for m in list(&r["messages"]) {
+            out.push(format!(
+                "msg {:?} {:?}",
+                text(&m["level"]),
+                text(&m["text"])
+            ));
+        }
+        if let Some(e) = r["error"].as_str() {
+            out.push(format!("statement {id} error {e:?}"));
+        } else if !partial {
+            out.push(format!("statement {id} end"));
+        }
+    }
+    out
+}
+
+fn series_doc(values: &str) -> String {
+    format!(
+        r#"{{"results":[{{"statement_id":0,"series":[{{"name":"m","columns":["time","v"],"values":[{values}]}}]}}]}}"#
+    )
+}
+
+/// The decoder on mutated capture documents: whenever it answers,
+/// serde_json answers the same; it never panics.
+#[test]
+fn scanner_agrees_with_serde_on_mutated_captures() {
+    let docs: Vec<Vec<u8>> = std::fs::read_dir(CAPTURES)
+        .expect("captures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("body"))
+        .flat_map(|p| {
+            let body = std::fs::read(&p).expect("read");
+            body.split(|&b| b == b'\n')
+                .filter(|l| l.len() > 2 && l.len() < 64 * 1024)
+                .map(<[u8]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let cases: u64 = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_500);
+    let mut seed = 0xC0FFEE_u64;
+    let mut answered = 0;
+    for case in 0..cases * 4 {
+        seed = splitmix64(seed ^ case);
+        let base = &docs[(seed % docs.len() as u64) as usize];
+        let doc = mutate(base, &mut seed);
+        for mult in [None, Some(1)] {
+            answered += usize::from(same(&doc, mult));
+        }
+    }
+    assert!(answered > 0);
+}
+
+#[test]
+fn scanner_agrees_with_serde_on_every_capture() {
+    let mut answered = 0;
+    for entry in std::fs::read_dir(CAPTURES).expect("captures") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("body") {
+            continue;
+        }
+        let body = std::fs::read(&path).expect("read");
+        for line in body.split(|&b| b == b'\n') {
+            for mult in [None, Some(1), Some(1000)] {
+                answered += usize::from(same(line, mult));
+            }
+        }
+    }
+    assert!(answered > 100, "{answered}");
+}
+
+#[test]
+fn scanned_numbers_agree_with_serde() {
+    let numbers = [
+        "0", "-0", "1", "-1", "12", "0.5", "-0.0", "1e2", "1E+2", "1e-2", "-1.5e-3", "43.53",
+        "94.67028418376582", "1.7976931348623157e308", "5e-324", "2.2250738585072014e-308",
+        "9007199254740993", "9007199254740993.0", "9223372036854775807",
+        "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+        "18446744073709551615", "18446744073709551616", "-18446744073709551616",
+        "123456789012345678901234567890", "123456789012345678901234567890.5e-3",
+        "0.000000000000000000000000000001", "12345678", "123456789012345678",
+        "1234567890123456789", "12345678901234567890", "99999999999999999999",
+        "-12345678901234567890", "-1234567890123456789", "0.12345678", "1.123456789012345678",
+        "1.1234567890123456789", "12345678.12345678e-5", "1600000417000000000", "1e22", "1e23", "9007199254740992e22",
+        "9007199254740993e-22", "4.35", "0.1", "0.30000000000000004", "1e-400", "-1e-400",
+        "0e999999999999999999999", "1e400", "-1e400", "1e99999999999999999999", "1.",
+        "-", "1e", "1e+", ".5", "01", "-01", "1.5.3", "+1", "0x10", "1.e3", "--1", "1ee2",
+        "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497791.9999999999999999999999999999999999",
+    ];
+    for n in numbers {
+        same(series_doc(&format!("[1,{n}]")).as_bytes(), Some(1));
+        same(series_doc(&format!("[{n},1]")).as_bytes(), Some(1000));
+    }
+    // The common shapes are answered by the scanner itself.
+    for n in [
+        "0",
+        "-0",
+        "12",
+        "0.5",
+        "1e-400",
+        "18446744073709551616",
+        "94.67028418376582",
+    ] {
+        assert!(
+            same(series_doc(&format!("[1,{n}]")).as_bytes(), Some(1)),
+            "{n}"
+        );
+    }
+    for n in ["1e400", "1.", "-", "01", "1e", "1e+", ".5"] {
+        assert!(
+            !same(series_doc(&format!("[1,{n}]")).as_bytes(), Some(1)),
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn scanned_strings_agree_with_serde() {
+    let strings = [
+        r#""plain""#,
+        r#""""#,
+        r#""a\"b""#,
+        r#""a\\b""#,
+        r#""\/\b\f\n\r\t""#,
+        r#""\u00e9\u2603""#,
+        r#""\ud83d\ude00""#,
+        r#""\uD83D\uDE00x""#,
+        r#""\ud83d""#,
+        r#""\ude00""#,
+        r#""\ud83dx""#,
+        r#""\ud83d\u0041""#,
+        r#""\x""#,
+        r#""\u12""#,
+        r#""\u12g4""#,
+        "\"tab\there\"",
+        "\"värde☃\"",
+        r#""unterminated"#,
+        r#""a\"#,
+        r#""\u0000""#,
+    ];
+    for s in strings {
+        same(series_doc(&format!("[1,{s}]")).as_bytes(), Some(1));
+        let doc = format!(
+            r#"{{"results":[{{"series":[{{"name":{s},"tags":{{{s}:{s}}},"columns":[{s}]}}]}}]}}"#
+        );
+        same(doc.as_bytes(), Some(1));
+    }
+    assert!(same(
+        series_doc(r#"[1,"\ud83d\ude00\n"]"#).as_bytes(),
+        Some(1)
+    ));
+    assert!(!same(series_doc(r#"[1,"\ud83d"]"#).as_bytes(), Some(1)));
+}
+
+#[test]
+fn scanned_shapes_agree_with_serde() {
+    let docs = [
+        r#"{}"#,
+        r#"{"results":null}"#,
+        r#"{"results":[]}"#,
+        r#"{"results":[{}]}"#,
+        r#"{"results":[{"series":null}]}"#,
+        r#"{"results":[{"statement_id":-1}]}"#,
+        r#"{"results":[{"statement_id":1.0}]}"#,
+        r#"{"results":[{"statement_id":null}]}"#,
+        r#"{"results":[{"statement_id":18446744073709551615}]}"#,
+        r#"{"results":[{"statement_id":2,"messages":null,"partial":null,"error":null}]}"#,
+        r#"{"results":[{"messages":[{"level":"warning","text":"x"},{}]}]}"#,
+        r#"{"results":[{"messages":[{"level":"a","level":"b"}]}]}"#,
+        r#"{"results":[{"series":[{"tags":null,"columns":null,"values":null}]}]}"#,
+        r#"{"results":[{"series":[{"tags":{"a":null}}]}]}"#,
+        r#"{"results":[{"series":[{"columns":["time",null]}]}]}"#,
+        r#"{"results":[{"series":[{"values":[[1]],"columns":["time"]}]}]}"#,
+        r#"{"results":[{"series":[{"columns":[],"values":[[1]]}]}]}"#,
+        r#"{"results":[{"series":[{"columns":["time"],"values":[[9223372036854775807]]}]}]}"#,
+        r#"{"results":[{"series":[{"columns":["time"],"values":[[1.5],[null],["t"]]}]}]}"#,
+        r#"{"results":[{"series":[{"columns":["a"],"values":[[1],[],[1,2]]}]}]}"#,
+        r#"{"results":[{"series":[{"columns":["a"],"values":[[[1]]]}]}]}"#,
+        r#"{"results":[{"series":[{"columns":["a"],"values":[[{"x":1}]]}]}]}"#,
+        r#"{"results":[{"series":[{"columns":["a"],"values":[[true,false,null,tru]]}]}]}"#,
+        r#"{"results":[{"series":[{"columns":["a"],"values":[[1,]]}]}]}"#,
+        r#"{"results":[{"series":[{"columns":["a"],"values":[[1],]}]}]}"#,
+        r#"{"results":[{"series":[{"columns":["a"],"values":[1]}]}]}"#,
+        r#"{"results":[{"unknown":1}]}"#,
+        r#"{"results":[],"error":"boom"}"#,
+        r#"{"error":"boom"} x"#,
+        " \t\r\n{ \"results\" : [ { \"series\" : [ { \"columns\" : [ \"a\" ] , \"values\" : [ [ 1 , \"x\" ] ] } ] } ] } \n",
+        r#"{"results":[{"series":[{"columns":["a"],"values":[[1]]}]}]"#,
+        r#"{"results":[{"series":[{"columns":["a"],"values":[[1]"#,
+        r#"[]"#,
+        r#""#,
+    ];
+    for d in docs {
+        for mult in [None, Some(1), Some(3_600_000_000_000)] {
+            same(d.as_bytes(), mult);
+        }
+    }
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    same(series_doc(&deep).as_bytes(), Some(1));
+    same(
+        b"{\"results\":[{\"series\":[{\"name\":\"\xff\"}]}]}",
+        Some(1),
+    );
+}
+
+/// Malformed input is an error (never a panic), with serde_json's
+/// message, and decoding goes on with the next document.
+#[test]
+fn malformed_documents_are_errors() {
+    let deep = series_doc(&format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)));
+    let mut bad: Vec<Vec<u8>> = vec![
+        series_doc("[1,2.").into_bytes(),
+        series_doc("[1,2.]").into_bytes(),
+        series_doc("[1,-]").into_bytes(),
+        series_doc("[1,1e]").into_bytes(),
+        series_doc("[1,1e400]").into_bytes(),
+        series_doc("[1,-1e99999999999999999999]").into_bytes(),
+        series_doc(r#"[1,"\q"]"#).into_bytes(),
+        series_doc(r#"[1,"\u12"]"#).into_bytes(),
+        series_doc(r#"[1,"\ud800"]"#).into_bytes(),
+        series_doc("[1,\"a\u{1}\"]").into_bytes(),
+        deep.into_bytes(),
+        b"{\"results\":[{\"series\":[{\"name\":\"\xc3\x28\"}]}]}".to_vec(),
+        b"\xff\xfe".to_vec(),
+    ];
+    for doc in &mut bad {
+        doc.push(b'\n');
+        let mut d = Decoder::default();
+        d.feed(doc);
+        d.feed(b"{\"results\":[{\"statement_id\":5}]}\n");
+        d.finish();
+        let first = d.next_event().expect("an event");
+        let e = first.expect_err("an error");
+        assert!(e.to_string().starts_with("invalid document 1"), "{e}");
+        assert!(matches!(
+            d.next_event(),
+            Some(Ok(Event::StatementEnd { statement_id: 5 }))
+        ));
+        assert!(d.next_event().is_none());
+    }
+    // Cut short at the end of the body: an EOF error.
+    let mut d = Decoder::default();
+    d.feed(series_doc("[1,2").as_bytes().split_at(60).0);
+    d.finish();
+    let e = d.next_event().expect("an event").expect_err("an error");
+    assert!(e.to_string().contains("cut short"), "{e}");
 }

@@ -34,11 +34,6 @@ pub(crate) mod stream;
 pub(crate) mod value;
 mod wire;
 
-// scan.rs's tests mutate bodies with the helpers of tests/decoder.rs.
-#[cfg(test)]
-#[path = "../../tests/support/mutate.rs"]
-mod tests;
-
 pub use de::deserialize_row;
 pub use decode::Chunk;
 pub(crate) use decode::{DecodeOptions, Decoder, Event};

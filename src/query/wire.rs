@@ -98,16 +98,6 @@ impl FlatRows {
         }
         self.rows += 1;
     }
-
-    /// The same rows, one vector each (for `scan.rs`'s tests).
-    #[cfg(test)]
-    pub(crate) fn into_nested(self) -> Vec<Vec<Value>> {
-        let lens = self.lens.unwrap_or_else(|| vec![self.width; self.rows]);
-        let mut values = self.values.into_iter();
-        lens.into_iter()
-            .map(|n| values.by_ref().take(n).collect())
-            .collect()
-    }
 }
 
 #[derive(Debug)]
