@@ -30,44 +30,37 @@ use super::{DecodeError, Row, TimeFormat, Value};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct DecodeOptions {
-    /// How the `time` column arrives (must match the `epoch` parameter of the
-    /// request). Default: `TimeFormat::EpochNs`.
+    /// How the `time` column arrives (the request's `epoch`).
     pub time_format: TimeFormat,
-    /// Largest document accepted, in bytes; a longer one is reported as an
-    /// error and skipped up to the next `\n`. Default: `None` (no limit;
-    /// a non-chunked response is one document holding the whole result).
+    /// Largest document accepted, in bytes; a longer one is an error and is
+    /// skipped up to the next `\n`. `None`: no limit.
     pub max_document_bytes: Option<usize>,
     /// The body answers a `chunked=true` request: one that ends while its
     /// last chunk said a statement goes on (`"partial": true`) was cut
-    /// short, which the decoder then reports. Off by default: a
-    /// non-chunked answer cut by `max-row-limit` also says `partial`, and
-    /// is whole. Default: `false`.
+    /// short. Off, a partial result at the end is whole (a non-chunked
+    /// answer cut by `max-row-limit` says `partial` too).
     pub chunked: bool,
 }
 
 impl DecodeOptions {
-    /// The default options: epoch nanoseconds, no document size limit.
+    /// Epoch nanoseconds, no size limit, not chunked.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Sets how the `time` column arrives. Default: `TimeFormat::EpochNs`.
-    #[must_use = "options are passed by value"]
+    /// Sets [`DecodeOptions::time_format`].
     pub fn time_format(mut self, time_format: TimeFormat) -> Self {
         self.time_format = time_format;
         self
     }
 
-    /// Sets the largest document accepted, in bytes. Default: `None`.
-    #[must_use = "options are passed by value"]
-    pub fn max_document_bytes(mut self, max: Option<usize>) -> Self {
-        self.max_document_bytes = max;
+    /// Sets [`DecodeOptions::max_document_bytes`].
+    pub fn max_document_bytes(mut self, max_document_bytes: Option<usize>) -> Self {
+        self.max_document_bytes = max_document_bytes;
         self
     }
 
-    /// Says whether the body answers a `chunked=true` request, so that one
-    /// cut short after a partial chunk is an error. Default: `false`.
-    #[must_use = "options are passed by value"]
+    /// Sets [`DecodeOptions::chunked`].
     pub fn chunked(mut self, chunked: bool) -> Self {
         self.chunked = chunked;
         self
@@ -208,33 +201,8 @@ pub enum Chunk {
 /// more" until [`Decoder::finish`] has been called, and "done" after.
 ///
 /// A malformed document yields one `Err` and decoding goes on with the next
-/// document.
-///
-/// # Examples
-///
-/// ```
-/// use influx_stream::__private::{Decoder, DecodeOptions, Event};
-/// use influx_stream::Value;
-///
-/// let body = b"{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\
-///     \"columns\":[\"time\",\"usage\"],\"values\":[[1704067200000000000,2]]}]}]}\n";
-/// let mut decoder = Decoder::new(DecodeOptions::new());
-/// let mut rows = Vec::new();
-/// for part in body.chunks(7) {
-///     decoder.feed(part);
-///     while let Some(event) = decoder.next_event() {
-///         if let Event::Row(row) = event? {
-///             rows.push(row);
-///         }
-///     }
-/// }
-/// decoder.finish();
-/// assert!(decoder.next_event().is_none());
-/// assert_eq!(rows[0].time(), Some(1_704_067_200_000_000_000));
-/// // A float field whose value is whole arrives as an integer: read with as_f64.
-/// assert_eq!(rows[0].get("usage").and_then(Value::as_f64), Some(2.0));
-/// # Ok::<(), influx_stream::query::DecodeError>(())
-/// ```
+/// document. Crate-private: `tests/decoder.rs` shows it at work through
+/// `__private`.
 #[derive(Debug)]
 pub struct Decoder {
     options: DecodeOptions,

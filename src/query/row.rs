@@ -15,7 +15,7 @@ use super::{de, DecodeError, Value};
 /// and columns (a `partial` series continuing), the same `Arc` is reused, so
 /// [`Arc::ptr_eq`] on [`Row::meta`] tells whether two rows belong to the same
 /// series.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesMeta {
     statement_id: u64,
     name: Option<String>,
@@ -25,19 +25,6 @@ pub struct SeriesMeta {
     time_index: Option<usize>,
     /// Whether some tag key is also a column name (the column wins).
     tag_shadowed: bool,
-}
-
-impl std::fmt::Debug for SeriesMeta {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SeriesMeta")
-            .field("statement_id", &self.statement_id)
-            .field("name", &self.name)
-            .field("tags", &self.tags)
-            .field("columns", &self.columns)
-            .field("time_index", &self.time_index)
-            .field("tag_shadowed", &self.tag_shadowed)
-            .finish_non_exhaustive()
-    }
 }
 
 impl SeriesMeta {
