@@ -38,29 +38,37 @@ impl QueryBody {
     /// When the connection breaks, or no data comes for the client's
     /// timeout.
     pub async fn next_bytes(&mut self) -> Result<Option<Bytes>, Error> {
-        loop {
-            let frame = match self.idle {
-                Some(t) => tokio::time::timeout(t, self.incoming.frame())
-                    .await
-                    .map_err(|_| {
-                        Error::new(Kind::Timeout)
-                            .with_message(format!("the query response stalled: no data for {t:?}"))
-                    })?,
-                None => self.incoming.frame().await,
-            };
-            match frame {
-                None => return Ok(None),
-                Some(Ok(frame)) => {
-                    // Trailers carry no data: read on.
-                    if let Ok(data) = frame.into_data() {
-                        return Ok(Some(data));
-                    }
+        next_data(&mut self.incoming, self.idle).await
+    }
+}
+
+/// The next data of a query's answer (trailers passed over); `None` at its
+/// end. Shared with the decoding streams.
+pub(crate) async fn next_data(
+    incoming: &mut hyper::body::Incoming,
+    idle: Option<Duration>,
+) -> Result<Option<Bytes>, Error> {
+    loop {
+        let frame = match idle {
+            Some(t) => tokio::time::timeout(t, incoming.frame())
+                .await
+                .map_err(|_| {
+                    Error::new(Kind::Timeout)
+                        .with_message(format!("the query response stalled: no data for {t:?}"))
+                })?,
+            None => incoming.frame().await,
+        };
+        match frame {
+            None => return Ok(None),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    return Ok(Some(data));
                 }
-                Some(Err(e)) => {
-                    return Err(Error::new(Kind::Transport)
-                        .with_message("the query response was cut off")
-                        .with_source(e))
-                }
+            }
+            Some(Err(e)) => {
+                return Err(Error::new(Kind::Transport)
+                    .with_message("the query response was cut off")
+                    .with_source(e))
             }
         }
     }

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::Stream;
-use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
 use crate::client::Client;
@@ -516,22 +515,8 @@ impl Body {
     async fn read(&mut self) -> Result<(&[u8], bool), Error> {
         let mut ended = false;
         if self.pending.is_empty() {
-            let frame = match self.idle {
-                Some(t) => tokio::time::timeout(t, self.incoming.frame())
-                    .await
-                    .map_err(|_| {
-                        Error::new(Kind::Timeout)
-                            .with_message(format!("the query response stalled: no data for {t:?}"))
-                    })?,
-                None => self.incoming.frame().await,
-            };
-            match frame {
-                Some(Ok(frame)) => self.pending = frame.into_data().unwrap_or_default(),
-                Some(Err(e)) => {
-                    return Err(Error::new(Kind::Transport)
-                        .with_message("the query response was cut off")
-                        .with_source(e));
-                }
+            match crate::query_body::next_data(&mut self.incoming, self.idle).await? {
+                Some(data) => self.pending = data,
                 None => ended = true,
             }
         }
