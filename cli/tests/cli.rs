@@ -136,6 +136,19 @@ fn rows(server: &Influxd, db: &str, q: &str) -> Vec<Vec<J>> {
     out
 }
 
+/// Asserts that each query answers the same in `a`'s database `db_a` as in
+/// `b`'s `db_b`: what a copy must leave behind.
+fn assert_same_answers(a: (&Influxd, &str), b: (&Influxd, &str), queries: &[&str]) {
+    let answer = |(server, db): (&Influxd, &str), q: &str| {
+        server
+            .raw_query_with(&[("db", db), ("q", q), ("epoch", "ns")])
+            .expect("query")
+    };
+    for q in queries {
+        assert_eq!(answer(a, q), answer(b, q), "{q}");
+    }
+}
+
 fn tmp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("influx-stream-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -820,21 +833,17 @@ fn copy_between_two_servers_window_by_window_and_resume() {
         "since the copy began: read 36 = written 36 + failed 0"
     );
 
-    for q in [
-        "SELECT * FROM cpu GROUP BY *",
-        "SELECT * FROM mem GROUP BY *",
-        "SHOW FIELD KEYS",
-        "SHOW TAG KEYS",
-        "SHOW SERIES",
-    ] {
-        let a = src
-            .raw_query_with(&[("db", &db), ("q", q), ("epoch", "ns")])
-            .expect("source");
-        let b = dest
-            .raw_query_with(&[("db", &db), ("q", q), ("epoch", "ns")])
-            .expect("dest");
-        assert_eq!(a, b, "{q}");
-    }
+    assert_same_answers(
+        (src, &db),
+        (&dest, &db),
+        &[
+            "SELECT * FROM cpu GROUP BY *",
+            "SELECT * FROM mem GROUP BY *",
+            "SHOW FIELD KEYS",
+            "SHOW TAG KEYS",
+            "SHOW SERIES",
+        ],
+    );
     assert_eq!(rows(&dest, &db, "SELECT count(usage) FROM cpu")[0][1], 18);
 }
 
@@ -961,20 +970,16 @@ fn copy_from_a_source_that_answers_only_json() {
         dropped.load(std::sync::atomic::Ordering::Relaxed) > 0,
         "copy asked for no other format"
     );
-    for q in [
-        "SELECT * FROM cpu GROUP BY *",
-        "SELECT * FROM mem GROUP BY *",
-        "SHOW FIELD KEYS",
-        "SHOW SERIES",
-    ] {
-        let a = src
-            .raw_query_with(&[("db", &db), ("q", q), ("epoch", "ns")])
-            .expect("source");
-        let b = src
-            .raw_query_with(&[("db", &dest), ("q", q), ("epoch", "ns")])
-            .expect("dest");
-        assert_eq!(a, b, "{q}");
-    }
+    assert_same_answers(
+        (src, &db),
+        (src, &dest),
+        &[
+            "SELECT * FROM cpu GROUP BY *",
+            "SELECT * FROM mem GROUP BY *",
+            "SHOW FIELD KEYS",
+            "SHOW SERIES",
+        ],
+    );
 }
 
 /// A window the source refuses to read (here past its max-select-series,
