@@ -30,6 +30,8 @@
 //! 0.08-0.12 M rows/s).
 
 mod common;
+#[path = "../tests/support/cpu_row.rs"]
+mod cpu_row;
 #[path = "../tests/support/influxd.rs"]
 mod influxd;
 #[path = "../tests/support/workload.rs"]
@@ -46,19 +48,6 @@ const QUERY: &str = "SELECT * FROM cpu";
 const CHUNK: usize = 10_000;
 const READERS: [&str; 4] = ["curl", "rows", "from_row", "arrow"];
 const SIZES: [u64; 2] = [1_000_000, 10_000_000];
-
-#[derive(influx_stream::FromRow)]
-#[allow(dead_code)]
-struct CpuRow {
-    time: i64,
-    host: String,
-    region: String,
-    service: String,
-    usage_user: f64,
-    usage_system: f64,
-    requests: i64,
-    status: String,
-}
 
 struct Bench {
     server: influxd::Influxd,
@@ -84,7 +73,7 @@ fn read(b: &Bench, reader: &str, rows: u64) -> [f64; 3] {
                 }
                 "from_row" => {
                     b.client
-                        .query_rows::<CpuRow>(q())
+                        .query_rows::<cpu_row::CpuRow>(q())
                         .try_fold(0u64, |n, _| async move { Ok(n + 1) })
                         .await
                 }

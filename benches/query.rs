@@ -16,6 +16,8 @@
 //! `cargo bench --bench query`
 
 mod common;
+#[path = "../tests/support/cpu_row.rs"]
+mod cpu_row;
 #[path = "../tests/support/influxd.rs"]
 mod influxd;
 #[path = "../tests/support/workload.rs"]
@@ -33,33 +35,6 @@ use influx_stream::{Client, Query};
 
 const QUERY: &str = "SELECT * FROM cpu";
 const CHUNK: usize = 10_000;
-
-#[derive(serde::Deserialize)]
-#[allow(dead_code)]
-struct Cpu {
-    time: i64,
-    host: String,
-    region: String,
-    service: String,
-    usage_user: f64,
-    usage_system: f64,
-    requests: i64,
-    status: String,
-}
-
-/// The same columns through `#[derive(FromRow)]`.
-#[derive(influx_stream::FromRow)]
-#[allow(dead_code)]
-struct CpuRow {
-    time: i64,
-    host: String,
-    region: String,
-    service: String,
-    usage_user: f64,
-    usage_system: f64,
-    requests: i64,
-    status: String,
-}
 
 #[derive(Default)]
 struct Runs(Vec<[f64; 3]>);
@@ -121,12 +96,12 @@ fn query(c: &mut Criterion) {
                     .await
                     .unwrap_or_else(|e| panic!("{e}")),
                 "query_rows" => client
-                    .query_rows::<CpuRow>(Query::new(QUERY).chunk_size(CHUNK))
+                    .query_rows::<cpu_row::CpuRow>(Query::new(QUERY).chunk_size(CHUNK))
                     .try_fold(0u64, |n, _| async move { Ok(n + 1) })
                     .await
                     .unwrap_or_else(|e| panic!("{e}")),
                 _ => client
-                    .query_as::<Cpu>(Query::new(QUERY).chunk_size(CHUNK))
+                    .query_as::<cpu_row::CpuRow>(Query::new(QUERY).chunk_size(CHUNK))
                     .try_fold(0u64, |n, _| async move { Ok(n + 1) })
                     .await
                     .unwrap_or_else(|e| panic!("{e}")),

@@ -9,7 +9,7 @@ mod support;
 use futures::{stream, StreamExt, TryStreamExt};
 use influx_stream::{Client, Error, FromRow, LineProtocol, Query, Value, WriteOptions};
 use support::influxd::{unique_db, Influxd};
-use support::workload;
+use support::{cpu_row, workload};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -93,19 +93,6 @@ async fn derived_structs_read_back_what_they_wrote() -> TestResult {
     Ok(())
 }
 
-/// The 8 columns of the standard workload, as in the query bench.
-#[derive(Debug, PartialEq, FromRow)]
-struct Cpu {
-    time: i64,
-    host: String,
-    region: String,
-    service: String,
-    usage_user: f64,
-    usage_system: f64,
-    requests: i64,
-    status: String,
-}
-
 #[tokio::test]
 async fn the_workload_reads_back_exactly() -> TestResult {
     let client = fresh_db("fr_workload").await?;
@@ -115,20 +102,12 @@ async fn the_workload_reads_back_exactly() -> TestResult {
         .forward(writer)
         .await?;
 
-    let mut rows = client.query_rows::<Cpu>(Query::new("SELECT * FROM cpu").chunk_size(3_000));
+    let mut rows =
+        client.query_rows::<cpu_row::CpuRow>(Query::new("SELECT * FROM cpu").chunk_size(3_000));
     let mut i = 0u64;
     while let Some(cpu) = rows.try_next().await? {
         let w = workload::narrow(i);
-        let want = Cpu {
-            time: w.time,
-            host: w.host.into(),
-            region: w.region.into(),
-            service: w.service.into(),
-            usage_user: w.usage_user,
-            usage_system: w.usage_system,
-            requests: w.requests,
-            status: w.status.into(),
-        };
+        let want = cpu_row::CpuRow::from(w);
         assert_eq!(cpu, want, "row {i}");
         assert_eq!(cpu.usage_system.to_bits(), w.usage_system.to_bits());
         i += 1;

@@ -2,6 +2,8 @@
 //! `use support::influxd::{unique_db, Influxd};`.
 #![allow(dead_code)]
 
+#[cfg(feature = "derive")]
+pub mod cpu_row;
 pub mod fault;
 pub mod influxd;
 pub mod pki;
