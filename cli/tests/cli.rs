@@ -149,6 +149,11 @@ fn assert_same_answers(a: (&Influxd, &str), b: (&Influxd, &str), queries: &[&str
     }
 }
 
+/// The state file a copy saved.
+fn saved_state(path: &std::path::Path) -> J {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("state")).expect("json")
+}
+
 fn tmp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("influx-stream-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -800,8 +805,7 @@ fn copy_between_two_servers_window_by_window_and_resume() {
         stdout.starts_with("read 24 = written 24 + failed 0 in 2 window(s), "),
         "{stdout}"
     );
-    let saved: J =
-        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    let saved = saved_state(&state);
     assert_eq!(saved["next"], 2 * HOUR);
     assert_eq!(saved["written"], 24);
     assert_eq!(saved["measurements"], serde_json::json!(["cpu", "mem"]));
@@ -881,8 +885,7 @@ fn copy_to_an_unreachable_destination_stops_without_moving_the_state() {
         stderr.contains("the destination could not be written to"),
         "{stderr}"
     );
-    let saved: J =
-        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    let saved = saved_state(&state);
     assert_eq!(saved["next"], 0);
     assert_eq!(saved["written"], 0);
 }
@@ -1045,8 +1048,7 @@ fn a_window_the_source_refuses_stops_the_copy_there() {
             && stderr.contains("max-select-series limit exceeded"),
         "{stderr}"
     );
-    let saved: J =
-        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    let saved = saved_state(&state);
     assert_eq!(
         (saved["next"].clone(), saved["written"].clone()),
         ((11 * day).into(), 1.into())
@@ -1717,8 +1719,7 @@ fn copy_counts_and_keeps_points_the_destination_refuses() {
         "[[3000000000,7]]"
     );
     // The state counts exactly the dead letters the file holds.
-    let saved: J =
-        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    let saved = saved_state(&state);
     assert_eq!(
         (saved["read"].clone(), saved["failed"].clone()),
         (3.into(), 2.into())
