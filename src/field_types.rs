@@ -181,7 +181,7 @@ impl Kind {
 pub(crate) fn column_kinds(
     meta: &SeriesMeta,
     known: Option<&Known>,
-    first: &[&[Value]],
+    first: &[impl AsRef<[Value]>],
 ) -> Vec<Kind> {
     meta.columns()
         .iter()
@@ -193,7 +193,7 @@ pub(crate) fn column_kinds(
             let column = || {
                 first
                     .iter()
-                    .map(move |row| row.get(j).unwrap_or(&Value::Null))
+                    .map(move |row| row.as_ref().get(j).unwrap_or(&Value::Null))
             };
             let declared = known.and_then(|k| {
                 k.fields

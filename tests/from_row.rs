@@ -226,7 +226,7 @@ async fn rows_that_do_not_fit_are_errors_naming_column_and_row() -> TestResult {
         .collect();
     assert_eq!(messages.len(), 4);
     assert!(
-        messages[0].contains(r#"`b` is String("x"), not an integer"#),
+        messages[0].contains(r#"`b` is "x", not an integer"#),
         "{messages:?}"
     );
     assert!(messages[1].contains("`b` is null"), "{messages:?}");

@@ -563,11 +563,6 @@ fn expand_from_row(input: &DeriveInput) -> Result<TokenStream2> {
     // second field.
     let mut specs = Vec::new();
     let mut inits = Vec::new();
-    // Whether a field takes a string parsed from the response into a
-    // `String` (the series name is never parsed), told by the type's
-    // spelling: asking `FromValue` would repeat the error of an
-    // unsupported type.
-    let mut reads_strings = false;
     let mut seen: Vec<(String, &Member)> = Vec::new();
     for m in &members {
         let (ident, key) = (m.ident, &m.key);
@@ -619,9 +614,6 @@ fn expand_from_row(input: &DeriveInput) -> Result<TokenStream2> {
             quote_spanned!(at_type(m)=> __row.take::<#ty>(#at)?)
         };
         inits.push(quote!(#ident: #read));
-        let string = |t: &Type| matches!(t, Type::Path(p) if p.path.is_ident("String"));
-        reads_strings |= matches!(m.role, Role::Field | Role::Tag | Role::Time)
-            && (string(ty) || option_inner(ty).is_some_and(string));
         specs.push(spec);
     }
     if let Some(e) = errors {
@@ -651,7 +643,6 @@ fn expand_from_row(input: &DeriveInput) -> Result<TokenStream2> {
         #[automatically_derived]
         impl #impl_generics ::influx_stream::FromRow for #name #ty_generics #where_clause {
             const FIELDS: &'static [::influx_stream::query::FromRowField] = &[#(#specs),*];
-            const READS_STRINGS: bool = #reads_strings;
 
             #[inline]
             fn from_row(

@@ -54,7 +54,7 @@ struct Layout {
 impl Layout {
     /// The layout of the series `meta`, from what the server declared and
     /// the rows of its first chunk.
-    fn new(meta: &Arc<SeriesMeta>, known: Option<&Known>, first: &[&[Value]]) -> Layout {
+    fn new(meta: &Arc<SeriesMeta>, known: Option<&Known>, first: &[impl AsRef<[Value]>]) -> Layout {
         let columns = meta.columns();
         let kinds = column_kinds(meta, known, first);
 

@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::row::{SeriesChunk, SeriesMeta, SeriesRows};
+use super::row::{RowCells, SeriesChunk, SeriesMeta, SeriesRows, Spare};
 use super::wire::{self, Settings, WireDoc, WireSeries};
 use super::{DecodeError, Row, TimeFormat, Value};
 
@@ -210,9 +210,6 @@ pub struct Decoder {
     state: State,
     /// The series whose rows are being handed out one by one.
     rows: Option<SeriesRows>,
-    /// Strings are parsed onto the heap ([`Settings::heap_strings`]): for
-    /// typed rows that move them into `String` fields.
-    heap_strings: bool,
 }
 
 /// What survives from one document to the next.
@@ -227,9 +224,8 @@ struct State {
     /// Documents parsed so far (for error messages).
     documents: u64,
     rows_hint: usize,
-    /// An emptied values vector of a finished series, reused for the next
-    /// document (a fresh one costs page faults on every use).
-    spare: Vec<Value>,
+    /// What a finished series leaves, reused for the next document.
+    spare: Spare,
     /// The statement whose last result said `"partial": true`: more of it
     /// must come before the body ends.
     open_statement: Option<u64>,
@@ -256,12 +252,11 @@ impl Decoder {
                 next_row: 0,
                 documents: 0,
                 rows_hint: 0,
-                spare: Vec::new(),
+                spare: Spare::default(),
                 open_statement: None,
                 last_statement: None,
             },
             rows: None,
-            heap_strings: false,
         }
     }
 
@@ -317,24 +312,27 @@ impl Decoder {
     /// too large, or cut short at the end of the body; decoding resumes at
     /// the next document.
     pub fn next_event(&mut self) -> Option<Result<Event, DecodeError>> {
-        self.heap_strings = false;
         self.next_row(&mut SeriesRows::next)
     }
 
     /// Like [`Decoder::next_event`], but each row is given to `f` as
     /// `(meta, values, index)` instead of being built into a [`Row`]: the
-    /// path of typed rows. `f` may move values out.
-    ///
-    /// `heap_strings`: strings are parsed onto the heap, so that moving one
-    /// into a `String` costs no copy (for types that read strings; the others
-    /// are better served by inline strings, which cost no allocation).
+    /// path of serde's typed rows. `f` may move values out.
     pub(crate) fn next_event_with<R>(
         &mut self,
-        heap_strings: bool,
         f: &mut impl FnMut(&Arc<SeriesMeta>, &mut [Value], u64) -> R,
     ) -> Option<Result<Event<R>, DecodeError>> {
-        self.heap_strings = heap_strings;
         self.next_row(&mut |rows: &mut SeriesRows| rows.next_with(f))
+    }
+
+    /// Like [`Decoder::next_event_with`], but each row is given as the
+    /// scanned cells: the path of `FromRow`, which builds only what it reads.
+    #[inline]
+    pub(crate) fn next_event_cells<R>(
+        &mut self,
+        f: &mut impl FnMut(&Arc<SeriesMeta>, RowCells<'_>, u64) -> R,
+    ) -> Option<Result<Event<R>, DecodeError>> {
+        self.next_row(&mut |rows: &mut SeriesRows| rows.next_cells(f))
     }
 
     /// The next row taken from the series at hand by `take`, or the next
@@ -402,7 +400,6 @@ impl Decoder {
     /// the decoder parsed, in one vector: no vector per row (the path of
     /// `query_chunks` and `query_arrow`).
     pub(crate) fn next_series(&mut self) -> Option<Result<Event<SeriesRows>, DecodeError>> {
-        self.heap_strings = false;
         if let Some(rows) = self.rows.take() {
             if rows.len() > 0 {
                 return Some(Ok(Event::Row(rows)));
@@ -428,25 +425,26 @@ impl Decoder {
             };
             self.state.documents += 1;
             let (range, last) = doc;
-            let bytes = &self.splitter.buf[range];
+            let spare = &mut self.state.spare;
+            let bytes = self
+                .splitter
+                .take_doc(range, std::mem::take(&mut spare.text));
             let settings = Settings {
                 time_mult: self.options.time_format.nanos_per_unit(),
                 rows_hint: self.state.rows_hint,
-                heap_strings: self.heap_strings,
             };
-            match wire::parse_doc(bytes, settings, &mut self.state.spare) {
-                Ok(parsed) => self.state.push_doc(parsed),
-                Err(e) => {
-                    let what = if e.is_eof() && last {
-                        format!(
-                            "document {} cut short at the end of the body",
-                            self.state.documents
-                        )
-                    } else {
-                        format!("invalid document {}", self.state.documents)
-                    };
-                    return Some(Err(DecodeError::json(what, e)));
-                }
+            // Validated once here; the rows' strings are spans of it.
+            let text = match String::from_utf8(bytes) {
+                Ok(text) => Arc::new(text),
+                Err(e) => return Some(Err(self.state.invalid(wire::why_not(e.as_bytes()), last))),
+            };
+            match wire::parse_doc(&text, settings, &mut spare.cells) {
+                Ok(parsed) => self.state.push_doc(parsed, &text),
+                Err(e) => return Some(Err(self.state.invalid(e, last))),
+            }
+            // No series kept the document: its memory serves the next.
+            if let Ok(text) = Arc::try_unwrap(text) {
+                self.state.spare.text = text.into_bytes();
             }
         }
     }
@@ -483,7 +481,22 @@ impl State {
         })
     }
 
-    fn push_doc(&mut self, doc: WireDoc<'_>) {
+    /// The error of the last document, which `e` says is unreadable (the
+    /// `last` one of the body: it may be cut short).
+    fn invalid(&self, e: serde_json::Error, last: bool) -> DecodeError {
+        let what = if e.is_eof() && last {
+            format!(
+                "document {} cut short at the end of the body",
+                self.documents
+            )
+        } else {
+            format!("invalid document {}", self.documents)
+        };
+        DecodeError::json(what, e)
+    }
+
+    /// Queues the events of `doc`, whose text is `text`.
+    fn push_doc(&mut self, doc: WireDoc<'_>, text: &Arc<String>) {
         if let Some(message) = doc.error {
             self.open_statement = None;
             self.queue.push_back(Event::QueryError {
@@ -535,6 +548,7 @@ impl State {
                 self.queue.push_back(Event::Row(SeriesRows::from_flat(
                     meta,
                     series.values,
+                    Arc::clone(text),
                     first_row,
                     series.partial,
                 )));
@@ -622,6 +636,27 @@ impl Splitter {
             }
             return Some(Ok((range, newline.is_none())));
         }
+    }
+}
+
+impl Splitter {
+    /// The bytes of the document `range` (from [`Splitter::next_doc`]) in a
+    /// vector of their own, copying the lesser: the document, or what
+    /// follows it. A document the buffer starts with and mostly holds (a
+    /// long one, fed in many pieces) is not copied: the buffer is handed
+    /// over and the rest moves to `spare`, the new buffer.
+    fn take_doc(&mut self, range: Range<usize>, mut spare: Vec<u8>) -> Vec<u8> {
+        spare.clear();
+        if range.start > 0 || range.len() < self.buf.len() - self.start {
+            spare.extend_from_slice(self.buf.get(range).unwrap_or_default());
+            return spare;
+        }
+        spare.extend_from_slice(self.buf.get(self.start..).unwrap_or_default());
+        let mut doc = std::mem::replace(&mut self.buf, spare);
+        doc.truncate(range.end);
+        self.scan -= self.start;
+        self.start = 0;
+        doc
     }
 }
 

@@ -3,16 +3,18 @@
 //!
 //! The type lists the names it reads ([`FromRow::FIELDS`]); when a series
 //! starts, each name is looked up once among the series' columns and tags,
-//! and every row of the series is then read by position from the decoded
-//! values (strings kept on the heap are moved, not copied). The field
-//! types are known at
-//! compile time ([`FromValue`]), so nothing is decided by trying the
-//! user's code at run time.
+//! and every row of the series is then read by position from the scanned
+//! cells: only the columns read become values (a string is copied once,
+//! into its `String`). The field types are known at compile time
+//! ([`FromValue`]), so nothing is decided by trying the user's code at run
+//! time.
 
 use std::fmt;
 use std::sync::Arc;
 
-use super::{DecodeError, SeriesMeta, Value};
+use super::row::RowCells;
+use super::wire::Cell;
+use super::{DecodeError, SeriesMeta, Text, Value};
 
 /// A type built from one row of a query result: a struct whose fields name
 /// columns and series tags. Read with
@@ -89,13 +91,6 @@ pub trait FromRow: Sized {
     /// The names the type reads, one per field; [`RowValues::take`] is
     /// given a position in this list.
     const FIELDS: &'static [FromRowField];
-
-    /// Whether some field takes a string into a `String`: the decoder then
-    /// keeps strings on the heap, where they move into the field without a
-    /// copy. Only speed depends on it. The derive sets it when a field's
-    /// type is spelled `String` or `Option<String>`; `false` by default
-    /// (strings kept inline: no allocation for columns the type skips).
-    const READS_STRINGS: bool = false;
 
     /// Builds the value from one row.
     ///
@@ -192,12 +187,12 @@ pub(crate) struct Resolved {
 }
 
 impl Resolved {
-    /// Maps one row (its strings are moved out of `values`).
+    /// Maps one row (strings are moved out of its values).
     #[inline]
     pub(crate) fn map<T: FromRow>(
         &mut self,
         meta: &Arc<SeriesMeta>,
-        values: &mut [Value],
+        row: Data<'_>,
         index: u64,
     ) -> Result<T, DecodeError> {
         if !self.meta.as_ref().is_some_and(|m| Arc::ptr_eq(m, meta)) {
@@ -208,7 +203,7 @@ impl Resolved {
             meta,
             fields: T::FIELDS,
             sources: &self.sources,
-            values,
+            row,
             index,
         })
     }
@@ -229,8 +224,8 @@ impl BenchRows {
     ) -> Option<Result<super::Event<T>, DecodeError>> {
         let state = &mut self.0;
         decoder
-            .next_event_with(T::READS_STRINGS, &mut |meta, values, index| {
-                state.map::<T>(meta, values, index)
+            .next_event_cells(&mut |meta, cells, index| {
+                state.map::<T>(meta, Data::Cells(cells), index)
             })
             .map(|r| r.and_then(super::Event::transpose))
     }
@@ -242,24 +237,33 @@ pub struct RowValues<'a> {
     meta: &'a SeriesMeta,
     fields: &'static [FromRowField],
     sources: &'a [Source],
-    values: &'a mut [Value],
+    row: Data<'a>,
     index: u64,
+}
+
+/// A row as a [`FromRow`] type reads it: scanned cells, or the values of a
+/// [`Row`](super::Row).
+#[derive(Debug)]
+pub(crate) enum Data<'a> {
+    Cells(RowCells<'a>),
+    Values(&'a mut [Value]),
 }
 
 impl fmt::Debug for RowValues<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RowValues")
             .field("columns", &self.meta.columns())
-            .field("values", &self.values)
+            .field("row", &self.row)
             .field("index", &self.index)
             .finish_non_exhaustive()
     }
 }
 
-/// A cell as found: a value of the row (moved out), or a tag or the
-/// series name (borrowed).
+/// A cell as found: a value of the row (moved out), a number scanned, or
+/// a string (a tag, the series name, or scanned).
 enum Found<'v> {
     Cell(&'v mut Value),
+    Owned(Value),
     Text(&'v str),
     Missing,
 }
@@ -268,9 +272,15 @@ impl RowValues<'_> {
     #[inline(always)]
     fn find(&mut self, field: usize) -> Found<'_> {
         match self.sources.get(field) {
-            Some(Source::Column(j)) => match self.values.get_mut(*j) {
-                Some(v) => Found::Cell(v),
-                None => Found::Missing,
+            Some(Source::Column(j)) => match &mut self.row {
+                Data::Values(v) => v.get_mut(*j).map_or(Found::Missing, Found::Cell),
+                Data::Cells(c) => match c.cells.get(*j) {
+                    Some(&cell @ (Cell::Str(..) | Cell::Esc(..))) => {
+                        c.str(cell).map_or(Found::Missing, Found::Text)
+                    }
+                    Some(&cell) => Found::Owned(RowCells::scalar(cell)),
+                    None => Found::Missing,
+                },
             },
             Some(Source::Tag(k)) => match self.meta.tags().get(*k) {
                 Some((_, v)) => Found::Text(v),
@@ -294,15 +304,7 @@ impl RowValues<'_> {
     /// field, the column and the row.
     #[inline(always)]
     pub fn take<T: FromValue>(&mut self, field: usize) -> Result<T, DecodeError> {
-        let got = match self.find(field) {
-            Found::Cell(v) => T::from_value(v),
-            Found::Text(s) => T::from_value(&mut Value::String(s.into())),
-            Found::Missing => T::missing(),
-        };
-        match got {
-            Some(t) => Ok(t),
-            None => Err(self.error::<T>(field)),
-        }
+        self.read(field, None)
     }
 
     /// Like [`take`](Self::take), but a missing column or a null gives
@@ -316,10 +318,25 @@ impl RowValues<'_> {
         &mut self,
         field: usize,
     ) -> Result<T, DecodeError> {
-        let got = match self.find(field) {
-            Found::Cell(Value::Null) | Found::Missing => return Ok(T::default()),
-            Found::Cell(v) => T::from_value(v),
-            Found::Text(s) => T::from_value(&mut Value::String(s.into())),
+        self.read(field, Some(T::default))
+    }
+
+    /// [`take`](Self::take), with `default` for a missing column or a null.
+    #[inline(always)]
+    fn read<T: FromValue>(
+        &mut self,
+        field: usize,
+        default: Option<fn() -> T>,
+    ) -> Result<T, DecodeError> {
+        let got = match (self.find(field), default) {
+            (Found::Cell(Value::Null) | Found::Owned(Value::Null) | Found::Missing, Some(d)) => {
+                return Ok(d())
+            }
+            (Found::Cell(v), _) => T::from_value(v),
+            (Found::Owned(mut v), _) => T::from_value(&mut v),
+            // A text on the heap moves into a `String` field.
+            (Found::Text(s), _) => T::from_value(&mut Value::String(Text::boxed(s.into()))),
+            (Found::Missing, None) => T::missing(),
         };
         match got {
             Some(t) => Ok(t),
@@ -346,8 +363,9 @@ impl RowValues<'_> {
                 Some(Look::SeriesName) => "the series has no name".to_owned(),
                 _ => format!("no column or tag `{name}`"),
             },
-            Found::Cell(Value::Null) => format!("`{name}` is null"),
+            Found::Cell(Value::Null) | Found::Owned(Value::Null) => format!("`{name}` is null"),
             Found::Cell(v) => format!("`{name}` is {v:?}, not {}", T::EXPECTED),
+            Found::Owned(v) => format!("`{name}` is {v:?}, not {}", T::EXPECTED),
             Found::Text(s) => format!("`{name}` is {s:?}, not {}", T::EXPECTED),
         };
         let e = DecodeError::new(format!("{what}, read as {}", std::any::type_name::<T>()));

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::wire::{FlatRows, Str};
-use super::{de, DecodeError, Value};
+use super::wire::{Cell, FlatRows, Str};
+use super::{de, DecodeError, Text, Value};
 
 /// What the rows of one series share: statement, measurement name, tag set
 /// and column names.
@@ -332,29 +332,34 @@ pub struct SeriesChunk {
 impl SeriesChunk {
     /// The rows of this chunk.
     pub fn rows(self) -> SeriesRows {
-        let lens = self.values.iter().map(Vec::len).collect();
-        let flat = FlatRows {
-            rows: self.values.len(),
-            values: self.values.into_iter().flatten().collect(),
-            width: 0,
-            lens: Some(lens),
-        };
-        SeriesRows::from_flat(self.meta, flat, self.first_row, self.partial)
+        let mut flat = FlatRows::default();
+        for row in self.values {
+            flat.push_len(row.len());
+            flat.cells
+                .extend(row.into_iter().map(|v| Cell::of(v, &mut flat.escaped)));
+        }
+        let text = Arc::default();
+        SeriesRows::from_flat(self.meta, flat, text, self.first_row, self.partial)
     }
 }
 
 /// Iterator over the [`Row`]s of a series chunk, from [`SeriesChunk::rows`].
 ///
-/// All values are in one vector, taken out row by row (leaving `Null`s),
-/// so that the vector can go back to the decoder for the next document.
+/// The rows stay as the decoder scanned them, in one vector with the
+/// document their strings point into, until each is handed out; both go
+/// back to the decoder for the next document.
 #[derive(Debug)]
 #[must_use = "iterators do nothing unless consumed"]
 pub struct SeriesRows {
     meta: Arc<SeriesMeta>,
-    values: Vec<Value>,
-    /// Index of the next row's first value.
+    cells: Vec<Cell>,
+    /// The document the `Str` cells point into (shared by its series).
+    text: Arc<String>,
+    /// The strings the `Esc` cells point into.
+    escaped: String,
+    /// Index of the next row's first cell.
     pos: usize,
-    /// Values per row, unless `lens` gives each row's.
+    /// Cells per row, unless `lens` gives each row's.
     width: usize,
     /// Rows not yielded yet.
     rows: usize,
@@ -362,24 +367,103 @@ pub struct SeriesRows {
     next_index: u64,
     /// The series goes on in the next chunk.
     partial: bool,
+    /// The values [`SeriesRows::next_with`] lends.
+    scratch: Vec<Value>,
+}
+
+/// One row as scanned: its cells, and the strings they point into.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowCells<'a> {
+    pub(crate) cells: &'a [Cell],
+    text: &'a str,
+    escaped: &'a str,
+}
+
+impl<'a> RowCells<'a> {
+    /// The string of a `Str` or `Esc` cell.
+    #[inline(always)]
+    pub(crate) fn str(&self, cell: Cell) -> Option<&'a str> {
+        let (text, at, len) = match cell {
+            Cell::Str(at, len) => (self.text, at, len),
+            Cell::Esc(at, len) => (self.escaped, at, len),
+            _ => return None,
+        };
+        text.get(at as usize..at as usize + len as usize)
+    }
+
+    /// The cell as a [`Value`], its string copied into a [`Text`].
+    #[inline(always)]
+    pub(crate) fn value(&self, cell: Cell) -> Value {
+        match cell {
+            // One fixed-size copy, for the short strings of a document.
+            Cell::Str(at, len) => match Text::inline_from(self.text, at as usize, len as usize) {
+                Some(t) => Value::String(t),
+                None => Value::String(Text::new(self.str(cell).unwrap_or_default())),
+            },
+            Cell::Esc(..) => Value::String(Text::new(self.str(cell).unwrap_or_default())),
+            _ => Self::scalar(cell),
+        }
+    }
+
+    /// A cell that is not a string as a [`Value`] (a string as null).
+    #[inline(always)]
+    pub(crate) fn scalar(cell: Cell) -> Value {
+        match cell {
+            Cell::Bool(b) => Value::Bool(b),
+            Cell::Int(i) => Value::Integer(i),
+            Cell::UInt(u) => Value::UInteger(u),
+            Cell::Float(f) => Value::Float(f),
+            Cell::Time(t) => Value::Time(t),
+            Cell::Null | Cell::Str(..) | Cell::Esc(..) => Value::Null,
+        }
+    }
+
+    /// The values of the row.
+    fn values(&self) -> impl Iterator<Item = Value> + '_ {
+        self.cells.iter().map(|&c| self.value(c))
+    }
+}
+
+impl Cell {
+    /// A value as a cell, its string moved to the end of `escaped`. (A chunk
+    /// of more than 4 GiB of strings reads the rest as empty strings.)
+    fn of(v: Value, escaped: &mut String) -> Cell {
+        match v {
+            Value::Null => Cell::Null,
+            Value::Bool(b) => Cell::Bool(b),
+            Value::Integer(i) => Cell::Int(i),
+            Value::UInteger(u) => Cell::UInt(u),
+            Value::Float(f) => Cell::Float(f),
+            Value::Time(t) => Cell::Time(t),
+            Value::String(s) => {
+                let at = u32::try_from(escaped.len()).unwrap_or(u32::MAX);
+                escaped.push_str(&s);
+                Cell::Esc(at, u32::try_from(s.len()).unwrap_or(0))
+            }
+        }
+    }
 }
 
 impl SeriesRows {
     pub(crate) fn from_flat(
         meta: Arc<SeriesMeta>,
         flat: FlatRows,
+        text: Arc<String>,
         first_row: u64,
         partial: bool,
     ) -> Self {
         SeriesRows {
             meta,
-            values: flat.values,
+            cells: flat.cells,
+            text,
+            escaped: flat.escaped,
             pos: 0,
             width: flat.width,
             rows: flat.rows,
             lens: flat.lens.map(Vec::into_iter),
             next_index: first_row,
             partial,
+            scratch: Vec::new(),
         }
     }
 
@@ -388,8 +472,16 @@ impl SeriesRows {
         &self.meta
     }
 
-    /// The values of the rows not yielded yet, row by row, left in place.
-    pub(crate) fn remaining(&self) -> Vec<&[Value]> {
+    fn cells(&self, range: std::ops::Range<usize>) -> RowCells<'_> {
+        RowCells {
+            cells: self.cells.get(range).unwrap_or_default(),
+            text: &self.text,
+            escaped: &self.escaped,
+        }
+    }
+
+    /// The values of the rows not yielded yet, row by row.
+    pub(crate) fn remaining(&self) -> Vec<Vec<Value>> {
         let mut lens = self.lens.as_ref().map(|l| l.as_slice().iter());
         let mut start = self.pos;
         (0..self.rows)
@@ -397,17 +489,17 @@ impl SeriesRows {
                 let n = lens
                     .as_mut()
                     .map_or(self.width, |l| l.next().copied().unwrap_or(0));
-                let end = start.saturating_add(n).min(self.values.len());
-                let row = self.values.get(start..end).unwrap_or_default();
+                let end = start.saturating_add(n).min(self.cells.len());
+                let row = self.cells(start..end).values().collect();
                 start = end;
                 row
             })
             .collect()
     }
 
-    /// The rows not yielded yet, as a chunk; the vector, emptied, goes to
-    /// `spare`.
-    pub(crate) fn into_chunk(mut self, spare: &mut Vec<Value>) -> SeriesChunk {
+    /// The rows not yielded yet, as a chunk; the vector and the document
+    /// go back to `spare`.
+    pub(crate) fn into_chunk(mut self, spare: &mut Spare) -> SeriesChunk {
         let first_row = self.next_index;
         let values = self.by_ref().map(Row::into_values).collect();
         let (meta, partial) = (Arc::clone(&self.meta), self.partial);
@@ -420,16 +512,20 @@ impl SeriesRows {
         }
     }
 
-    /// Gives the vector, emptied, to `spare` (to parse the next document
-    /// into), if it is the larger.
-    pub(crate) fn recycle(mut self, spare: &mut Vec<Value>) {
-        if self.values.capacity() > spare.capacity() {
-            self.values.clear();
-            *spare = self.values;
+    /// Gives the cells' vector, emptied, and the document, when no other
+    /// series holds it, to `spare`, to parse the next document into.
+    pub(crate) fn recycle(self, spare: &mut Spare) {
+        if self.cells.capacity() > spare.cells.capacity() {
+            spare.cells = self.cells;
+        }
+        if let Ok(text) = Arc::try_unwrap(self.text) {
+            if text.capacity() > spare.text.capacity() {
+                spare.text = text.into_bytes();
+            }
         }
     }
 
-    /// Where the next row's values are, to be taken out.
+    /// Where the next row's cells are.
     #[inline]
     fn next_range(&mut self) -> Option<std::ops::Range<usize>> {
         self.rows = self.rows.checked_sub(1)?;
@@ -438,14 +534,25 @@ impl SeriesRows {
             None => self.width,
         };
         let start = self.pos;
-        self.pos = start.saturating_add(n).min(self.values.len());
+        self.pos = start.saturating_add(n).min(self.cells.len());
         self.next_index += 1;
         Some(start..self.pos)
     }
 
-    /// The next row given to `f` as `(meta, values, index)`, straight from
-    /// the values: no per-row vector, no `Arc` clone. `f` may move values
-    /// out.
+    /// The next row given to `f` as `(meta, cells, index)`: no value built
+    /// for a cell `f` does not read.
+    #[inline]
+    pub(crate) fn next_cells<R>(
+        &mut self,
+        f: &mut impl FnMut(&Arc<SeriesMeta>, RowCells<'_>, u64) -> R,
+    ) -> Option<R> {
+        let index = self.next_index;
+        let range = self.next_range()?;
+        Some(f(&self.meta, self.cells(range), index))
+    }
+
+    /// The next row given to `f` as `(meta, values, index)`, in a vector
+    /// reused from row to row. `f` may move values out.
     #[inline]
     pub(crate) fn next_with<R>(
         &mut self,
@@ -453,8 +560,22 @@ impl SeriesRows {
     ) -> Option<R> {
         let index = self.next_index;
         let range = self.next_range()?;
-        Some(f(&self.meta, self.values.get_mut(range)?, index))
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.extend(self.cells(range).values());
+        let r = f(&self.meta, &mut scratch, index);
+        self.scratch = scratch;
+        Some(r)
     }
+}
+
+/// What a finished series leaves for the next document: its cells' vector
+/// and its document's buffer, whose memory is reused (fresh memory costs
+/// page faults on every use).
+#[derive(Debug, Default)]
+pub(crate) struct Spare {
+    pub(crate) cells: Vec<Cell>,
+    pub(crate) text: Vec<u8>,
 }
 
 impl Iterator for SeriesRows {
@@ -464,11 +585,7 @@ impl Iterator for SeriesRows {
     fn next(&mut self) -> Option<Row> {
         let index = self.next_index;
         let range = self.next_range()?;
-        let values = self.values.get_mut(range)?;
-        let values = values
-            .iter_mut()
-            .map(|v| std::mem::replace(v, Value::Null))
-            .collect();
+        let values = self.cells(range).values().collect();
         Some(Row {
             meta: Arc::clone(&self.meta),
             values,

@@ -18,22 +18,21 @@
 
 use std::borrow::Cow;
 
-use super::wire::{FlatRows, Settings, Str, WireDoc, WireMessage, WireResult, WireSeries};
-use super::{Text, Value};
+use super::wire::{Cell, FlatRows, Settings, Str, WireDoc, WireMessage, WireResult, WireSeries};
 use crate::decimal::{decimal, EXACT_POWERS};
 
 /// Scans one document; `None` when it is malformed or not a query response.
-/// `spare` is an empty vector whose memory the first series' values reuse.
+/// `spare` is an empty vector whose memory the first series' cells reuse.
+/// The caller checked that `text` is shorter than 4 GiB.
 pub(crate) fn doc<'a>(
     text: &'a str,
     settings: Settings,
-    spare: &mut Vec<Value>,
+    spare: &mut Vec<Cell>,
 ) -> Option<WireDoc<'a>> {
     let mut s = Scanner {
         text,
         b: text.as_bytes(),
         i: 0,
-        heap_strings: settings.heap_strings,
     };
     let mut doc = WireDoc::default();
     s.open(b'{')?;
@@ -79,8 +78,6 @@ struct Scanner<'a> {
     text: &'a str,
     b: &'a [u8],
     i: usize,
-    /// [`Settings::heap_strings`].
-    heap_strings: bool,
 }
 
 /// The high bit of each byte of `w` (little endian) that is `"`, a
@@ -491,7 +488,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// One result object.
-    fn result(&mut self, settings: Settings, spare: &mut Vec<Value>) -> Option<WireResult<'a>> {
+    fn result(&mut self, settings: Settings, spare: &mut Vec<Cell>) -> Option<WireResult<'a>> {
         let mut r = WireResult::default();
         self.open(b'{')?;
         if self.close_or_first(b'}')? {
@@ -564,7 +561,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn series(&mut self, settings: Settings, spare: &mut Vec<Value>) -> Option<WireSeries<'a>> {
+    fn series(&mut self, settings: Settings, spare: &mut Vec<Cell>) -> Option<WireSeries<'a>> {
         let mut s = WireSeries::default();
         // `values` came before `columns`: the time column is scaled after.
         let mut late_time = false;
@@ -637,10 +634,10 @@ impl<'a> Scanner<'a> {
                     None => s.values.width,
                 };
                 if t < len {
-                    let v = s.values.values.get_mut(start + t)?;
-                    match *v {
-                        Value::Integer(i) => *v = Value::Time(i.checked_mul(mult)?),
-                        Value::UInteger(_) => return None,
+                    let c = s.values.cells.get_mut(start + t)?;
+                    match *c {
+                        Cell::Int(i) => *c = Cell::Time(i.checked_mul(mult)?),
+                        Cell::UInt(_) => return None,
                         _ => {}
                     }
                 }
@@ -685,20 +682,20 @@ impl<'a> Scanner<'a> {
     #[inline(never)]
     fn rows(
         &mut self,
-        spare: &mut Vec<Value>,
+        spare: &mut Vec<Cell>,
         ncols: usize,
         time: Option<(usize, i64)>,
         rows_hint: usize,
     ) -> Option<FlatRows> {
-        let mut values = std::mem::take(spare);
-        values.clear();
+        let mut cells = std::mem::take(spare);
+        cells.clear();
         // The hint comes from earlier series; a value takes 2 bytes at least,
         // so what is left of the document bounds it (a series of many
         // columns after a long one must not reserve gigabytes).
         let left = self.b.len().saturating_sub(self.i);
-        values.reserve(rows_hint.saturating_mul(ncols).min(left / 2));
+        cells.reserve(rows_hint.saturating_mul(ncols).min(left / 2));
         let mut flat = FlatRows {
-            values,
+            cells,
             ..FlatRows::default()
         };
         if self.null()? {
@@ -711,19 +708,19 @@ impl<'a> Scanner<'a> {
         }
         loop {
             self.open(b'[')?;
-            let before = flat.values.len();
+            let before = flat.cells.len();
             if !self.close_or_first(b']')? {
                 let mut col = 0;
                 loop {
                     let time = (col == time_idx).then_some(mult);
-                    self.push_value(&mut flat.values, time)?;
+                    self.push_cell(&mut flat, time)?;
                     col += 1;
                     if !self.next_or_close(b']')? {
                         break;
                     }
                 }
             }
-            flat.push_len(flat.values.len() - before);
+            flat.push_len(flat.cells.len() - before);
             if !self.next_or_close(b']')? {
                 return Some(flat);
             }
@@ -731,55 +728,48 @@ impl<'a> Scanner<'a> {
     }
 
     /// One cell, `null`, a boolean, a number or a string, pushed onto
-    /// `out` (built in place: a `Value` returned through the stack costs
-    /// more than scanning it). Integers become [`Value::Time`] scaled by
+    /// `flat` (built in place: a cell returned through the stack costs
+    /// more than scanning it). Integers become [`Cell::Time`] scaled by
     /// `time` when it is set.
     #[inline(always)]
-    fn push_value(&mut self, out: &mut Vec<Value>, time: Option<i64>) -> Option<()> {
-        match self.next_byte()? {
+    fn push_cell(&mut self, flat: &mut FlatRows, time: Option<i64>) -> Option<()> {
+        let cell = match self.next_byte()? {
             b'"' => {
                 let start = self.i + 1;
                 let end = plain_end(self.b, start);
-                let text = match self.b.get(end) {
-                    // No escapes: copied straight from the document.
-                    Some(b'"') => {
-                        self.i = end + 1;
-                        if self.heap_strings {
-                            Text::boxed(Box::from(self.text.get(start..end)?))
-                        } else if let Some(t) = Text::inline_from(self.text, start, end - start) {
-                            t
-                        } else {
-                            Text::new(self.text.get(start..end)?)
-                        }
-                    }
-                    _ => match self.string()? {
-                        s if self.heap_strings => Text::boxed(s.into_owned().into_boxed_str()),
-                        s => Text::from(s.into_owned()),
-                    },
-                };
-                out.push(Value::String(text));
+                if self.b.get(end) == Some(&b'"') {
+                    // No escapes: a span of the document (shorter than 4 GiB).
+                    self.i = end + 1;
+                    Cell::Str(start as u32, (end - start) as u32)
+                } else {
+                    let s = self.string()?;
+                    let at = u32::try_from(flat.escaped.len()).ok()?;
+                    flat.escaped.push_str(&s);
+                    Cell::Esc(at, s.len() as u32)
+                }
             }
             b'-' | b'0'..=b'9' => match (self.number()?, time) {
-                (Num::Int(i), None) => out.push(Value::Integer(i)),
-                (Num::Int(i), Some(mult)) => out.push(Value::Time(i.checked_mul(mult)?)),
-                (Num::UInt(u), None) => out.push(Value::UInteger(u)),
+                (Num::Int(i), None) => Cell::Int(i),
+                (Num::Int(i), Some(mult)) => Cell::Time(i.checked_mul(mult)?),
+                (Num::UInt(u), None) => Cell::UInt(u),
                 (Num::UInt(_), Some(_)) => return None,
-                (Num::Float(f), _) => out.push(Value::Float(f)),
+                (Num::Float(f), _) => Cell::Float(f),
             },
             b't' => {
                 self.literal(b"true")?;
-                out.push(Value::Bool(true));
+                Cell::Bool(true)
             }
             b'f' => {
                 self.literal(b"false")?;
-                out.push(Value::Bool(false));
+                Cell::Bool(false)
             }
             b'n' => {
                 self.literal(b"null")?;
-                out.push(Value::Null);
+                Cell::Null
             }
             _ => return None,
-        }
+        };
+        flat.cells.push(cell);
         Some(())
     }
 }

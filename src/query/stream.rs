@@ -2,6 +2,7 @@
 //! the body as it arrives, so memory stays bounded by the chunk size, never
 //! by the size of the result.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,8 +18,8 @@ use crate::field_types::{column_kinds, float_columns, retype_row, Known, Resolve
 use crate::influxql::{Query, QueryEndpoint, Selects};
 use crate::query::jsonl::JsonlDecoder;
 use crate::query::{
-    de, time_format, Chunk, DecodeError, DecodeOptions, Decoder, Event, FromRow, Resolved, Row,
-    SeriesMeta, SeriesRows, Value,
+    de, time_format, Chunk, Data, DecodeError, DecodeOptions, Decoder, Event, FromRow, Resolved,
+    Row, SeriesMeta, SeriesRows, Value,
 };
 
 /// Documents larger than this are refused rather than buffered: a chunked
@@ -180,7 +181,7 @@ trait Pull: Sized + Send + 'static {
 
     /// The rows of the series' first chunk that this item and the decoder
     /// still hold, when this item is the series' first.
-    fn first_rows<'a>(&'a self, _decoder: &'a Decoder) -> Vec<&'a [Value]> {
+    fn first_rows<'a>(&'a self, _decoder: &Decoder) -> Vec<Cow<'a, [Value]>> {
         Vec::new()
     }
 
@@ -272,13 +273,13 @@ impl Pull for Row {
         Some(self.meta())
     }
 
-    fn first_rows<'a>(&'a self, decoder: &'a Decoder) -> Vec<&'a [Value]> {
-        let mut rows = vec![self.values()];
+    fn first_rows<'a>(&'a self, decoder: &Decoder) -> Vec<Cow<'a, [Value]>> {
+        let mut rows = vec![Cow::Borrowed(self.values())];
         if let Some(rest) = decoder
             .current_rows()
             .filter(|r| Arc::ptr_eq(r.meta(), self.meta()))
         {
-            rows.extend(rest.remaining());
+            rows.extend(rest.remaining().into_iter().map(Cow::Owned));
         }
         rows
     }
@@ -297,9 +298,8 @@ impl<T: DeserializeOwned + Send + 'static> Pull for As<T> {
     type State = ();
 
     fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Event<As<T>>, DecodeError>> {
-        let event = decoder.next_event_with(true, &mut |meta, values, index| {
-            de::from_row_owned(meta, values, index)
-        });
+        let event = decoder
+            .next_event_with(&mut |meta, values, index| de::from_row_owned(meta, values, index));
         event.map(|r| r.and_then(Event::transpose).map(|e| e.map(As)))
     }
 
@@ -327,8 +327,8 @@ impl<T: FromRow + Send + 'static> Pull for Rows<T> {
         decoder: &mut Decoder,
         state: &mut Resolved,
     ) -> Option<Result<Event<Rows<T>>, DecodeError>> {
-        let event = decoder.next_event_with(T::READS_STRINGS, &mut |meta, values, index| {
-            state.map::<T>(meta, values, index)
+        let event = decoder.next_event_cells(&mut |meta, cells, index| {
+            state.map::<T>(meta, Data::Cells(cells), index)
         });
         event.map(|r| r.and_then(Event::transpose).map(|e| e.map(Rows)))
     }
@@ -336,7 +336,9 @@ impl<T: FromRow + Send + 'static> Pull for Rows<T> {
     const FROM_ROW: Option<FromJsonRow<Self>> = Some(|mut row, state| {
         let meta = Arc::clone(row.meta());
         let index = row.index();
-        state.map(&meta, row.values_mut(), index).map(Rows)
+        state
+            .map(&meta, Data::Values(row.values_mut()), index)
+            .map(Rows)
     });
 }
 
@@ -359,9 +361,9 @@ impl Pull for Chunk {
         }
     }
 
-    fn first_rows<'a>(&'a self, _decoder: &'a Decoder) -> Vec<&'a [Value]> {
+    fn first_rows<'a>(&'a self, _decoder: &Decoder) -> Vec<Cow<'a, [Value]>> {
         match self {
-            Chunk::Series(c) => c.values.iter().map(Vec::as_slice).collect(),
+            Chunk::Series(c) => c.values.iter().map(|r| Cow::Borrowed(&r[..])).collect(),
             _ => Vec::new(),
         }
     }
