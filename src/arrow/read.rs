@@ -17,6 +17,7 @@ use crate::client::Client;
 use crate::error::{self, Error};
 use crate::field_types::{column_kinds, Kind, Known, Resolver};
 use crate::influxql::Query;
+use crate::query::row::RowCells;
 use crate::query::stream::FlatChunk;
 use crate::query::{SeriesMeta, SeriesRows, Value};
 use crate::QueryStream;
@@ -103,16 +104,16 @@ impl Layout {
         let rows = chunk.len();
         let mut builders: Vec<Builder> =
             self.kinds.iter().map(|k| Builder::new(*k, rows)).collect();
-        let mut push = |_: &Arc<SeriesMeta>, row: &mut [Value], index: u64| {
+        let mut push = |_: &Arc<SeriesMeta>, row: RowCells<'_>, index: u64| {
             for (j, b) in builders.iter_mut().enumerate() {
-                let v = row.get(j).unwrap_or(&Value::Null);
-                if !b.push(v) {
-                    return Err(self.mismatch(j, v, index));
+                let v = row.cells.get(j).map_or(Value::Null, |&c| row.value(c));
+                if !b.push(&v) {
+                    return Err(self.mismatch(j, &v, index));
                 }
             }
             Ok(())
         };
-        while let Some(pushed) = chunk.next_with(&mut push) {
+        while let Some(pushed) = chunk.next_cells(&mut push) {
             pushed?;
         }
         let mut out: Vec<Option<ArrayRef>> = vec![None; self.schema.fields().len()];

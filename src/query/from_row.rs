@@ -192,7 +192,7 @@ impl Resolved {
     pub(crate) fn map<T: FromRow>(
         &mut self,
         meta: &Arc<SeriesMeta>,
-        row: Data<'_>,
+        row: RowCells<'_>,
         index: u64,
     ) -> Result<T, DecodeError> {
         if !self.meta.as_ref().is_some_and(|m| Arc::ptr_eq(m, meta)) {
@@ -224,9 +224,7 @@ impl BenchRows {
     ) -> Option<Result<super::Event<T>, DecodeError>> {
         let state = &mut self.0;
         decoder
-            .next_event_cells(&mut |meta, cells, index| {
-                state.map::<T>(meta, Data::Cells(cells), index)
-            })
+            .next_event_cells(&mut |meta, cells, index| state.map::<T>(meta, cells, index))
             .map(|r| r.and_then(super::Event::transpose))
     }
 }
@@ -237,16 +235,8 @@ pub struct RowValues<'a> {
     meta: &'a SeriesMeta,
     fields: &'static [FromRowField],
     sources: &'a [Source],
-    row: Data<'a>,
+    row: RowCells<'a>,
     index: u64,
-}
-
-/// A row as a [`FromRow`] type reads it: scanned cells, or the values of a
-/// [`Row`](super::Row).
-#[derive(Debug)]
-pub(crate) enum Data<'a> {
-    Cells(RowCells<'a>),
-    Values(&'a mut [Value]),
 }
 
 impl fmt::Debug for RowValues<'_> {
@@ -259,10 +249,9 @@ impl fmt::Debug for RowValues<'_> {
     }
 }
 
-/// A cell as found: a value of the row (moved out), a number scanned, or
-/// a string (a tag, the series name, or scanned).
+/// A cell as found: a value that is not a string, or a string (a tag, the
+/// series name, or a span of the document).
 enum Found<'v> {
-    Cell(&'v mut Value),
     Owned(Value),
     Text(&'v str),
     Missing,
@@ -272,15 +261,12 @@ impl RowValues<'_> {
     #[inline(always)]
     fn find(&mut self, field: usize) -> Found<'_> {
         match self.sources.get(field) {
-            Some(Source::Column(j)) => match &mut self.row {
-                Data::Values(v) => v.get_mut(*j).map_or(Found::Missing, Found::Cell),
-                Data::Cells(c) => match c.cells.get(*j) {
-                    Some(&cell @ (Cell::Str(..) | Cell::Esc(..))) => {
-                        c.str(cell).map_or(Found::Missing, Found::Text)
-                    }
-                    Some(&cell) => Found::Owned(RowCells::scalar(cell)),
-                    None => Found::Missing,
-                },
+            Some(Source::Column(j)) => match self.row.cells.get(*j) {
+                Some(&cell @ (Cell::Str(..) | Cell::Esc(..))) => {
+                    self.row.str(cell).map_or(Found::Missing, Found::Text)
+                }
+                Some(&cell) => Found::Owned(RowCells::scalar(cell)),
+                None => Found::Missing,
             },
             Some(Source::Tag(k)) => match self.meta.tags().get(*k) {
                 Some((_, v)) => Found::Text(v),
@@ -329,10 +315,7 @@ impl RowValues<'_> {
         default: Option<fn() -> T>,
     ) -> Result<T, DecodeError> {
         let got = match (self.find(field), default) {
-            (Found::Cell(Value::Null) | Found::Owned(Value::Null) | Found::Missing, Some(d)) => {
-                return Ok(d())
-            }
-            (Found::Cell(v), _) => T::from_value(v),
+            (Found::Owned(Value::Null) | Found::Missing, Some(d)) => return Ok(d()),
             (Found::Owned(mut v), _) => T::from_value(&mut v),
             // A text on the heap moves into a `String` field.
             (Found::Text(s), _) => T::from_value(&mut Value::String(Text::boxed(s.into()))),
@@ -363,8 +346,7 @@ impl RowValues<'_> {
                 Some(Look::SeriesName) => "the series has no name".to_owned(),
                 _ => format!("no column or tag `{name}`"),
             },
-            Found::Cell(Value::Null) | Found::Owned(Value::Null) => format!("`{name}` is null"),
-            Found::Cell(v) => format!("`{name}` is {v:?}, not {}", T::EXPECTED),
+            Found::Owned(Value::Null) => format!("`{name}` is null"),
             Found::Owned(v) => format!("`{name}` is {v:?}, not {}", T::EXPECTED),
             Found::Text(s) => format!("`{name}` is {s:?}, not {}", T::EXPECTED),
         };

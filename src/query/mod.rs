@@ -38,7 +38,7 @@ pub use de::deserialize_row;
 pub use decode::Chunk;
 pub(crate) use decode::{DecodeOptions, Decoder, Event};
 pub use error::DecodeError;
-pub(crate) use from_row::{Data, FromRow, Resolved};
+pub(crate) use from_row::{FromRow, Resolved};
 pub use from_row::{FromRowField, FromValue, RowValues};
 pub(crate) use row::Row;
 pub use row::{ColumnIndex, SeriesChunk, SeriesMeta, SeriesRows};

@@ -291,6 +291,17 @@ impl Row {
         de::from_row(self)
     }
 
+    /// The row alone, as the rows of a chunk.
+    pub(crate) fn into_series_rows(self) -> SeriesRows {
+        let chunk = SeriesChunk {
+            meta: self.meta,
+            values: vec![self.values],
+            partial: false,
+            first_row: self.index,
+        };
+        chunk.rows()
+    }
+
     /// Like [`Row::deserialize`], but consumes the row so that string values
     /// move into `String` fields instead of being copied.
     ///
@@ -552,7 +563,8 @@ impl SeriesRows {
     }
 
     /// The next row given to `f` as `(meta, values, index)`, in a vector
-    /// reused from row to row. `f` may move values out.
+    /// reused from row to row; strings on the heap, for `f` to move into
+    /// `String`s.
     #[inline]
     pub(crate) fn next_with<R>(
         &mut self,
@@ -562,7 +574,11 @@ impl SeriesRows {
         let range = self.next_range()?;
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        scratch.extend(self.cells(range).values());
+        let row = self.cells(range);
+        scratch.extend(row.cells.iter().map(|&c| match row.str(c) {
+            Some(s) => Value::String(Text::boxed(s.into())),
+            None => RowCells::scalar(c),
+        }));
         let r = f(&self.meta, &mut scratch, index);
         self.scratch = scratch;
         Some(r)

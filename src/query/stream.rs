@@ -18,8 +18,8 @@ use crate::field_types::{column_kinds, float_columns, retype_row, Known, Resolve
 use crate::influxql::{Query, QueryEndpoint, Selects};
 use crate::query::jsonl::JsonlDecoder;
 use crate::query::{
-    de, time_format, Chunk, Data, DecodeError, DecodeOptions, Decoder, Event, FromRow, Resolved,
-    Row, SeriesMeta, SeriesRows, Value,
+    de, time_format, Chunk, DecodeError, DecodeOptions, Decoder, Event, FromRow, Resolved, Row,
+    SeriesMeta, SeriesRows, Value,
 };
 
 /// Documents larger than this are refused rather than buffered: a chunked
@@ -327,17 +327,16 @@ impl<T: FromRow + Send + 'static> Pull for Rows<T> {
         decoder: &mut Decoder,
         state: &mut Resolved,
     ) -> Option<Result<Event<Rows<T>>, DecodeError>> {
-        let event = decoder.next_event_cells(&mut |meta, cells, index| {
-            state.map::<T>(meta, Data::Cells(cells), index)
-        });
+        let event =
+            decoder.next_event_cells(&mut |meta, cells, index| state.map::<T>(meta, cells, index));
         event.map(|r| r.and_then(Event::transpose).map(|e| e.map(Rows)))
     }
 
-    const FROM_ROW: Option<FromJsonRow<Self>> = Some(|mut row, state| {
-        let meta = Arc::clone(row.meta());
-        let index = row.index();
-        state
-            .map(&meta, Data::Values(row.values_mut()), index)
+    // A row of JSON lines is read as the decoder's are: as cells.
+    const FROM_ROW: Option<FromJsonRow<Self>> = Some(|row, state| {
+        let mut rows = row.into_series_rows();
+        let row = rows.next_cells(&mut |meta, cells, index| state.map(meta, cells, index));
+        row.unwrap_or_else(|| Err(DecodeError::new("a row without its values")))
             .map(Rows)
     });
 }
