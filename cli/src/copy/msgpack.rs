@@ -63,13 +63,31 @@ impl Rows {
     }
 
     /// The rows, in the order read.
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = RowRef<'_>> {
-        self.rows.iter().filter_map(|&(s, start)| {
-            let series = self.series.get(s as usize)?;
-            let start = start as usize;
-            let values = self.values.get(start..start + series.columns.len())?;
-            Some(RowRef { series, values })
-        })
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// The rows read so far, leaving none but room for as many: the rows
+    /// of a chunk are about as many each time, and growing the vectors
+    /// anew for each chunk cost a copy of every value.
+    pub fn take(&mut self) -> Rows {
+        let empty = Rows {
+            series: Vec::with_capacity(self.series.capacity()),
+            rows: Vec::with_capacity(self.rows.capacity()),
+            values: Vec::with_capacity(self.values.capacity()),
+        };
+        std::mem::replace(self, empty)
+    }
+
+    /// Row `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<RowRef<'_>> {
+        let &(s, start) = self.rows.get(i)?;
+        let series = self.series.get(s as usize)?;
+        let start = start as usize;
+        let values = self.values.get(start..start + series.columns.len())?;
+        Some(RowRef { series, values })
     }
 
     /// Adds `series` unless it is the last one added; its index.
@@ -107,6 +125,25 @@ pub struct Decoder {
     buf: Vec<u8>,
     /// Where the next chunk starts in `buf`.
     start: usize,
+    /// How far the next chunk's end was looked for in the pieces fed so
+    /// far: a chunk spans several pieces, and looking from its start again
+    /// at each piece cost as much as reading it.
+    skipped: Skipped,
+}
+
+/// Progress through one item whose end is looked for.
+#[derive(Debug, Clone, Copy)]
+struct Skipped {
+    /// Bytes of it stepped over.
+    pos: usize,
+    /// Items still to step over (a container's contents count).
+    left: usize,
+}
+
+impl Default for Skipped {
+    fn default() -> Self {
+        Skipped { pos: 0, left: 1 }
+    }
 }
 
 impl Decoder {
@@ -138,8 +175,11 @@ impl Decoder {
             if rest.is_empty() {
                 return Ok(());
             }
-            let len = match skip(rest) {
-                Ok(n) => n,
+            let len = match skip(rest, &mut self.skipped) {
+                Ok(n) => {
+                    self.skipped = Skipped::default();
+                    n
+                }
                 Err(Bad::Incomplete) if rest.len() > MAX_CHUNK_BYTES => {
                     return Err(Failure::Bad(format!(
                         "a chunk of the answer is larger than {MAX_CHUNK_BYTES} bytes"
@@ -301,7 +341,12 @@ impl<'a> Reader<'a> {
                 Err(_) => Value::UInteger(u),
             },
             Item::Float(f) => Value::Float(f),
-            Item::Str(s) => Value::String(Text::new(&String::from_utf8_lossy(s))),
+            // Checked first as it mostly is, UTF-8: `from_utf8_lossy`
+            // costs twice as much when nothing is to be replaced.
+            Item::Str(s) => Value::String(match std::str::from_utf8(s) {
+                Ok(text) => Text::new(text),
+                Err(_) => Text::new(&String::from_utf8_lossy(s)),
+            }),
             Item::Other | Item::Array(_) | Item::Map(_) => {
                 return Err(bad("a value is not a number, string, boolean or nil"))
             }
@@ -309,10 +354,35 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The length of the first whole item of `b`.
-fn skip(b: &[u8]) -> Result<usize, Bad> {
-    let mut r = Reader { b, pos: 0 };
-    r.skip_item()?;
+/// The length of the first whole item of `b`, going on from `done`, which
+/// records how far it got when `b` ends first ([`Bad::Incomplete`]).
+fn skip(b: &[u8], done: &mut Skipped) -> Result<usize, Bad> {
+    let mut r = Reader { b, pos: done.pos };
+    while done.left > 0 {
+        // Most items' length is in their first byte: no need to read them.
+        let fixed = match b.get(r.pos) {
+            Some(0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff) => Some(1),
+            Some(&m @ 0xa0..=0xbf) => Some(1 + usize::from(m & 0x1f)),
+            Some(0xcc | 0xd0) => Some(2),
+            Some(0xcd | 0xd1) => Some(3),
+            Some(0xca | 0xce | 0xd2) => Some(5),
+            Some(0xcb | 0xcf | 0xd3) => Some(9),
+            _ => None,
+        };
+        match fixed {
+            Some(n) if r.pos + n <= b.len() => r.pos += n,
+            Some(_) => return Err(Bad::Incomplete),
+            None => match r.next()? {
+                Item::Array(n) => done.left = done.left.saturating_add(n),
+                Item::Map(n) => done.left = done.left.saturating_add(n.saturating_mul(2)),
+                _ => {}
+            },
+        }
+        done.left -= 1;
+        // Only whole items are taken: an item cut short is looked at
+        // again from its first byte.
+        done.pos = r.pos;
+    }
     Ok(r.pos)
 }
 

@@ -1,13 +1,18 @@
-//! A row of `SELECT * ... GROUP BY *` written back as the point it was
-//! written as, straight into the writer's batch. Building a `Point` first
-//! cost a dozen allocations a row (names, tags, values), which on a copy
-//! between two servers on the same cores is CPU taken from them.
+//! Rows of `SELECT * ... GROUP BY *` written back as the points they were
+//! written as, straight into the writer's batch, many rows to a call of
+//! the writer. Building a `Point` first cost a dozen allocations a row
+//! (names, tags, values), and a call of the writer per row a lock and a
+//! copy each, which on a copy between two servers on the same cores is CPU
+//! taken from them. The measurement and tags, the same for every row of a
+//! series, are checked and escaped once per series ([`SeriesKey`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use influx_stream::query::SeriesMeta;
-use influx_stream::{Error, FieldType, LineWriter, Row, ToLineProtocol, Value};
+use influx_stream::{Error, FieldType, LineWriter, Row, SeriesKey, Server, ToLineProtocol, Value};
 
 use super::msgpack::{self, RowRef};
 
@@ -73,22 +78,36 @@ enum Cached {
     Msgpack(Arc<msgpack::Series>),
 }
 
-/// The declared type of each column of one series, looked up once per
-/// series rather than once per row or value.
-#[derive(Debug, Default)]
+/// What is known of one series, looked up once per series rather than
+/// once per row or value: the declared type of each column, and its
+/// measurement and tags encoded.
+#[derive(Debug)]
 pub struct ColumnTypes {
     series: Option<Cached>,
     types: Vec<Option<FieldType>>,
+    /// The series key, or why its rows make no line.
+    key: Result<SeriesKey, String>,
+    server: Server,
 }
 
 impl ColumnTypes {
+    /// For points written to `server`.
+    pub fn new(server: Server) -> Self {
+        ColumnTypes {
+            series: None,
+            types: Vec::new(),
+            key: Err(String::new()),
+            server,
+        }
+    }
+
     /// The types of `row`'s columns, from `declared` (per measurement,
-    /// field name to type).
+    /// field name to type), and its series key.
     fn of(
         &mut self,
         row: &RowParts<'_>,
         declared: &HashMap<String, HashMap<String, FieldType>>,
-    ) -> &[Option<FieldType>] {
+    ) -> (&[Option<FieldType>], &Result<SeriesKey, String>) {
         let same = match (&self.series, row.series) {
             (Some(Cached::Json(a)), Series::Json(b)) => Arc::ptr_eq(a, b),
             (Some(Cached::Msgpack(a)), Series::Msgpack(b)) => Arc::ptr_eq(a, b),
@@ -102,23 +121,27 @@ impl ColumnTypes {
                     .iter()
                     .map(|c| fields.and_then(|f| f.get(c)).copied()),
             );
+            // As `LineWriter::point` and `PointWriter::tag` would refuse
+            // them, for each row of the series.
+            self.key = match row.name {
+                Some(name) => SeriesKey::new(name, self.server)
+                    .and_then(|mut key| {
+                        // Tags come sorted by key, as line protocol wants them.
+                        for (k, v) in row.tags {
+                            key.tag(k, v)?;
+                        }
+                        Ok(key)
+                    })
+                    .map_err(|e| crate::write::one_line(&e.to_string())),
+                None => Err(String::new()),
+            };
             self.series = Some(match row.series {
                 Series::Json(m) => Cached::Json(m.clone()),
                 Series::Msgpack(s) => Cached::Msgpack(s.clone()),
             });
         }
-        &self.types
+        (&self.types, &self.key)
     }
-}
-
-/// A row checked to make a point: every value fits its column's type, there
-/// is a field and a time.
-#[derive(Debug)]
-pub struct RowPoint<'a> {
-    row: RowParts<'a>,
-    name: &'a str,
-    types: &'a [Option<FieldType>],
-    time: i64,
 }
 
 /// A value as the type it is written as.
@@ -132,6 +155,7 @@ enum Typed<'a> {
 
 /// `v` as a value of type `t`; without a declared type, as the JSON typed
 /// it, numbers as floats (the source prints whole floats as integers).
+#[inline]
 fn typed(v: &Value, t: Option<FieldType>) -> Option<Typed<'_>> {
     match t {
         Some(FieldType::Float) => v.as_f64().map(Typed::Float),
@@ -149,69 +173,132 @@ fn typed(v: &Value, t: Option<FieldType>) -> Option<Typed<'_>> {
     }
 }
 
-impl<'a> RowPoint<'a> {
-    /// Checks `row` against its measurement's declared field types
-    /// (`declared`: per measurement, field name to type).
-    ///
-    /// # Errors
-    /// Why the row makes no point.
+/// Rows `range` of a reader's rows (`get`), written as one item of the
+/// writer up to the first that makes no point, which [`Lines::refused`]
+/// then names: the lines before it are in the writer, and the rows after
+/// it go in the next item.
+pub struct Lines<'c, 'd, F> {
+    get: F,
+    range: Range<usize>,
+    declared: &'d HashMap<String, HashMap<String, FieldType>>,
+    cache: RefCell<&'c mut ColumnTypes>,
+    refused: RefCell<Option<(usize, String)>>,
+}
+
+impl<'c, 'd, 'r, F: Fn(usize) -> Option<RowParts<'r>>> Lines<'c, 'd, F> {
+    /// Rows `range` of `get`, checked against their measurement's declared
+    /// field types (`declared`: per measurement, field name to type).
     pub fn new(
-        row: RowParts<'a>,
-        declared: &HashMap<String, HashMap<String, FieldType>>,
-        cache: &'a mut ColumnTypes,
-    ) -> Result<RowPoint<'a>, String> {
-        let name = row.name.ok_or("a row without a series name")?;
-        let types = cache.of(&row, declared);
-        let time_index = row.time_index;
-        let mut fields = 0;
-        for (i, v) in row.values.iter().enumerate() {
-            if Some(i) == time_index || v.is_null() {
-                continue;
-            }
-            let t = types.get(i).copied().flatten();
-            if typed(v, t).is_none() {
-                let col = row.columns.get(i).map_or("?", String::as_str);
-                return Err(format!("field {col:?}: {v} does not fit its declared type"));
-            }
-            fields += 1;
+        get: F,
+        range: Range<usize>,
+        declared: &'d HashMap<String, HashMap<String, FieldType>>,
+        cache: &'c mut ColumnTypes,
+    ) -> Self {
+        Lines {
+            get,
+            range,
+            declared,
+            cache: RefCell::new(cache),
+            refused: RefCell::new(None),
         }
-        if fields == 0 {
-            return Err("a row without fields".to_owned());
-        }
-        let time = row.time().ok_or("a row without a time")?;
-        Ok(RowPoint {
-            row,
-            name,
-            types,
-            time,
-        })
+    }
+
+    /// The row that made no point, and why; rows after it were not written.
+    pub fn refused(self) -> Option<(usize, String)> {
+        self.refused.into_inner()
     }
 }
 
-impl ToLineProtocol for RowPoint<'_> {
+impl<'r, F: Fn(usize) -> Option<RowParts<'r>>> ToLineProtocol for Lines<'_, '_, F> {
     fn write_lines(&self, out: &mut LineWriter<'_>) -> Result<(), Error> {
-        let mut p = out.point(self.name)?;
-        // Tags come sorted by key, as line protocol wants them.
-        for (k, v) in self.row.tags {
-            p.tag(k, v)?;
+        let mut cache = self.cache.borrow_mut();
+        for i in self.range.clone() {
+            // Every index of the range is a row.
+            let Some(row) = (self.get)(i) else { continue };
+            if let Err(why) = write_row(row, self.declared, &mut cache, out) {
+                *self.refused.borrow_mut() = Some((i, why));
+                break;
+            }
         }
-        let time_index = self.row.time_index;
-        let columns = self.row.columns;
-        for (i, v) in self.row.values.iter().enumerate() {
-            if Some(i) == time_index || v.is_null() {
+        Ok(())
+    }
+}
+
+/// Writes `row`'s line, or says why it makes none (and writes nothing).
+#[inline]
+fn write_row(
+    row: RowParts<'_>,
+    declared: &HashMap<String, HashMap<String, FieldType>>,
+    cache: &mut ColumnTypes,
+    out: &mut LineWriter<'_>,
+) -> Result<(), String> {
+    if row.name.is_none() {
+        return Err(refusal(&row, &[], None));
+    }
+    let (types, key) = cache.of(&row, declared);
+    let (Ok(key), Some(time)) = (key, row.time()) else {
+        return Err(refusal(&row, types, key.as_ref().err().map(String::as_str)));
+    };
+    let written = (|| -> Result<bool, Error> {
+        let mut p = out.point_in(key)?;
+        let mut fields = 0;
+        for (i, v) in row.values.iter().enumerate() {
+            if Some(i) == row.time_index || v.is_null() {
                 continue;
             }
-            let key = columns.get(i).map_or("", String::as_str);
-            // `new` checked every value: none is left out here.
-            match typed(v, self.types.get(i).copied().flatten()) {
-                Some(Typed::Float(f)) => p.field_f64(key, f)?,
-                Some(Typed::Integer(n)) => p.field_i64(key, n)?,
-                Some(Typed::Unsigned(n)) => p.field_u64(key, n)?,
-                Some(Typed::Bool(b)) => p.field_bool(key, b)?,
-                Some(Typed::Str(s)) => p.field_str(key, s)?,
-                None => &mut p,
+            let col = row.columns.get(i).map_or("", String::as_str);
+            match typed(v, types.get(i).copied().flatten()) {
+                Some(Typed::Float(f)) => p.field_f64(col, f)?,
+                Some(Typed::Integer(n)) => p.field_i64(col, n)?,
+                Some(Typed::Unsigned(n)) => p.field_u64(col, n)?,
+                Some(Typed::Bool(b)) => p.field_bool(col, b)?,
+                Some(Typed::Str(s)) => p.field_str(col, s)?,
+                // Dropped unfinished, the line leaves nothing behind.
+                None => return Ok(false),
             };
+            fields += 1;
         }
-        p.finish(Some(self.time))
+        if fields == 0 {
+            return Ok(false);
+        }
+        p.finish(Some(time))?;
+        Ok(true)
+    })();
+    match written {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(refusal(&row, types, None)),
+        Err(e) => Err(refusal(
+            &row,
+            types,
+            Some(&crate::write::one_line(&e.to_string())),
+        )),
     }
+}
+
+/// Why `row` makes no point, the first reason in this order: no series
+/// name, a value that does not fit its column's type (`types`), no field,
+/// no time; else `encode`, the encoder's reason.
+#[cold]
+fn refusal(row: &RowParts<'_>, types: &[Option<FieldType>], encode: Option<&str>) -> String {
+    if row.name.is_none() {
+        return "a row without a series name".to_owned();
+    }
+    let mut fields = 0;
+    for (i, v) in row.values.iter().enumerate() {
+        if Some(i) == row.time_index || v.is_null() {
+            continue;
+        }
+        if typed(v, types.get(i).copied().flatten()).is_none() {
+            let col = row.columns.get(i).map_or("?", String::as_str);
+            return format!("field {col:?}: {v} does not fit its declared type");
+        }
+        fields += 1;
+    }
+    if fields == 0 {
+        return "a row without fields".to_owned();
+    }
+    if row.time().is_none() {
+        return "a row without a time".to_owned();
+    }
+    encode.map_or_else(|| "a row that makes no line".to_owned(), str::to_owned)
 }
