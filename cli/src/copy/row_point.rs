@@ -14,7 +14,7 @@ use std::sync::Arc;
 use influx_stream::query::SeriesMeta;
 use influx_stream::{Error, FieldType, LineWriter, Row, SeriesKey, Server, ToLineProtocol, Value};
 
-use super::msgpack::{self, RowRef};
+use super::msgpack::{self, Cell, RowRef};
 
 /// What a point is made of, from a row of either reader.
 #[derive(Debug, Clone, Copy)]
@@ -24,9 +24,95 @@ pub struct RowParts<'a> {
     /// Tags sorted by key.
     pub tags: &'a [(String, String)],
     columns: &'a [String],
-    values: &'a [Value],
+    values: Values<'a>,
     time_index: Option<usize>,
     series: Series<'a>,
+}
+
+/// A row's values, as either reader keeps them.
+#[derive(Debug, Clone, Copy)]
+enum Values<'a> {
+    Json(&'a [Value]),
+    Msgpack(&'a [Cell], &'a str),
+}
+
+impl<'a> Values<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Values::Json(v) => v.len(),
+            Values::Msgpack(v, _) => v.len(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<Val<'a>> {
+        match *self {
+            Values::Json(v) => v.get(i).map(Val::of),
+            Values::Msgpack(v, text) => v.get(i).map(|c| msgpack::val(*c, text)),
+        }
+    }
+}
+
+/// A value of either reader, its string borrowed.
+#[derive(Debug, Clone, Copy)]
+pub enum Val<'a> {
+    Null,
+    Bool(bool),
+    Integer(i64),
+    UInteger(u64),
+    Float(f64),
+    Time(i64),
+    Str(&'a str),
+    /// A kind of [`Value`] this reader does not know.
+    Other(&'a Value),
+}
+
+impl<'a> Val<'a> {
+    #[inline]
+    fn of(v: &'a Value) -> Self {
+        match v {
+            Value::Null => Val::Null,
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Integer(n) => Val::Integer(*n),
+            Value::UInteger(n) => Val::UInteger(*n),
+            Value::Float(f) => Val::Float(*f),
+            Value::Time(t) => Val::Time(*t),
+            Value::String(s) => Val::Str(s.as_str()),
+            other => Val::Other(other),
+        }
+    }
+
+    /// As a [`Value`], for messages.
+    pub fn to_value(self) -> Value {
+        match self {
+            Val::Null => Value::Null,
+            Val::Bool(b) => Value::Bool(b),
+            Val::Integer(n) => Value::Integer(n),
+            Val::UInteger(n) => Value::UInteger(n),
+            Val::Float(f) => Value::Float(f),
+            Val::Time(t) => Value::Time(t),
+            Val::Str(s) => Value::String(s.into()),
+            Val::Other(v) => v.clone(),
+        }
+    }
+
+    #[inline]
+    fn is_null(self) -> bool {
+        match self {
+            Val::Null => true,
+            Val::Other(v) => v.is_null(),
+            _ => false,
+        }
+    }
+
+    /// As [`Value::as_time_ns`].
+    fn as_time_ns(self) -> Option<i64> {
+        match self {
+            Val::Time(t) => Some(t),
+            Val::Str(_) | Val::Other(_) => self.to_value().as_time_ns(),
+            _ => None,
+        }
+    }
 }
 
 /// The series a row belongs to, by identity.
@@ -43,7 +129,7 @@ impl<'a> RowParts<'a> {
             name: row.series_name(),
             tags: row.tags(),
             columns: row.columns(),
-            values: row.values(),
+            values: Values::Json(row.values()),
             time_index: row.meta().time_index(),
             series: Series::Json(row.meta()),
         }
@@ -56,7 +142,7 @@ impl<'a> RowParts<'a> {
             name: Some(&s.name),
             tags: &s.tags,
             columns: &s.columns,
-            values: row.values,
+            values: Values::Msgpack(row.values, row.text),
             time_index: s.time_index,
             series: Series::Msgpack(s),
         }
@@ -66,7 +152,7 @@ impl<'a> RowParts<'a> {
     pub fn time(&self) -> Option<i64> {
         self.time_index
             .and_then(|i| self.values.get(i))
-            .and_then(Value::as_time_ns)
+            .and_then(Val::as_time_ns)
     }
 }
 
@@ -153,23 +239,60 @@ enum Typed<'a> {
     Str(&'a str),
 }
 
-/// `v` as a value of type `t`; without a declared type, as the JSON typed
-/// it, numbers as floats (the source prints whole floats as integers).
+/// `v` as a value of type `t` (as `Value::as_f64`, `as_i64`, `as_u64`,
+/// `as_bool` and `as_str` read it); without a declared type, as the JSON
+/// typed it, numbers as floats (the source prints whole floats as
+/// integers).
 #[inline]
-fn typed(v: &Value, t: Option<FieldType>) -> Option<Typed<'_>> {
+fn typed(v: Val<'_>, t: Option<FieldType>) -> Option<Typed<'_>> {
+    if let Val::Other(v) = v {
+        return typed_value(v, t);
+    }
+    match t {
+        Some(FieldType::Float) => match v {
+            Val::Float(f) => Some(Typed::Float(f)),
+            Val::Integer(n) => Some(Typed::Float(n as f64)),
+            Val::UInteger(n) => Some(Typed::Float(n as f64)),
+            _ => None,
+        },
+        Some(FieldType::Integer) => match v {
+            Val::Integer(n) | Val::Time(n) => Some(Typed::Integer(n)),
+            Val::UInteger(n) => i64::try_from(n).ok().map(Typed::Integer),
+            _ => None,
+        },
+        Some(FieldType::Unsigned) => match v {
+            Val::Integer(n) => u64::try_from(n).ok().map(Typed::Unsigned),
+            Val::UInteger(n) => Some(Typed::Unsigned(n)),
+            _ => None,
+        },
+        Some(FieldType::Boolean) => match v {
+            Val::Bool(b) => Some(Typed::Bool(b)),
+            _ => None,
+        },
+        Some(FieldType::String) => match v {
+            Val::Str(s) => Some(Typed::Str(s)),
+            _ => None,
+        },
+        _ => match v {
+            Val::Bool(b) => Some(Typed::Bool(b)),
+            Val::Integer(n) => Some(Typed::Float(n as f64)),
+            Val::Float(f) => Some(Typed::Float(f)),
+            Val::Str(s) => Some(Typed::Str(s)),
+            _ => None,
+        },
+    }
+}
+
+/// [`typed`] for a kind of value this reader does not know.
+#[cold]
+fn typed_value(v: &Value, t: Option<FieldType>) -> Option<Typed<'_>> {
     match t {
         Some(FieldType::Float) => v.as_f64().map(Typed::Float),
         Some(FieldType::Integer) => v.as_i64().map(Typed::Integer),
         Some(FieldType::Unsigned) => v.as_u64().map(Typed::Unsigned),
         Some(FieldType::Boolean) => v.as_bool().map(Typed::Bool),
         Some(FieldType::String) => v.as_str().map(Typed::Str),
-        _ => match v {
-            Value::Bool(b) => Some(Typed::Bool(*b)),
-            Value::Integer(i) => Some(Typed::Float(*i as f64)),
-            Value::Float(f) => Some(Typed::Float(*f)),
-            Value::String(s) => Some(Typed::Str(s.as_str())),
-            _ => None,
-        },
+        _ => None,
     }
 }
 
@@ -239,31 +362,13 @@ fn write_row(
     let (Ok(key), Some(time)) = (key, row.time()) else {
         return Err(refusal(&row, types, key.as_ref().err().map(String::as_str)));
     };
-    let written = (|| -> Result<bool, Error> {
-        let mut p = out.point_in(key)?;
-        let mut fields = 0;
-        for (i, v) in row.values.iter().enumerate() {
-            if Some(i) == row.time_index || v.is_null() {
-                continue;
-            }
-            let col = row.columns.get(i).map_or("", String::as_str);
-            match typed(v, types.get(i).copied().flatten()) {
-                Some(Typed::Float(f)) => p.field_f64(col, f)?,
-                Some(Typed::Integer(n)) => p.field_i64(col, n)?,
-                Some(Typed::Unsigned(n)) => p.field_u64(col, n)?,
-                Some(Typed::Bool(b)) => p.field_bool(col, b)?,
-                Some(Typed::Str(s)) => p.field_str(col, s)?,
-                // Dropped unfinished, the line leaves nothing behind.
-                None => return Ok(false),
-            };
-            fields += 1;
+    let written = match row.values {
+        Values::Json(v) => write_line(out, key, time, &row, types, v.iter().map(Val::of)),
+        Values::Msgpack(v, text) => {
+            let vals = v.iter().map(|c| msgpack::val(*c, text));
+            write_line(out, key, time, &row, types, vals)
         }
-        if fields == 0 {
-            return Ok(false);
-        }
-        p.finish(Some(time))?;
-        Ok(true)
-    })();
+    };
     match written {
         Ok(true) => Ok(()),
         Ok(false) => Err(refusal(&row, types, None)),
@@ -275,6 +380,42 @@ fn write_row(
     }
 }
 
+/// Writes the line of `row`, whose values are `values`: false, writing
+/// nothing, when a value does not fit its type or there is no field.
+#[inline]
+fn write_line<'r>(
+    out: &mut LineWriter<'_>,
+    key: &SeriesKey,
+    time: i64,
+    row: &RowParts<'_>,
+    types: &[Option<FieldType>],
+    values: impl Iterator<Item = Val<'r>>,
+) -> Result<bool, Error> {
+    let mut p = out.point_in(key)?;
+    let mut fields = 0;
+    for (i, v) in values.enumerate() {
+        if Some(i) == row.time_index || v.is_null() {
+            continue;
+        }
+        let col = row.columns.get(i).map_or("", String::as_str);
+        match typed(v, types.get(i).copied().flatten()) {
+            Some(Typed::Float(f)) => p.field_f64(col, f)?,
+            Some(Typed::Integer(n)) => p.field_i64(col, n)?,
+            Some(Typed::Unsigned(n)) => p.field_u64(col, n)?,
+            Some(Typed::Bool(b)) => p.field_bool(col, b)?,
+            Some(Typed::Str(s)) => p.field_str(col, s)?,
+            // Dropped unfinished, the line leaves nothing behind.
+            None => return Ok(false),
+        };
+        fields += 1;
+    }
+    if fields == 0 {
+        return Ok(false);
+    }
+    p.finish(Some(time))?;
+    Ok(true)
+}
+
 /// Why `row` makes no point, the first reason in this order: no series
 /// name, a value that does not fit its column's type (`types`), no field,
 /// no time; else `encode`, the encoder's reason.
@@ -284,12 +425,14 @@ fn refusal(row: &RowParts<'_>, types: &[Option<FieldType>], encode: Option<&str>
         return "a row without a series name".to_owned();
     }
     let mut fields = 0;
-    for (i, v) in row.values.iter().enumerate() {
+    for i in 0..row.values.len() {
+        let Some(v) = row.values.get(i) else { continue };
         if Some(i) == row.time_index || v.is_null() {
             continue;
         }
         if typed(v, types.get(i).copied().flatten()).is_none() {
             let col = row.columns.get(i).map_or("?", String::as_str);
+            let v = v.to_value();
             return format!("field {col:?}: {v} does not fit its declared type");
         }
         fields += 1;
