@@ -515,6 +515,11 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     })
 }
 
+/// Rows given to the writer as one item at most: one lock and one copy
+/// into the batch for this many rows, where a row each cost about as much
+/// as encoding it.
+const ITEM_ROWS: usize = 500;
+
 /// Where the rows read go: points into the writer, the rows that make
 /// none counted and reported.
 struct Put<'a> {
@@ -548,7 +553,14 @@ impl Put<'_> {
         let batch = self.batch_points.max(1);
         let mut next = 0;
         while next < n {
-            let end = n.min(next + (batch - self.in_batch.min(batch - 1)));
+            // An item goes into one batch whole: up to where the batch is
+            // full, and at most ITEM_ROWS rows, so that rows far larger than
+            // usual do not make one body of many times the writer's
+            // max_bytes. (A batch the writer sealed for its bytes is not
+            // seen here: the batches after it may then hold up to
+            // ITEM_ROWS - 1 points more than batch_points.)
+            let room = (batch - self.in_batch.min(batch - 1)).min(ITEM_ROWS);
+            let end = n.min(next + room);
             let lines = Lines::new(&row, next..end, self.types, &mut self.column_types);
             if let Err(e) = self.writer.send(&lines).await {
                 return Err(format!("writing: {e}"));
