@@ -96,7 +96,7 @@ pub use crate::failover::ServerStats;
 pub use crate::http::AuthMethod;
 pub use crate::influxql::{quote_ident, quote_literal, Query};
 pub use crate::line_protocol::{
-    EncodeOptions, LineWriter, PointWriter, Server, StringFields, ToLineProtocol,
+    EncodeOptions, LineWriter, PointWriter, SeriesKey, Server, StringFields, ToLineProtocol,
 };
 pub use crate::line_reader::{
     parse_lines, LineProtocolCodec, ParseLines, ParsedPoint, ParsedValue,

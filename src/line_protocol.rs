@@ -340,6 +340,35 @@ impl<'a> LineWriter<'a> {
         })
     }
 
+    /// Starts a line for a point of the series `key`: its measurement and
+    /// tags as [`point`](Self::point) and [`PointWriter::tag`] write them.
+    /// More tags may follow, then fields, then [`PointWriter::finish`].
+    ///
+    /// # Errors
+    /// For [`Server::VictoriaMetrics`], a tag value it would cut short (in
+    /// a key made for another server).
+    #[inline]
+    pub fn point_in<'w>(&'w mut self, key: &'w SeriesKey) -> Result<PointWriter<'w, 'a>, Error> {
+        if self.options.server == Server::VictoriaMetrics {
+            if let Some((tag, len)) = &key.long_value {
+                return Err(point_error(
+                    &key.measurement,
+                    format!("tag {tag:?} is {len} bytes long; VictoriaMetrics would cut it to {VM_MAX_LABEL_BYTES}"),
+                ));
+            }
+        }
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&key.encoded);
+        Ok(PointWriter {
+            out: self,
+            start,
+            measurement: &key.measurement,
+            fields: 0,
+            tags: key.tags,
+            newline_in_string: false,
+        })
+    }
+
     /// Appends raw line protocol as given, adding a final newline when
     /// missing. Blank lines and `#` comments are allowed (the server skips
     /// them) and are not counted as points.
@@ -370,6 +399,114 @@ impl<'a> LineWriter<'a> {
             self.buf.push(b'\n');
         }
         Ok(())
+    }
+}
+
+/// A measurement and its tags, checked and escaped once, for many points
+/// of one series: [`LineWriter::point_in`] starts a line with them, as
+/// [`LineWriter::point`] and [`PointWriter::tag`] would have written them,
+/// without checking and escaping them again.
+///
+/// ```
+/// use influx_stream::{EncodeOptions, Error, LineWriter, SeriesKey, Server};
+///
+/// let mut key = SeriesKey::new("cpu", Server::InfluxDb)?;
+/// key.tag("host", "a b")?.tag("region", "eu")?;
+/// let mut buf = Vec::new();
+/// let mut out = LineWriter::new(&mut buf, EncodeOptions::default());
+/// for (t, v) in [(1, 0.5), (2, 0.75)] {
+///     out.point_in(&key)?.field_f64("load", v)?.finish(Some(t))?;
+/// }
+/// assert_eq!(buf, b"cpu,host=a\\ b,region=eu load=0.5 1\ncpu,host=a\\ b,region=eu load=0.75 2\n");
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesKey {
+    measurement: String,
+    /// The measurement and `,key=value` per tag, escaped.
+    encoded: Vec<u8>,
+    tags: u32,
+    server: Server,
+    /// The first tag whose value VictoriaMetrics would cut short: its key
+    /// and the value's length.
+    long_value: Option<(String, usize)>,
+}
+
+impl SeriesKey {
+    /// A key of `measurement` without tags, for points written to `server`
+    /// (as [`EncodeOptions::server`]).
+    ///
+    /// # Errors
+    /// As [`LineWriter::point`]: a measurement that is empty or cannot be
+    /// represented.
+    pub fn new(measurement: &str, server: Server) -> Result<SeriesKey, Error> {
+        if measurement.is_empty() {
+            return Err(error::encode("the measurement name is empty"));
+        }
+        let mut encoded = Vec::with_capacity(measurement.len() + 32);
+        write_name(&mut encoded, measurement.as_bytes(), Part::Measurement)
+            .map_err(|problem| point_error(measurement, problem))?;
+        Ok(SeriesKey {
+            measurement: measurement.to_owned(),
+            encoded,
+            tags: 0,
+            server,
+            long_value: None,
+        })
+    }
+
+    /// Adds a tag, as [`PointWriter::tag`] would: a tag with an empty
+    /// value is left out. Give the tags in key order, as for `tag`.
+    ///
+    /// # Errors
+    /// As [`PointWriter::tag`]: an empty key, a newline, a key named
+    /// `time`, a backslash that cannot be represented, or for
+    /// VictoriaMetrics a value it would cut short. The key is then left as
+    /// it was.
+    pub fn tag(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
+        if value.is_empty() {
+            return Ok(self);
+        }
+        let problem = if key.is_empty() {
+            Some("a tag key is empty".to_owned())
+        } else if key == "time" {
+            Some("a tag is named \"time\", which InfluxDB refuses; rename it".to_owned())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(point_error(&self.measurement, problem));
+        }
+        if self.server == Server::VictoriaMetrics && value.len() > VM_MAX_LABEL_BYTES {
+            return Err(point_error(
+                &self.measurement,
+                format!(
+                    "tag {key:?} is {} bytes long; VictoriaMetrics would cut it to {VM_MAX_LABEL_BYTES}",
+                    value.len()
+                ),
+            ));
+        }
+        let start = self.encoded.len();
+        self.encoded.push(b',');
+        let written = write_name(&mut self.encoded, key.as_bytes(), Part::TagKey).and_then(|()| {
+            self.encoded.push(b'=');
+            write_name(&mut self.encoded, value.as_bytes(), Part::TagValue)
+                .map_err(|p| format!("tag {key:?}: {p}"))
+        });
+        if let Err(problem) = written {
+            self.encoded.truncate(start);
+            return Err(point_error(&self.measurement, problem));
+        }
+        self.tags += 1;
+        if value.len() > VM_MAX_LABEL_BYTES && self.long_value.is_none() {
+            self.long_value = Some((key.to_owned(), value.len()));
+        }
+        Ok(self)
+    }
+
+    /// The measurement.
+    pub fn measurement(&self) -> &str {
+        &self.measurement
     }
 }
 
@@ -1271,5 +1408,63 @@ mod tests {
         let mut w = LineWriter::new(&mut buf, EncodeOptions::default());
         assert!(w.write("cpu a=1\r\n").is_err());
         Ok(())
+    }
+
+    /// A [`SeriesKey`] writes what `point` and `tag` write, and refuses
+    /// what they refuse, with the same error.
+    #[test]
+    fn series_keys_write_as_point_and_tag_do() {
+        let names = [
+            "", "cpu", "a b", "a,b", "a=b", "a\"b", "a\\b", "a\\ b", "a\\", "#m", "\tm", "a\nb",
+            "time", "x\\,y", "\\",
+        ];
+        let servers = [Server::InfluxDb, Server::VictoriaMetrics];
+        let long = "v".repeat(VM_MAX_LABEL_BYTES + 1);
+        let mut cases: Vec<(&str, Vec<(&str, &str)>)> = Vec::new();
+        for m in names {
+            cases.push((m, vec![]));
+            for k in names {
+                for v in names {
+                    cases.push(("m", vec![(k, v), ("z", "1")]));
+                }
+            }
+            cases.push(("m", vec![("a", m), ("b", long.as_str())]));
+            cases.push(("m", vec![("b", long.as_str()), ("a", m)]));
+        }
+        for server in servers {
+            let options = EncodeOptions {
+                server,
+                ..EncodeOptions::default()
+            };
+            for (m, tags) in &cases {
+                let mut by_point = Vec::new();
+                let expected = LineWriter::new(&mut by_point, options)
+                    .point(m)
+                    .and_then(|mut p| {
+                        for (k, v) in tags {
+                            p.tag(k, v)?;
+                        }
+                        p.field_i64("f", 1)?.finish(Some(5))
+                    })
+                    .map_err(|e| e.to_string());
+                let mut by_key = Vec::new();
+                let got = SeriesKey::new(m, server)
+                    .and_then(|mut key| {
+                        for (k, v) in tags {
+                            key.tag(k, v)?;
+                        }
+                        Ok(key)
+                    })
+                    .and_then(|key| {
+                        LineWriter::new(&mut by_key, options)
+                            .point_in(&key)?
+                            .field_i64("f", 1)?
+                            .finish(Some(5))
+                    })
+                    .map_err(|e| e.to_string());
+                assert_eq!(got, expected, "{server:?} {m:?} {tags:?}");
+                assert_eq!(by_key, by_point, "{server:?} {m:?} {tags:?}");
+            }
+        }
     }
 }

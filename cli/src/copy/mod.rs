@@ -24,7 +24,7 @@ use serde_json::json;
 use crate::conn::{seconds, ApiVersion, ConnArgs, Role, Secret, ServerKind, TokenScheme};
 use crate::error::CliError;
 use crate::progress::{Counts, Mode, Progress};
-use row_point::{ColumnTypes, RowParts, RowPoint};
+use row_point::{ColumnTypes, Lines, RowParts};
 
 /// Arguments of `copy`. The source is the global connection (--url, -d,
 /// --rp and their environment variables); the destination has `--to-`
@@ -387,7 +387,9 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     let mut put = Put {
         writer: &mut writer,
         types: &types,
-        column_types: ColumnTypes::default(),
+        column_types: ColumnTypes::new(dest.encode_options().server),
+        batch_points: args.batch_points,
+        in_batch: 0,
         counts: &counts,
         progress: &progress,
         failed: &failed,
@@ -396,20 +398,18 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     'windows: while let Some(item) = reads.recv().await {
         let (from, to, read) = match item {
             read::Read::Rows(rows) => {
-                for row in &rows {
-                    if let Err(e) = put.row(RowParts::of_row(row)).await {
-                        error = Some(e);
-                        break 'windows;
-                    }
+                let row = |i| rows.get(i).map(RowParts::of_row);
+                if let Err(e) = put.rows(rows.len(), row).await {
+                    error = Some(e);
+                    break 'windows;
                 }
                 continue;
             }
             read::Read::Packed(rows) => {
-                for row in rows.iter() {
-                    if let Err(e) = put.row(RowParts::of_msgpack(row)).await {
-                        error = Some(e);
-                        break 'windows;
-                    }
+                let row = |i| rows.get(i).map(RowParts::of_msgpack);
+                if let Err(e) = put.rows(rows.len(), row).await {
+                    error = Some(e);
+                    break 'windows;
                 }
                 continue;
             }
@@ -427,6 +427,8 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
         let failed_here = after.points_failed - before.points_failed + put.refused;
         before = after;
         put.refused = 0;
+        // The flush sealed the batch.
+        put.in_batch = 0;
         if let Err(e) = &flushed {
             if crate::write::every_batch_would_fail(e) {
                 error = Some(format!("the destination could not be written to: {e}"));
@@ -513,6 +515,11 @@ pub async fn run(conn: &ConnArgs, args: CopyArgs) -> Result<ExitCode, CliError> 
     })
 }
 
+/// Rows given to the writer as one item at most: one lock and one copy
+/// into the batch for this many rows, where a row each cost about as much
+/// as encoding it.
+const ITEM_ROWS: usize = 500;
+
 /// Where the rows read go: points into the writer, the rows that make
 /// none counted and reported.
 struct Put<'a> {
@@ -520,6 +527,11 @@ struct Put<'a> {
     /// Per measurement, the declared field types.
     types: &'a HashMap<String, HashMap<String, FieldType>>,
     column_types: ColumnTypes,
+    /// The writer's batch size.
+    batch_points: usize,
+    /// Points in the writer's open batch: the next item of rows stops
+    /// where it is full, so batches stay `batch_points` long.
+    in_batch: usize,
     counts: &'a Counts,
     progress: &'a Progress,
     failed: &'a crate::write::SharedFailed,
@@ -528,29 +540,54 @@ struct Put<'a> {
 }
 
 impl Put<'_> {
-    /// Writes `row`, or counts and reports why it makes no point.
+    /// Writes rows `0..n` of `row`, many to an item of the writer; counts
+    /// and reports each row that makes no point, and why.
     ///
     /// # Errors
     /// The writer's error that ends the copy.
-    async fn row(&mut self, row: RowParts<'_>) -> Result<(), String> {
-        let refused_why = match RowPoint::new(row, self.types, &mut self.column_types) {
-            Ok(p) => match self.writer.send(&p).await {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_encode() => crate::write::one_line(&e.to_string()),
-                Err(e) => return Err(format!("writing: {e}")),
-            },
-            Err(why) => why,
-        };
+    async fn rows<'r>(
+        &mut self,
+        n: usize,
+        row: impl Fn(usize) -> Option<RowParts<'r>>,
+    ) -> Result<(), String> {
+        let batch = self.batch_points.max(1);
+        let mut next = 0;
+        while next < n {
+            // An item goes into one batch whole: up to where the batch is
+            // full, and at most ITEM_ROWS rows, so that rows far larger than
+            // usual do not make one body of many times the writer's
+            // max_bytes. (A batch the writer sealed for its bytes is not
+            // seen here: the batches after it may then hold up to
+            // ITEM_ROWS - 1 points more than batch_points.)
+            let room = (batch - self.in_batch.min(batch - 1)).min(ITEM_ROWS);
+            let end = n.min(next + room);
+            let lines = Lines::new(&row, next..end, self.types, &mut self.column_types);
+            if let Err(e) = self.writer.send(&lines).await {
+                return Err(format!("writing: {e}"));
+            }
+            let refused = lines.refused();
+            let stop = refused.as_ref().map_or(end, |(i, _)| *i);
+            self.in_batch = (self.in_batch + (stop - next)) % batch;
+            next = stop;
+            if let Some((i, why)) = refused {
+                next = i + 1;
+                self.refuse(row(i), &why);
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts and reports `row`, which makes no point for this reason.
+    fn refuse(&mut self, row: Option<RowParts<'_>>, why: &str) {
         self.refused += 1;
         self.counts.input_failed.fetch_add(1, Relaxed);
         let msg = format!(
-            "{} at {}: {refused_why}",
-            row.name.unwrap_or_default(),
-            row.time().unwrap_or(0)
+            "{} at {}: {why}",
+            row.and_then(|r| r.name).unwrap_or_default(),
+            row.and_then(|r| r.time()).unwrap_or(0)
         );
         self.progress.println(&msg);
         crate::write::lock(self.failed).write(&format!("# {msg}\n"));
-        Ok(())
     }
 }
 

@@ -14,8 +14,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use influx_stream::query::Text;
-use influx_stream::Value;
+use super::row_point::Val;
 
 /// The media type asked for.
 pub const MSGPACK: &str = "application/x-msgpack";
@@ -44,7 +43,28 @@ pub struct Rows {
     series: Vec<Arc<Series>>,
     /// Per row: its series (an index into `series`) and its first value.
     rows: Vec<(u32, u32)>,
-    values: Vec<Value>,
+    values: Vec<Cell>,
+    /// The string values one after the other: a `Value`'s string was
+    /// checked as UTF-8 once more each time it was read, and dropped one by
+    /// one.
+    text: String,
+    /// The strings of the series being read, added to `text` once it is
+    /// read: each is UTF-8 (ASCII as it mostly is, or made so as
+    /// `from_utf8_lossy` makes it), so all of them at once are too, and
+    /// are checked at once.
+    pending: Vec<u8>,
+}
+
+/// One value of an answer; a string is a range of [`Rows`]' text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    Null,
+    Bool(bool),
+    Integer(i64),
+    UInteger(u64),
+    Float(f64),
+    Time(i64),
+    Str(u32, u32),
 }
 
 /// A row of [`Rows`].
@@ -53,7 +73,26 @@ pub struct RowRef<'a> {
     /// Its series.
     pub series: &'a Arc<Series>,
     /// One value per column.
-    pub values: &'a [Value],
+    pub values: &'a [Cell],
+    /// The text the strings of `values` are ranges of.
+    pub text: &'a str,
+}
+
+/// `c` as a value, its string from `text`.
+#[inline]
+pub fn val(c: Cell, text: &str) -> Val<'_> {
+    match c {
+        Cell::Null => Val::Null,
+        Cell::Bool(b) => Val::Bool(b),
+        Cell::Integer(n) => Val::Integer(n),
+        Cell::UInteger(n) => Val::UInteger(n),
+        Cell::Float(f) => Val::Float(f),
+        Cell::Time(t) => Val::Time(t),
+        // Always a whole string of `text` (see `Rows::pending`).
+        Cell::Str(start, end) => {
+            Val::Str(text.get(start as usize..end as usize).unwrap_or_default())
+        }
+    }
 }
 
 impl Rows {
@@ -63,12 +102,36 @@ impl Rows {
     }
 
     /// The rows, in the order read.
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = RowRef<'_>> {
-        self.rows.iter().filter_map(|&(s, start)| {
-            let series = self.series.get(s as usize)?;
-            let start = start as usize;
-            let values = self.values.get(start..start + series.columns.len())?;
-            Some(RowRef { series, values })
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// The rows read so far, leaving none but room for as many: the rows
+    /// of a chunk are about as many each time, and growing the vectors
+    /// anew for each chunk cost a copy of every value.
+    pub fn take(&mut self) -> Rows {
+        let empty = Rows {
+            series: Vec::with_capacity(self.series.capacity()),
+            rows: Vec::with_capacity(self.rows.capacity()),
+            values: Vec::with_capacity(self.values.capacity()),
+            text: String::with_capacity(self.text.capacity()),
+            pending: Vec::with_capacity(self.pending.capacity()),
+        };
+        std::mem::replace(self, empty)
+    }
+
+    /// Row `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<RowRef<'_>> {
+        let &(s, start) = self.rows.get(i)?;
+        let series = self.series.get(s as usize)?;
+        let start = start as usize;
+        let values = self.values.get(start..start + series.columns.len())?;
+        Some(RowRef {
+            series,
+            values,
+            text: &self.text,
         })
     }
 
@@ -107,6 +170,25 @@ pub struct Decoder {
     buf: Vec<u8>,
     /// Where the next chunk starts in `buf`.
     start: usize,
+    /// How far the next chunk's end was looked for in the pieces fed so
+    /// far: a chunk spans several pieces, and looking from its start again
+    /// at each piece cost as much as reading it.
+    skipped: Skipped,
+}
+
+/// Progress through one item whose end is looked for.
+#[derive(Debug, Clone, Copy)]
+struct Skipped {
+    /// Bytes of it stepped over.
+    pos: usize,
+    /// Items still to step over (a container's contents count).
+    left: usize,
+}
+
+impl Default for Skipped {
+    fn default() -> Self {
+        Skipped { pos: 0, left: 1 }
+    }
 }
 
 impl Decoder {
@@ -138,8 +220,11 @@ impl Decoder {
             if rest.is_empty() {
                 return Ok(());
             }
-            let len = match skip(rest) {
-                Ok(n) => n,
+            let len = match skip(rest, &mut self.skipped) {
+                Ok(n) => {
+                    self.skipped = Skipped::default();
+                    n
+                }
                 Err(Bad::Incomplete) if rest.len() > MAX_CHUNK_BYTES => {
                     return Err(Failure::Bad(format!(
                         "a chunk of the answer is larger than {MAX_CHUNK_BYTES} bytes"
@@ -289,19 +374,64 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn value(&mut self, time: bool) -> Result<Value, Bad> {
+    /// A value; a string goes to `text`, whose first `offset` bytes are
+    /// before it.
+    fn value(&mut self, time: bool, text: &mut Vec<u8>, offset: usize) -> Result<Cell, Bad> {
+        // The kinds influxd writes most (signed integers, floats), read
+        // here without going through `next`: the same values.
+        let int = |i: i64| {
+            if time {
+                Cell::Time(i)
+            } else {
+                Cell::Integer(i)
+            }
+        };
+        let at = self.pos;
+        let fast = match self.b.get(at) {
+            Some(&m @ 0x00..=0x7f) => Some((1, int(i64::from(m)))),
+            Some(0xcb) => self.b.get(at + 1..at + 9).and_then(|b| {
+                let b: [u8; 8] = b.try_into().ok()?;
+                Some((9, Cell::Float(f64::from_be_bytes(b))))
+            }),
+            Some(0xd3) => self.b.get(at + 1..at + 9).and_then(|b| {
+                let b: [u8; 8] = b.try_into().ok()?;
+                Some((9, int(i64::from_be_bytes(b))))
+            }),
+            Some(0xd2) => self.b.get(at + 1..at + 5).and_then(|b| {
+                let b: [u8; 4] = b.try_into().ok()?;
+                Some((5, int(i64::from(i32::from_be_bytes(b)))))
+            }),
+            Some(0xd1) => self.b.get(at + 1..at + 3).and_then(|b| {
+                let b: [u8; 2] = b.try_into().ok()?;
+                Some((3, int(i64::from(i16::from_be_bytes(b)))))
+            }),
+            _ => None,
+        };
+        if let Some((len, cell)) = fast {
+            self.pos = at + len;
+            return Ok(cell);
+        }
         Ok(match self.next()? {
-            Item::Nil => Value::Null,
-            Item::Bool(b) => Value::Bool(b),
-            Item::Int(i) if time => Value::Time(i),
-            Item::Int(i) => Value::Integer(i),
+            Item::Nil => Cell::Null,
+            Item::Bool(b) => Cell::Bool(b),
+            Item::Int(i) if time => Cell::Time(i),
+            Item::Int(i) => Cell::Integer(i),
             Item::Uint(u) => match i64::try_from(u) {
-                Ok(i) if time => Value::Time(i),
-                Ok(i) => Value::Integer(i),
-                Err(_) => Value::UInteger(u),
+                Ok(i) if time => Cell::Time(i),
+                Ok(i) => Cell::Integer(i),
+                Err(_) => Cell::UInteger(u),
             },
-            Item::Float(f) => Value::Float(f),
-            Item::Str(s) => Value::String(Text::new(&String::from_utf8_lossy(s))),
+            Item::Float(f) => Cell::Float(f),
+            Item::Str(s) => {
+                let start = offset + text.len();
+                if s.is_ascii() {
+                    text.extend_from_slice(s);
+                } else {
+                    text.extend_from_slice(String::from_utf8_lossy(s).as_bytes());
+                }
+                let at = |n: usize| u32::try_from(n).map_err(|_| bad("too much text in a chunk"));
+                Cell::Str(at(start)?, at(offset + text.len())?)
+            }
             Item::Other | Item::Array(_) | Item::Map(_) => {
                 return Err(bad("a value is not a number, string, boolean or nil"))
             }
@@ -309,10 +439,35 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The length of the first whole item of `b`.
-fn skip(b: &[u8]) -> Result<usize, Bad> {
-    let mut r = Reader { b, pos: 0 };
-    r.skip_item()?;
+/// The length of the first whole item of `b`, going on from `done`, which
+/// records how far it got when `b` ends first ([`Bad::Incomplete`]).
+fn skip(b: &[u8], done: &mut Skipped) -> Result<usize, Bad> {
+    let mut r = Reader { b, pos: done.pos };
+    while done.left > 0 {
+        // Most items' length is in their first byte: no need to read them.
+        let fixed = match b.get(r.pos) {
+            Some(0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff) => Some(1),
+            Some(&m @ 0xa0..=0xbf) => Some(1 + usize::from(m & 0x1f)),
+            Some(0xcc | 0xd0) => Some(2),
+            Some(0xcd | 0xd1) => Some(3),
+            Some(0xca | 0xce | 0xd2) => Some(5),
+            Some(0xcb | 0xcf | 0xd3) => Some(9),
+            _ => None,
+        };
+        match fixed {
+            Some(n) if r.pos + n <= b.len() => r.pos += n,
+            Some(_) => return Err(Bad::Incomplete),
+            None => match r.next()? {
+                Item::Array(n) => done.left = done.left.saturating_add(n),
+                Item::Map(n) => done.left = done.left.saturating_add(n.saturating_mul(2)),
+                _ => {}
+            },
+        }
+        done.left -= 1;
+        // Only whole items are taken: an item cut short is looked at
+        // again from its first byte.
+        done.pos = r.pos;
+    }
     Ok(r.pos)
 }
 
@@ -420,11 +575,18 @@ fn series(r: &mut Reader<'_>, rows: &mut Rows) -> Result<(), Bad> {
                         }
                         let start = u32::try_from(rows.values.len())
                             .map_err(|_| bad("too many values in a chunk"))?;
+                        let offset = rows.text.len();
                         for i in 0..width {
-                            rows.values.push(r.value(i == time_index)?);
+                            let v = r.value(i == time_index, &mut rows.pending, offset)?;
+                            rows.values.push(v);
                         }
                         rows.rows.push((ix, start));
                     }
+                    // Every string added is UTF-8 (see `Rows::pending`).
+                    let added = std::str::from_utf8(&rows.pending)
+                        .map_err(|_| bad("a string is not UTF-8"))?;
+                    rows.text.push_str(added);
+                    rows.pending.clear();
                 }
             }
             _ => r.skip_item()?,
@@ -436,6 +598,14 @@ fn series(r: &mut Reader<'_>, rows: &mut Rows) -> Result<(), Bad> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use influx_stream::Value;
+
+    fn values(r: &RowRef<'_>) -> Vec<Value> {
+        r.values
+            .iter()
+            .map(|c| val(*c, r.text).to_value())
+            .collect()
+    }
 
     /// A chunk as influxd 1.6 writes it (from a real answer), split at
     /// every byte.
@@ -471,7 +641,7 @@ mod tests {
             assert_eq!(s.columns, ["time", "n", "s", "f"]);
             assert_eq!(s.time_index, Some(0));
             assert_eq!(
-                got[0].values,
+                values(&got[0]),
                 [
                     Value::Time(1_600_000_000_000_000_000),
                     Value::Integer(48110),
@@ -480,7 +650,7 @@ mod tests {
                 ]
             );
             assert_eq!(
-                got[1].values,
+                values(&got[1]),
                 [
                     Value::Time(5),
                     Value::Null,
@@ -504,7 +674,7 @@ mod tests {
         let row = rows
             .iter()
             .next()
-            .map(|r| (r.series.tags.clone(), r.values.to_vec()));
+            .map(|r| (r.series.tags.clone(), values(&r)));
         assert_eq!(
             row,
             Some((

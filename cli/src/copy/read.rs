@@ -206,7 +206,7 @@ async fn read_packed(
             }
         }
         if packed.len() >= CHUNK {
-            tx.send(Read::Packed(std::mem::take(packed))).await?;
+            tx.send(Read::Packed(packed.take())).await?;
         }
     }
 }
