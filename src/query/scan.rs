@@ -74,6 +74,7 @@ enum Num {
     Float(f64),
 }
 
+#[derive(Clone, Copy)]
 struct Scanner<'a> {
     text: &'a str,
     b: &'a [u8],
@@ -563,8 +564,6 @@ impl<'a> Scanner<'a> {
 
     fn series(&mut self, settings: Settings, spare: &mut Vec<Cell>) -> Option<WireSeries<'a>> {
         let mut s = WireSeries::default();
-        // `values` came before `columns`: the time column is scaled after.
-        let mut late_time = false;
         self.open(b'{')?;
         if self.close_or_first(b'}')? {
             return Some(s);
@@ -603,21 +602,7 @@ impl<'a> Scanner<'a> {
                         }
                     }
                 }
-                "values" => {
-                    let time = match settings.time_mult {
-                        Some(mult) if !s.columns.is_empty() => s
-                            .columns
-                            .iter()
-                            .position(|c| c.as_str() == "time")
-                            .map(|i| (i, mult)),
-                        Some(_) => {
-                            late_time = true;
-                            None
-                        }
-                        None => None,
-                    };
-                    s.values = self.rows(spare, s.columns.len(), time, settings.rows_hint)?;
-                }
+                "values" => s.values = self.rows(spare, s.columns.len(), settings.rows_hint)?,
                 "partial" => s.partial = self.opt_bool()?,
                 _ => self.skip_value(0)?,
             }
@@ -625,23 +610,33 @@ impl<'a> Scanner<'a> {
                 break;
             }
         }
+        // The time column is scaled after the rows are read (they may come
+        // before the columns): a pass over one column costs less than a
+        // test on every cell.
         let time = s.columns.iter().position(|c| c.as_str() == "time");
-        if let (true, Some(t), Some(mult)) = (late_time, time, settings.time_mult) {
-            let mut start = 0;
-            for r in 0..s.values.rows {
-                let len = match &s.values.lens {
-                    Some(lens) => *lens.get(r)?,
-                    None => s.values.width,
-                };
-                if t < len {
-                    let c = s.values.cells.get_mut(start + t)?;
-                    match *c {
-                        Cell::Int(i) => *c = Cell::Time(i.checked_mul(mult)?),
-                        Cell::UInt(_) => return None,
-                        _ => {}
+        if let (Some(t), Some(mult)) = (time, settings.time_mult) {
+            let v = &mut s.values;
+            let scale = |c: &mut Cell| match *c {
+                Cell::Int(i) => i.checked_mul(mult).map(|t| *c = Cell::Time(t)),
+                Cell::UInt(_) => None,
+                _ => Some(()),
+            };
+            match &v.lens {
+                None if v.width > t => {
+                    for c in v.cells.iter_mut().skip(t).step_by(v.width) {
+                        scale(c)?;
                     }
                 }
-                start += len;
+                None => {}
+                Some(lens) => {
+                    let mut start = 0;
+                    for &len in lens {
+                        if t < len {
+                            scale(v.cells.get_mut(start + t)?)?;
+                        }
+                        start += len;
+                    }
+                }
             }
         }
         Some(s)
@@ -680,13 +675,7 @@ impl<'a> Scanner<'a> {
 
     /// `"values"`: `null` or an array of rows.
     #[inline(never)]
-    fn rows(
-        &mut self,
-        spare: &mut Vec<Cell>,
-        ncols: usize,
-        time: Option<(usize, i64)>,
-        rows_hint: usize,
-    ) -> Option<FlatRows> {
+    fn rows(&mut self, spare: &mut Vec<Cell>, ncols: usize, rows_hint: usize) -> Option<FlatRows> {
         let mut cells = std::mem::take(spare);
         cells.clear();
         // The hint comes from earlier series; a value takes 2 bytes at least,
@@ -701,38 +690,42 @@ impl<'a> Scanner<'a> {
         if self.null()? {
             return Some(flat);
         }
-        let (time_idx, mult) = time.unwrap_or((usize::MAX, 1));
-        self.open(b'[')?;
-        if self.close_or_first(b']')? {
-            return Some(flat);
-        }
-        loop {
-            self.open(b'[')?;
-            let before = flat.cells.len();
-            if !self.close_or_first(b']')? {
-                let mut col = 0;
-                loop {
-                    let time = (col == time_idx).then_some(mult);
-                    self.push_cell(&mut flat, time)?;
-                    col += 1;
-                    if !self.next_or_close(b']')? {
-                        break;
+        // A copy of the scanner, which stays in registers: the cells'
+        // stores cannot be stores to it.
+        let mut s = *self;
+        s.open(b'[')?;
+        if !s.close_or_first(b']')? {
+            loop {
+                s.open(b'[')?;
+                let before = flat.cells.len();
+                if !s.close_or_first(b']')? {
+                    loop {
+                        s.push_cell(&mut flat)?;
+                        // Most often a `,` follows at once.
+                        if s.b.get(s.i) == Some(&b',') {
+                            s.i += 1;
+                        } else if !s.next_or_close(b']')? {
+                            break;
+                        }
                     }
                 }
-            }
-            flat.push_len(flat.cells.len() - before);
-            if !self.next_or_close(b']')? {
-                return Some(flat);
+                flat.push_len(flat.cells.len() - before);
+                if s.b.get(s.i) == Some(&b',') {
+                    s.i += 1;
+                } else if !s.next_or_close(b']')? {
+                    break;
+                }
             }
         }
+        self.i = s.i;
+        Some(flat)
     }
 
     /// One cell, `null`, a boolean, a number or a string, pushed onto
     /// `flat` (built in place: a cell returned through the stack costs
-    /// more than scanning it). Integers become [`Cell::Time`] scaled by
-    /// `time` when it is set.
+    /// more than scanning it).
     #[inline(always)]
-    fn push_cell(&mut self, flat: &mut FlatRows, time: Option<i64>) -> Option<()> {
+    fn push_cell(&mut self, flat: &mut FlatRows) -> Option<()> {
         let cell = match self.next_byte()? {
             b'"' => {
                 let start = self.i + 1;
@@ -748,12 +741,10 @@ impl<'a> Scanner<'a> {
                     Cell::Esc(at, s.len() as u32)
                 }
             }
-            b'-' | b'0'..=b'9' => match (self.number()?, time) {
-                (Num::Int(i), None) => Cell::Int(i),
-                (Num::Int(i), Some(mult)) => Cell::Time(i.checked_mul(mult)?),
-                (Num::UInt(u), None) => Cell::UInt(u),
-                (Num::UInt(_), Some(_)) => return None,
-                (Num::Float(f), _) => Cell::Float(f),
+            b'-' | b'0'..=b'9' => match self.number()? {
+                Num::Int(i) => Cell::Int(i),
+                Num::UInt(u) => Cell::UInt(u),
+                Num::Float(f) => Cell::Float(f),
             },
             b't' => {
                 self.literal(b"true")?;
