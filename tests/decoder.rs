@@ -66,17 +66,21 @@ fn render_event(out: &mut String, item: Result<Event, DecodeError>) {
                 write!(out, " {c}={v:?}").unwrap();
             }
         }
-        Ok(Event::StatementError {
+        Ok(Event::Other(Chunk::StatementError {
             statement_id,
             message,
-        }) => write!(out, "error s{statement_id}: {message}").unwrap(),
-        Ok(Event::StatementEnd { statement_id }) => write!(out, "end s{statement_id}").unwrap(),
-        Ok(Event::Message {
+        })) => write!(out, "error s{statement_id}: {message}").unwrap(),
+        Ok(Event::Other(Chunk::StatementEnd { statement_id })) => {
+            write!(out, "end s{statement_id}").unwrap()
+        }
+        Ok(Event::Other(Chunk::Message {
             statement_id,
             level,
             text,
-        }) => write!(out, "message s{statement_id} {level}: {text}").unwrap(),
-        Ok(Event::QueryError { message }) => write!(out, "query error: {message}").unwrap(),
+        })) => write!(out, "message s{statement_id} {level}: {text}").unwrap(),
+        Ok(Event::Other(Chunk::QueryError { message })) => {
+            write!(out, "query error: {message}").unwrap()
+        }
         Ok(other) => panic!("an event of a new kind: {other:?}"),
         Err(e) => write!(out, "ERR {e}").unwrap(),
     }
@@ -752,7 +756,7 @@ fn rows_map_onto_serde_types_by_name() {
         "{out:?}"
     );
     assert!(out[3].contains("RFC 3339"), "{out:?}");
-    assert_eq!(out[4], "StatementEnd { statement_id: 0 }");
+    assert_eq!(out[4], "Other(StatementEnd { statement_id: 0 })");
 
     // Tuples take the values in column order; unknown columns are refused
     // when the type says so.
@@ -967,13 +971,13 @@ fn tail_without_newline_and_blank_lines() {
     d.feed(b"\n \r\n{\"results\":[{\"statement_id\":0}]}\n\n{\"results\":[{\"statement_id\":1}]}");
     assert_eq!(
         drain(&mut d),
-        vec![Ok(Event::StatementEnd { statement_id: 0 })]
+        vec![Ok(Event::Other(Chunk::StatementEnd { statement_id: 0 }))]
     );
     assert!(!d.is_done());
     d.finish();
     assert_eq!(
         drain(&mut d),
-        vec![Ok(Event::StatementEnd { statement_id: 1 })]
+        vec![Ok(Event::Other(Chunk::StatementEnd { statement_id: 1 }))]
     );
     assert!(d.is_done());
     d.finish();
@@ -1044,9 +1048,9 @@ fn garbage_then_recovery() {
         .starts_with("invalid document 1"));
     assert_eq!(
         out[1],
-        Ok(Event::QueryError {
+        Ok(Event::Other(Chunk::QueryError {
             message: "boom".into()
-        })
+        }))
     );
     assert!(
         out[2]
@@ -1067,7 +1071,7 @@ fn size_limit() {
     d.feed(b"\"x\"}]}]}\n{\"results\":[{\"statement_id\":7}]}\n");
     assert_eq!(
         drain(&mut d),
-        vec![Ok(Event::StatementEnd { statement_id: 7 })]
+        vec![Ok(Event::Other(Chunk::StatementEnd { statement_id: 7 }))]
     );
     d.feed(&[b'x'; 50]);
     d.feed(b"\n");
@@ -1494,7 +1498,7 @@ fn malformed_documents_are_errors() {
         assert!(e.to_string().starts_with("invalid document 1"), "{e}");
         assert!(matches!(
             d.next_event(),
-            Some(Ok(Event::StatementEnd { statement_id: 5 }))
+            Some(Ok(Event::Other(Chunk::StatementEnd { statement_id: 5 })))
         ));
         assert!(d.next_event().is_none());
     }

@@ -69,84 +69,35 @@ impl DecodeOptions {
 
 /// What a response says, in order: a row (a [`Row`] from
 /// [`Decoder::next_event`], a typed row, or the rows of a series), or what
-/// became of a statement. The one item type from the decoder to the streams.
+/// became of a statement or of the query. The one item type from the
+/// decoder to the streams.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event<T = Row> {
     /// One row of a series (or, from the series-level readers, the rows of
     /// one series object).
     Row(T),
-    /// A statement failed on the server (HTTP status still 200). Can follow
-    /// rows of the same statement when a chunked query is killed mid-stream
-    /// (timeout, `max-select-point`, `KILL QUERY`). No `StatementEnd` follows.
-    /// influxd runs no statement after a failing one: each later statement
-    /// comes as an error `not executed` (numbered here after the failed one;
-    /// influxd 1.6 repeats the failed one's id).
-    StatementError {
-        /// The failing statement (0-based).
-        statement_id: u64,
-        /// The server's message, e.g. `database not found: nosuchdb`.
-        message: String,
-    },
-    /// A statement finished without error: all its rows have been given.
-    StatementEnd {
-        /// The statement (0-based).
-        statement_id: u64,
-    },
-    /// An informational message attached to a statement's result (e.g. a
-    /// deprecation warning).
-    Message {
-        /// The statement (0-based).
-        statement_id: u64,
-        /// The level, e.g. `warning`.
-        level: String,
-        /// The text.
-        text: String,
-    },
-    /// A document with a top-level `{"error": ...}`: the whole query failed
-    /// (usually sent with HTTP 4xx/5xx: parse or authorization errors).
-    QueryError {
-        /// The server's message.
-        message: String,
-    },
+    /// Anything but rows: a [`Chunk`] other than [`Chunk::Series`].
+    Other(Chunk),
 }
 
 impl<T> Event<T> {
-    /// The event, unless it is a row (given back as `Err`).
-    pub(crate) fn other<U>(self) -> Result<Event<U>, T> {
-        Ok(match self {
-            Event::Row(t) => return Err(t),
-            Event::StatementError {
-                statement_id,
-                message,
-            } => Event::StatementError {
-                statement_id,
-                message,
-            },
-            Event::StatementEnd { statement_id } => Event::StatementEnd { statement_id },
-            Event::Message {
-                statement_id,
-                level,
-                text,
-            } => Event::Message {
-                statement_id,
-                level,
-                text,
-            },
-            Event::QueryError { message } => Event::QueryError { message },
-        })
-    }
-
     /// The same event, its row made into a `U` by `f`.
     pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Event<U> {
-        self.other().unwrap_or_else(|t| Event::Row(f(t)))
+        match self {
+            Event::Row(t) => Event::Row(f(t)),
+            Event::Other(c) => Event::Other(c),
+        }
     }
 }
 
 impl<T> Event<Result<T, DecodeError>> {
     /// A row that could not be mapped onto `T` as the error.
     pub(crate) fn transpose(self) -> Result<Event<T>, DecodeError> {
-        self.other().or_else(|row| row.map(Event::Row))
+        match self {
+            Event::Row(row) => row.map(Event::Row),
+            Event::Other(c) => Ok(Event::Other(c)),
+        }
     }
 }
 
@@ -352,10 +303,8 @@ impl Decoder {
                 }
             }
             match self.pull()? {
-                Ok(event) => match event.other() {
-                    Ok(other) => return Some(Ok(other)),
-                    Err(rows) => self.rows = Some(rows),
-                },
+                Ok(Event::Row(rows)) => self.rows = Some(rows),
+                Ok(Event::Other(c)) => return Some(Ok(Event::Other(c))),
                 Err(e) => return Some(Err(e)),
             }
         }
@@ -375,24 +324,7 @@ impl Decoder {
         };
         Some(Ok(match event {
             Event::Row(series) => Chunk::Series(series),
-            Event::StatementError {
-                statement_id,
-                message,
-            } => Chunk::StatementError {
-                statement_id,
-                message,
-            },
-            Event::StatementEnd { statement_id } => Chunk::StatementEnd { statement_id },
-            Event::Message {
-                statement_id,
-                level,
-                text,
-            } => Chunk::Message {
-                statement_id,
-                level,
-                text,
-            },
-            Event::QueryError { message } => Chunk::QueryError { message },
+            Event::Other(c) => c,
         }))
     }
 
@@ -499,9 +431,9 @@ impl State {
     fn push_doc(&mut self, doc: WireDoc<'_>, text: &Arc<String>) {
         if let Some(message) = doc.error {
             self.open_statement = None;
-            self.queue.push_back(Event::QueryError {
+            self.queue.push_back(Event::Other(Chunk::QueryError {
                 message: message.into_owned(),
-            });
+            }));
         }
         for result in doc.results {
             let mut statement_id = result.statement_id;
@@ -554,19 +486,20 @@ impl State {
                 )));
             }
             for m in result.messages {
-                self.queue.push_back(Event::Message {
+                self.queue.push_back(Event::Other(Chunk::Message {
                     statement_id,
                     level: m.level.map(wire::Str::into_owned).unwrap_or_default(),
                     text: m.text.map(wire::Str::into_owned).unwrap_or_default(),
-                });
+                }));
             }
             if let Some(message) = result.error {
-                self.queue.push_back(Event::StatementError {
+                self.queue.push_back(Event::Other(Chunk::StatementError {
                     statement_id,
                     message: message.into_owned(),
-                });
+                }));
             } else if !result.partial {
-                self.queue.push_back(Event::StatementEnd { statement_id });
+                self.queue
+                    .push_back(Event::Other(Chunk::StatementEnd { statement_id }));
             }
         }
     }

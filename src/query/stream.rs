@@ -347,7 +347,7 @@ impl Pull for Chunk {
     fn pull(decoder: &mut Decoder, _: &mut ()) -> Option<Result<Event<Chunk>, DecodeError>> {
         decoder.next_chunk().map(|r| {
             r.map(|c| match c {
-                Chunk::QueryError { message } => Event::QueryError { message },
+                c @ Chunk::QueryError { .. } => Event::Other(c),
                 other => Event::Row(other),
             })
         })
@@ -447,14 +447,14 @@ fn run<T: Pull>(client: Client, query: Query) -> QueryStream<T> {
                         }
                         yield Ok(v)
                     }
-                    Ok(Event::StatementError { statement_id, message }) => {
+                    Ok(Event::Other(Chunk::StatementError { statement_id, message })) => {
                         yield Err(error::query(statement_id, &message));
                     }
-                    Ok(Event::QueryError { message }) => {
+                    Ok(Event::Other(Chunk::QueryError { message })) => {
                         yield Err(Error::new(Kind::Query).with_message(message));
                         return;
                     }
-                    Ok(Event::Message { statement_id, level, text }) => {
+                    Ok(Event::Other(Chunk::Message { statement_id, level, text })) => {
                         tracing::warn!(statement_id, %level, %text, "message from InfluxDB");
                     }
                     Ok(_) => {}
