@@ -18,6 +18,7 @@
 //! `next_chunk`) drained after each `feed`, memory stays bounded by the
 //! largest document, whatever the body size.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
@@ -211,11 +212,6 @@ impl Decoder {
         }
     }
 
-    /// The options this decoder was built with.
-    pub fn options(&self) -> &DecodeOptions {
-        &self.options
-    }
-
     /// Appends body bytes. They may end anywhere, even inside a UTF-8
     /// character. Nothing is parsed until events are pulled.
     pub fn feed(&mut self, bytes: &[u8]) {
@@ -386,17 +382,13 @@ impl Decoder {
 fn new_meta(statement_id: u64, series: &WireSeries<'_>) -> SeriesMeta {
     SeriesMeta::new(
         statement_id,
-        series.name.as_ref().map(|n| n.as_str().to_owned()),
+        series.name.as_ref().map(|n| n.to_string()),
         series
             .tags
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.as_str().to_owned()))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        series
-            .columns
-            .iter()
-            .map(|c| c.as_str().to_owned())
-            .collect(),
+        series.columns.iter().map(|c| c.to_string()).collect(),
     )
 }
 
@@ -440,10 +432,7 @@ impl State {
             // influxd 1.6 stops at the first failing statement and answers
             // each later one "not executed" under the failed one's id:
             // numbered after it instead, they say which statement it was.
-            let not_executed = result
-                .error
-                .as_ref()
-                .is_some_and(|m| m.as_str() == "not executed");
+            let not_executed = result.error.as_ref().is_some_and(|m| m == "not executed");
             if let Some(last) = self
                 .last_statement
                 .filter(|&l| not_executed && statement_id <= l)
@@ -488,8 +477,8 @@ impl State {
             for m in result.messages {
                 self.queue.push_back(Event::Other(Chunk::Message {
                     statement_id,
-                    level: m.level.map(wire::Str::into_owned).unwrap_or_default(),
-                    text: m.text.map(wire::Str::into_owned).unwrap_or_default(),
+                    level: m.level.map(Cow::into_owned).unwrap_or_default(),
+                    text: m.text.map(Cow::into_owned).unwrap_or_default(),
                 }));
             }
             if let Some(message) = result.error {

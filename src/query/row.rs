@@ -104,19 +104,15 @@ impl SeriesMeta {
         columns: &[Str<'_>],
     ) -> bool {
         self.statement_id == statement_id
-            && self.name.as_deref() == name.map(Str::as_str)
+            && self.name.as_deref() == name.map(|n| &**n)
             && self.columns.len() == columns.len()
             && self.tags.len() == tags.len()
-            && self
-                .columns
-                .iter()
-                .zip(columns)
-                .all(|(a, b)| a == b.as_str())
+            && self.columns.iter().zip(columns).all(|(a, b)| a == b)
             && self
                 .tags
                 .iter()
                 .zip(tags)
-                .all(|((k, v), (wk, wv))| k == wk.as_str() && v == wv.as_str())
+                .all(|((k, v), (wk, wv))| k == wk && v == wv)
     }
 
     pub(crate) fn tag_shadowed(&self) -> bool {

@@ -39,7 +39,7 @@ pub(crate) fn doc<'a>(
     if !s.close_or_first(b'}')? {
         loop {
             let key = s.key()?;
-            match key.as_str() {
+            match &*key {
                 "results" => {
                     // Not `null`: serde_json's `deserialize_seq` refuses it.
                     doc.results = Vec::new();
@@ -243,14 +243,14 @@ impl<'a> Scanner<'a> {
         }
         let k = self.string()?;
         self.open(b':')?;
-        Some(Str(k))
+        Some(k)
     }
 
     /// `null` or a string.
     fn opt_str(&mut self) -> Option<Option<Str<'a>>> {
         match self.next_byte()? {
             b'n' => self.literal(b"null").map(|()| None),
-            b'"' => self.string().map(|s| Some(Str(s))),
+            b'"' => self.string().map(Some),
             _ => None,
         }
     }
@@ -497,7 +497,7 @@ impl<'a> Scanner<'a> {
         }
         loop {
             let key = self.key()?;
-            match key.as_str() {
+            match &*key {
                 "statement_id" => {
                     r.statement_id = self.u64()?;
                 }
@@ -551,7 +551,7 @@ impl<'a> Scanner<'a> {
         }
         loop {
             let key = self.key()?;
-            match key.as_str() {
+            match &*key {
                 "level" => m.level = self.opt_str()?,
                 "text" => m.text = self.opt_str()?,
                 _ => self.skip_value(0)?,
@@ -570,7 +570,7 @@ impl<'a> Scanner<'a> {
         }
         loop {
             let key = self.key()?;
-            match key.as_str() {
+            match &*key {
                 "name" => s.name = self.opt_str()?,
                 "tags" => {
                     s.tags = Vec::new();
@@ -613,7 +613,7 @@ impl<'a> Scanner<'a> {
         // The time column is scaled after the rows are read (they may come
         // before the columns): a pass over one column costs less than a
         // test on every cell.
-        let time = s.columns.iter().position(|c| c.as_str() == "time");
+        let time = s.columns.iter().position(|c| c == "time");
         if let (Some(t), Some(mult)) = (time, settings.time_mult) {
             let v = &mut s.values;
             let scale = |c: &mut Cell| match *c {

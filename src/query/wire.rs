@@ -16,20 +16,7 @@ use std::borrow::Cow;
 use serde::de::{Error as _, IgnoredAny};
 
 /// A string borrowed from the document when it has no escapes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
-
-impl Str<'_> {
-    #[inline]
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    #[inline]
-    pub(crate) fn into_owned(self) -> String {
-        self.0.into_owned()
-    }
-}
+pub(crate) type Str<'a> = Cow<'a, str>;
 
 /// How values are decoded, fixed for a whole response.
 #[derive(Debug, Clone, Copy)]
