@@ -716,3 +716,43 @@ fn from_row_errors_name_the_field_the_column_and_the_row() {
     let e = got[0].as_ref().unwrap_err();
     assert!(e.contains("no column or tag `usage`"), "{e}");
 }
+
+#[test]
+fn from_row_strings_escaped_long_and_from_several_documents() {
+    // Each document's strings are spans of that document (or, with
+    // escapes, of its unescaped strings): two documents fed at once, then
+    // one a byte at a time, must each read their own.
+    let doc = |note: &str| {
+        format!(
+            "{{\"results\":[{{\"statement_id\":3,\"series\":[{{\"name\":\"cpu\",\"tags\":{{\"host\":\"a\"}},\"columns\":[\"time\",\"usage\",\"note\"],\"values\":[[1,2,{note}],[2,3,\"x\"]],\"partial\":true}}],\"partial\":true}}]}}\n"
+        )
+    };
+    let long = "a string longer than the twenty-two bytes kept inline";
+    let notes = [
+        r#""tab\there \"q\" \u00e9""#.to_owned(),
+        format!("\"{long}\""),
+        r#""h\u00e9llo, \ud83d\ude00""#.to_owned(),
+    ];
+    let mut d = Decoder::new(DecodeOptions::new().chunked(false));
+    d.feed(format!("{}{}", doc(&notes[0]), doc(&notes[1])).as_bytes());
+    for b in doc(&notes[2]).as_bytes() {
+        d.feed(std::slice::from_ref(b));
+    }
+    d.finish();
+    let mut rows = BenchRows::default();
+    let got: Vec<(i64, String)> = std::iter::from_fn(|| rows.next::<Usage>(&mut d))
+        .filter_map(|e| match e {
+            Ok(Event::Row(u)) => Some((u.time, u.note)),
+            Ok(_) => None,
+            Err(e) => panic!("{e}"),
+        })
+        .collect();
+    let want = ["tab\there \"q\" é", "x", long, "x", "héllo, 😀", "x"];
+    let times = [1, 2, 1, 2, 1, 2];
+    let want: Vec<(i64, String)> = times
+        .iter()
+        .zip(want)
+        .map(|(&t, n)| (t, n.to_owned()))
+        .collect();
+    assert_eq!(got, want);
+}
