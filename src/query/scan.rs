@@ -35,33 +35,15 @@ pub(crate) fn doc<'a>(
         i: 0,
     };
     let mut doc = WireDoc::default();
-    s.open(b'{')?;
-    if !s.close_or_first(b'}')? {
-        loop {
-            let key = s.key()?;
-            match &*key {
-                "results" => {
-                    // Not `null`: serde_json's `deserialize_seq` refuses it.
-                    doc.results = Vec::new();
-                    s.open(b'[')?;
-                    if !s.close_or_first(b']')? {
-                        loop {
-                            let r = s.result(settings, spare)?;
-                            doc.results.push(r);
-                            if !s.next_or_close(b']')? {
-                                break;
-                            }
-                        }
-                    }
-                }
-                "error" => doc.error = s.opt_str()?,
-                _ => s.skip_value(0)?,
-            }
-            if !s.next_or_close(b'}')? {
-                break;
-            }
+    s.object(|s, key| match &*key {
+        // Not `null`: serde_json's `deserialize_seq` refuses it.
+        "results" => {
+            doc.results = Vec::new();
+            s.array(|s| s.result(settings, spare).map(|r| doc.results.push(r)))
         }
-    }
+        "error" => s.opt_str().map(|e| doc.error = e),
+        _ => s.skip_value(0),
+    })?;
     s.ws();
     (s.i == s.b.len()).then_some(doc)
 }
@@ -488,134 +470,100 @@ impl<'a> Scanner<'a> {
         f.is_finite().then_some(Num::Float(f))
     }
 
+    /// An object, the current byte being its `{`: each key given to `f`,
+    /// which reads the value.
+    fn object(&mut self, mut f: impl FnMut(&mut Self, Str<'a>) -> Option<()>) -> Option<()> {
+        self.open(b'{')?;
+        if self.close_or_first(b'}')? {
+            return Some(());
+        }
+        loop {
+            let key = self.key()?;
+            f(self, key)?;
+            if !self.next_or_close(b'}')? {
+                return Some(());
+            }
+        }
+    }
+
+    /// An array, the current byte being its `[`: `f` reads each element.
+    fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.open(b'[')?;
+        if self.close_or_first(b']')? {
+            return Some(());
+        }
+        loop {
+            f(self)?;
+            if !self.next_or_close(b']')? {
+                return Some(());
+            }
+        }
+    }
+
     /// One result object.
     fn result(&mut self, settings: Settings, spare: &mut Vec<Cell>) -> Option<WireResult<'a>> {
         let mut r = WireResult::default();
-        self.open(b'{')?;
-        if self.close_or_first(b'}')? {
-            return Some(r);
-        }
-        loop {
-            let key = self.key()?;
-            match &*key {
-                "statement_id" => {
-                    r.statement_id = self.u64()?;
-                }
-                "series" => {
-                    // Not `null`, as `results`.
-                    r.series = Vec::new();
-                    self.open(b'[')?;
-                    if !self.close_or_first(b']')? {
-                        loop {
-                            let s = self.series(settings, spare)?;
-                            r.series.push(s);
-                            if !self.next_or_close(b']')? {
-                                break;
-                            }
-                        }
-                    }
-                }
-                "messages" => {
-                    r.messages = Vec::new();
-                    if !self.null()? {
-                        self.open(b'[')?;
-                        if !self.close_or_first(b']')? {
-                            loop {
-                                let m = self.message()?;
-                                r.messages.push(m);
-                                if !self.next_or_close(b']')? {
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                }
-                "error" => r.error = self.opt_str()?,
-                "partial" => r.partial = self.opt_bool()?,
-                _ => self.skip_value(0)?,
+        self.object(|s, key| match &*key {
+            "statement_id" => s.u64().map(|id| r.statement_id = id),
+            // Not `null`, as `results`.
+            "series" => {
+                r.series = Vec::new();
+                s.array(|s| s.series(settings, spare).map(|x| r.series.push(x)))
             }
-            if !self.next_or_close(b'}')? {
-                return Some(r);
+            "messages" => {
+                r.messages = Vec::new();
+                if s.null()? {
+                    return Some(());
+                }
+                s.array(|s| s.message().map(|m| r.messages.push(m)))
             }
-        }
+            "error" => s.opt_str().map(|e| r.error = e),
+            "partial" => s.opt_bool().map(|p| r.partial = p),
+            _ => s.skip_value(0),
+        })?;
+        Some(r)
     }
 
     fn message(&mut self) -> Option<WireMessage<'a>> {
-        let mut m = WireMessage {
-            level: None,
-            text: None,
-        };
-        self.open(b'{')?;
-        if self.close_or_first(b'}')? {
-            return Some(m);
-        }
-        loop {
-            let key = self.key()?;
-            match &*key {
-                "level" => m.level = self.opt_str()?,
-                "text" => m.text = self.opt_str()?,
-                _ => self.skip_value(0)?,
-            }
-            if !self.next_or_close(b'}')? {
-                return Some(m);
-            }
-        }
+        let (mut level, mut text) = (None, None);
+        self.object(|s, key| match &*key {
+            "level" => s.opt_str().map(|v| level = v),
+            "text" => s.opt_str().map(|v| text = v),
+            _ => s.skip_value(0),
+        })?;
+        Some(WireMessage { level, text })
     }
 
     fn series(&mut self, settings: Settings, spare: &mut Vec<Cell>) -> Option<WireSeries<'a>> {
-        let mut s = WireSeries::default();
-        self.open(b'{')?;
-        if self.close_or_first(b'}')? {
-            return Some(s);
-        }
-        loop {
-            let key = self.key()?;
-            match &*key {
-                "name" => s.name = self.opt_str()?,
-                "tags" => {
-                    s.tags = Vec::new();
-                    if !self.null()? {
-                        self.open(b'{')?;
-                        if !self.close_or_first(b'}')? {
-                            loop {
-                                let k = self.key()?;
-                                let v = self.opt_str()??;
-                                s.tags.push((k, v));
-                                if !self.next_or_close(b'}')? {
-                                    break;
-                                }
-                            }
-                        }
-                    }
+        let mut w = WireSeries::default();
+        self.object(|s, key| match &*key {
+            "name" => s.opt_str().map(|n| w.name = n),
+            "tags" => {
+                w.tags = Vec::new();
+                if s.null()? {
+                    return Some(());
                 }
-                "columns" => {
-                    s.columns = Vec::new();
-                    if !self.null()? {
-                        self.open(b'[')?;
-                        if !self.close_or_first(b']')? {
-                            loop {
-                                s.columns.push(self.opt_str()??);
-                                if !self.next_or_close(b']')? {
-                                    break;
-                                }
-                            }
-                        }
-                    }
+                s.object(|s, k| s.opt_str()?.map(|v| w.tags.push((k, v))))
+            }
+            "columns" => {
+                w.columns = Vec::new();
+                if s.null()? {
+                    return Some(());
                 }
-                "values" => s.values = self.rows(spare, s.columns.len(), settings.rows_hint)?,
-                "partial" => s.partial = self.opt_bool()?,
-                _ => self.skip_value(0)?,
+                s.array(|s| s.opt_str()?.map(|c| w.columns.push(c)))
             }
-            if !self.next_or_close(b'}')? {
-                break;
-            }
-        }
+            "values" => s
+                .rows(spare, w.columns.len(), settings.rows_hint)
+                .map(|v| w.values = v),
+            "partial" => s.opt_bool().map(|p| w.partial = p),
+            _ => s.skip_value(0),
+        })?;
         // The time column is scaled after the rows are read (they may come
         // before the columns): a pass over one column costs less than a
         // test on every cell.
-        let time = s.columns.iter().position(|c| c == "time");
+        let time = w.columns.iter().position(|c| c == "time");
         if let (Some(t), Some(mult)) = (time, settings.time_mult) {
-            let v = &mut s.values;
+            let v = &mut w.values;
             let scale = |c: &mut Cell| match *c {
                 Cell::Int(i) => i.checked_mul(mult).map(|t| *c = Cell::Time(t)),
                 Cell::UInt(_) => None,
@@ -639,7 +587,7 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
-        Some(s)
+        Some(w)
     }
 
     /// Skips one value of any kind (a key the scanner does not know), at
@@ -648,28 +596,15 @@ impl<'a> Scanner<'a> {
         if depth >= 127 {
             return None;
         }
-        let (open, close) = match self.next_byte()? {
-            b'"' => return self.string().map(drop),
-            b'-' | b'0'..=b'9' => return self.number().map(drop),
-            b't' => return self.literal(b"true"),
-            b'f' => return self.literal(b"false"),
-            b'n' => return self.literal(b"null"),
-            b'[' => (b'[', b']'),
-            b'{' => (b'{', b'}'),
-            _ => return None,
-        };
-        self.open(open)?;
-        if self.close_or_first(close)? {
-            return Some(());
-        }
-        loop {
-            if open == b'{' {
-                self.key()?;
-            }
-            self.skip_value(depth + 1)?;
-            if !self.next_or_close(close)? {
-                return Some(());
-            }
+        match self.next_byte()? {
+            b'"' => self.string().map(drop),
+            b'-' | b'0'..=b'9' => self.number().map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'[' => self.array(|s| s.skip_value(depth + 1)),
+            b'{' => self.object(|s, _| s.skip_value(depth + 1)),
+            _ => None,
         }
     }
 
