@@ -351,10 +351,7 @@ impl<'a> LineWriter<'a> {
     pub fn point_in<'w>(&'w mut self, key: &'w SeriesKey) -> Result<PointWriter<'w, 'a>, Error> {
         if self.options.server == Server::VictoriaMetrics {
             if let Some((tag, len)) = &key.long_value {
-                return Err(point_error(
-                    &key.measurement,
-                    format!("tag {tag:?} is {len} bytes long; VictoriaMetrics would cut it to {VM_MAX_LABEL_BYTES}"),
-                ));
+                return Err(point_error(&key.measurement, vm_cuts(tag, *len)));
             }
         }
         let start = self.buf.len();
@@ -400,6 +397,25 @@ impl<'a> LineWriter<'a> {
         }
         Ok(())
     }
+}
+
+/// Why a tag (with a value) is refused, checked in the documented order:
+/// an empty key, a key named `time`, a value VictoriaMetrics would cut.
+fn tag_refused(key: &str, value: &str, server: Server) -> Option<String> {
+    if key.is_empty() {
+        Some("a tag key is empty".to_owned())
+    } else if key == "time" {
+        Some("a tag is named \"time\", which InfluxDB refuses; rename it".to_owned())
+    } else if server == Server::VictoriaMetrics && value.len() > VM_MAX_LABEL_BYTES {
+        Some(vm_cuts(key, value.len()))
+    } else {
+        None
+    }
+}
+
+/// The refusal of a tag value of `len` bytes VictoriaMetrics would cut.
+fn vm_cuts(key: &str, len: usize) -> String {
+    format!("tag {key:?} is {len} bytes long; VictoriaMetrics would cut it to {VM_MAX_LABEL_BYTES}")
 }
 
 /// A measurement and its tags, checked and escaped once, for many points
@@ -467,24 +483,8 @@ impl SeriesKey {
         if value.is_empty() {
             return Ok(self);
         }
-        let problem = if key.is_empty() {
-            Some("a tag key is empty".to_owned())
-        } else if key == "time" {
-            Some("a tag is named \"time\", which InfluxDB refuses; rename it".to_owned())
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
+        if let Some(problem) = tag_refused(key, value, self.server) {
             return Err(point_error(&self.measurement, problem));
-        }
-        if self.server == Server::VictoriaMetrics && value.len() > VM_MAX_LABEL_BYTES {
-            return Err(point_error(
-                &self.measurement,
-                format!(
-                    "tag {key:?} is {} bytes long; VictoriaMetrics would cut it to {VM_MAX_LABEL_BYTES}",
-                    value.len()
-                ),
-            ));
         }
         let start = self.encoded.len();
         self.encoded.push(b',');
@@ -637,19 +637,8 @@ impl PointWriter<'_, '_> {
         if self.fields > 0 {
             return Err(self.fail(format!("tag {key:?} comes after a field; tags go first")));
         }
-        if key.is_empty() {
-            return Err(self.fail("a tag key is empty".into()));
-        }
-        if key == "time" {
-            return Err(
-                self.fail("a tag is named \"time\", which InfluxDB refuses; rename it".into())
-            );
-        }
-        if self.out.options.server == Server::VictoriaMetrics && value.len() > VM_MAX_LABEL_BYTES {
-            return Err(self.fail(format!(
-                "tag {key:?} is {} bytes long; VictoriaMetrics would cut it to {VM_MAX_LABEL_BYTES}",
-                value.len()
-            )));
+        if let Some(problem) = tag_refused(key, value, self.out.options.server) {
+            return Err(self.fail(problem));
         }
         self.tag_unchecked(key, value)
     }

@@ -559,9 +559,7 @@ impl Splitter {
             return Some(Ok((range, newline.is_none())));
         }
     }
-}
 
-impl Splitter {
     /// The bytes of the document `range` (from [`Splitter::next_doc`]) in a
     /// vector of their own, copying the lesser: the document, or what
     /// follows it. A document the buffer starts with and mostly holds (a
